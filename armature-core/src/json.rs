@@ -1,0 +1,1 @@
+//! JSON (placeholder: filled by the json work).
