@@ -6,9 +6,24 @@
 //! ([`simd_parser`]); matchit routing with a static fast path and an LRU cache
 //! ([`routing`]); extractors and responses shaped after axum.
 
+pub mod de;
+mod error;
+pub mod extract;
+pub mod fast_response;
+pub mod handler;
 pub mod http;
 pub mod json;
+mod response;
 pub mod routing;
+mod server;
+pub mod simd_parser;
 pub mod small_vec;
+pub mod vectored_io;
 
-pub use http::{Method, StatusCode};
+pub use bytes::Bytes;
+pub use error::Error;
+pub use extract::{Json, Path, Query, State};
+pub use handler::Handler;
+pub use http::{HttpRequest, HttpResponse, Method, StatusCode};
+pub use response::{IntoResponse, Response};
+pub use server::{addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle};
