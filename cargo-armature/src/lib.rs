@@ -1,1 +1,18 @@
-//! cargo-armature library
+//! cargo-armature: the `cargo armature` subcommand as a library, so that its
+//! integration tests and the binary share one implementation.
+//!
+//! Each command lives in its own module with its clap args struct next to the
+//! code that uses it; [`cli`] ties them together.
+
+pub mod bench;
+pub mod build;
+pub mod cargo;
+pub mod cli;
+pub mod doctor;
+pub mod error;
+pub mod fs;
+pub mod new;
+pub mod profiles;
+
+// --- modules owned by other commands: add one `pub mod NAME;` line each below ---
+pub mod toolchain;
