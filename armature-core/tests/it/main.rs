@@ -1,0 +1,33 @@
+//! Conformance suite for armature-core's HTTP/1.1 server: one integration-test binary,
+//! one module per topic, every server on real TCP at `127.0.0.1:0`.
+//!
+//! Run with: `cargo test -p armature-core --test it`
+//!
+//! The peers are raw `std::net::TcpStream`s (for framing cases, where the exact bytes
+//! matter) and hyper 1.x's client (an independent implementation of the protocol).
+//! No test asserts a duration: timeouts are configured small and the tests only ask
+//! that the connection is closed within a generous bound.
+
+// Gate: the engine (server, extractors, parser) is being written at the same time as
+// this suite; until it exposes the API the suite is compiled out so it does not break
+// `cargo test`/`clippy --all-targets` for the rest of the workspace.
+#![cfg(any())]
+
+mod support;
+
+mod chunked;
+mod expect_continue;
+mod extractors;
+mod head;
+mod http10;
+mod hyper_client;
+mod keep_alive;
+mod limits;
+mod panics;
+mod pipelining;
+mod proptest_parser;
+mod response_headers;
+mod routing_e2e;
+mod shutdown;
+mod smuggling;
+mod timeouts;

@@ -1,0 +1,113 @@
+//! Pipelining: many requests in one write, answered in order.
+
+use crate::support::{echo_app, get, parse_all, post, show, start, stop, RawConn};
+
+#[test]
+fn sixteen_pipelined_requests_in_one_write_are_answered_in_order() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let batch: Vec<u8> = (0..16).flat_map(|n| get(&format!("/echo/{n}"))).collect();
+    conn.send(&batch);
+    for n in 0..16 {
+        let resp = conn.read_response();
+        assert_eq!(resp.status, 200, "response {n}");
+        assert_eq!(resp.text(), n.to_string(), "response {n} out of order");
+    }
+    // The connection is still good after the batch.
+    conn.send(&get("/echo/after"));
+    assert_eq!(conn.read_response().text(), "after");
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn pipelined_requests_with_bodies_keep_their_boundaries() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = Vec::new();
+    batch.extend(post("/body", "text/plain", b"first"));
+    batch.extend(get("/echo/2"));
+    batch.extend_from_slice(
+        b"POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n\
+          3\r\nthi\r\n2\r\nrd\r\n0\r\n\r\n",
+    );
+    batch.extend(post("/body", "text/plain", b""));
+    batch.extend(post("/body", "text/plain", b"GET /echo/x HTTP/1.1\r\n\r\n"));
+    batch.extend(get("/echo/6"));
+    conn.send(&batch);
+    let expected: [&[u8]; 6] = [
+        b"first",
+        b"2",
+        b"third",
+        b"",
+        b"GET /echo/x HTTP/1.1\r\n\r\n",
+        b"6",
+    ];
+    for (i, want) in expected.iter().enumerate() {
+        let resp = conn.read_response();
+        assert_eq!(resp.status, 200, "response {i}: {}", show(&resp.raw));
+        assert_eq!(resp.body, *want, "response {i}: {}", show(&resp.raw));
+    }
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn a_pipelined_batch_split_mid_request_is_completed_by_the_next_read() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let batch: Vec<u8> = (0..4).flat_map(|n| get(&format!("/echo/{n}"))).collect();
+    // Cut inside the third request's request line.
+    let cut = get("/echo/0").len() * 2 + 7;
+    conn.send(&batch[..cut]);
+    assert_eq!(conn.read_response().text(), "0");
+    assert_eq!(conn.read_response().text(), "1");
+    conn.send(&batch[cut..]);
+    assert_eq!(conn.read_response().text(), "2");
+    assert_eq!(conn.read_response().text(), "3");
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn requests_after_connection_close_in_the_same_batch_are_not_answered() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = get("/echo/1");
+    batch.extend_from_slice(b"GET /echo/2 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    batch.extend(get("/echo/3"));
+    conn.send(&batch);
+    conn.expect_eof_after_responses(2, &["1", "2"]);
+    stop(server);
+}
+
+#[test]
+fn a_panicking_request_in_a_pipeline_does_not_disturb_the_others() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = get("/echo/a");
+    batch.extend(get("/panic"));
+    batch.extend(get("/echo/c"));
+    conn.send(&batch);
+    let r = conn.read_response();
+    assert_eq!((r.status, r.text().as_str()), (200, "a"));
+    assert_eq!(conn.read_response().status, 500);
+    let r = conn.read_response();
+    assert_eq!((r.status, r.text().as_str()), (200, "c"));
+    drop(conn);
+    stop(server);
+}
+
+impl RawConn {
+    /// Reads until the server closes and asserts exactly `count` responses with these
+    /// bodies came before the close.
+    fn expect_eof_after_responses(&mut self, count: usize, bodies: &[&str]) {
+        let rest = self
+            .closed_within(crate::support::IO_TIMEOUT)
+            .unwrap_or_else(|| panic!("not closed; received {}", show(&self.received)));
+        let responses = parse_all(&rest, true);
+        let got: Vec<String> = responses.iter().map(|r| r.text()).collect();
+        assert_eq!(responses.len(), count, "responses {got:?}; bytes {}", show(&rest));
+        assert_eq!(got, bodies);
+    }
+}

@@ -1,0 +1,89 @@
+//! Headers every response carries: `Server: armature`, an RFC 7231 `Date`, and
+//! `Content-Length` (or chunked), whatever produced the response.
+
+use armature_core::{App, Error, HttpResponse, StatusCode};
+
+use crate::support::{assert_standard_headers, get, post, raw_exchange, show, start, stop, RawConn};
+
+#[test]
+fn every_kind_of_response_has_server_date_and_content_length() {
+    let app = App::new()
+        .get("/str", || async { "text" })
+        .get("/string", || async { String::from("owned") })
+        .get("/empty", || async {})
+        .get("/status", || async { StatusCode::NO_CONTENT })
+        .get("/accepted", || async { StatusCode::ACCEPTED })
+        .get("/error", || async { Error::bad_request("nope") })
+        .get("/http", || async { HttpResponse::ok().with_body("built") })
+        .get("/fast", || async { armature_core::fast_response::fast::ok() })
+        .get("/panic", || async {
+            if std::hint::black_box(true) {
+                panic!("on purpose (armature-core test)");
+            }
+        })
+        .post("/only-post", || async { "p" });
+    let server = start(app);
+    let mut conn = RawConn::connect(server.addr());
+    let cases: &[(Vec<u8>, u16)] = &[
+        (get("/str"), 200),
+        (get("/string"), 200),
+        (get("/empty"), 200),
+        (get("/status"), 204),
+        (get("/accepted"), 202),
+        (get("/error"), 400),
+        (get("/http"), 200),
+        (get("/fast"), 200),
+        (get("/panic"), 500),
+        (get("/missing"), 404),
+        (get("/only-post"), 405),
+        (post("/only-post", "text/plain", b""), 200),
+    ];
+    for (req, status) in cases {
+        conn.send(req);
+        let resp = conn.read_response();
+        assert_eq!(resp.status, *status, "{} -> {}", show(req), show(&resp.raw));
+        assert_standard_headers(&resp);
+        if *status == 204 {
+            // RFC 9110 8.6: a server MUST NOT send Content-Length in a 204 response.
+            assert!(resp.header("content-length").is_none(), "{}", show(&resp.raw));
+        }
+    }
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn rejections_from_the_connection_layer_have_the_standard_headers() {
+    let server = start(App::new().get("/", || async { "root" }));
+    for req in [
+        &b"GET / HTTP/1.1\r\nHost : x\r\n\r\n"[..],
+        b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ] {
+        let ex = raw_exchange(server.addr(), req);
+        let responses = ex.responses();
+        assert_eq!(responses.len(), 1, "{} -> {}", show(req), show(&ex.bytes));
+        assert_standard_headers(&responses[0]);
+    }
+    stop(server);
+}
+
+#[test]
+fn text_responses_are_text_plain_and_json_is_application_json() {
+    let app = App::new()
+        .get("/text", || async { "t" })
+        .get("/json", || async { armature_core::extract::Json(vec![1, 2, 3]) });
+    let server = start(app);
+    let mut conn = RawConn::connect(server.addr());
+    conn.send(&get("/text"));
+    let resp = conn.read_response();
+    let ct = resp.header("content-type").unwrap_or_default().to_owned();
+    assert!(ct.starts_with("text/plain"), "Content-Type {ct:?}");
+    conn.send(&get("/json"));
+    let resp = conn.read_response();
+    assert_eq!(resp.text(), "[1,2,3]");
+    let ct = resp.header("content-type").unwrap_or_default().to_owned();
+    assert!(ct.starts_with("application/json"), "Content-Type {ct:?}");
+    drop(conn);
+    stop(server);
+}

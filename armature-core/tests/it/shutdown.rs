@@ -1,0 +1,223 @@
+//! Graceful shutdown: SIGTERM/SIGINT in a child process (the in-flight request
+//! completes, `run` returns, the process exits 0), and `ShutdownHandle::shutdown()`
+//! in-process (idle connections closed, in-flight requests finished).
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use std::sync::Arc;
+
+use armature_core::extract::State;
+use armature_core::{App, ShutdownHandle};
+
+use crate::support::{config, echo_app, get, show, start, stop, RawConn, IO_TIMEOUT};
+
+/// Set in the child's environment; `child_server` does nothing without it.
+const CHILD_ENV: &str = "ARMATURE_IT_SHUTDOWN_CHILD";
+
+/// The child half of the signal tests: a real server with signal handling on. Ignored in
+/// normal runs; the parent starts it by re-executing this test binary.
+#[test]
+#[ignore = "run by sigterm_*/sigint_* in a child process"]
+fn child_server() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return;
+    }
+    let app = App::new().get("/slow", || async {
+        println!("IN_FLIGHT");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        "slow done"
+    });
+    let server = app
+        .config(config().handle_signals(true).drain_timeout(Duration::from_secs(5)))
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    println!("PORT={}", server.local_addr().port());
+    server.run().expect("run returned an error");
+    println!("RUN_RETURNED");
+}
+
+/// Lines the child printed, read on a thread so the parent can wait with a timeout.
+fn spawn_line_reader(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for_line(rx: &mpsc::Receiver<String>, prefix: &str, seen: &mut Vec<String>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                seen.push(line.clone());
+                if line.starts_with(prefix) {
+                    return line;
+                }
+            }
+            Err(_) => panic!("child never printed {prefix:?}; its output so far: {seen:#?}"),
+        }
+    }
+}
+
+fn signal_drains_the_in_flight_request(signal: libc::c_int) {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = Command::new(exe)
+        .args(["--exact", "shutdown::child_server", "--nocapture", "--ignored"])
+        .env(CHILD_ENV, "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the child test server");
+    let lines = spawn_line_reader(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr_text = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let mut seen = Vec::new();
+    let port_line = wait_for_line(&lines, "PORT=", &mut seen);
+    let port: u16 = port_line["PORT=".len()..].trim().parse().expect("port number");
+
+    let mut conn = RawConn::connect(([127, 0, 0, 1], port).into());
+    conn.send(&get("/slow"));
+    // The handler announces itself, so the signal surely lands while it is in flight.
+    wait_for_line(&lines, "IN_FLIGHT", &mut seen);
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) with a pid we spawned and still own (not yet waited for).
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill failed");
+
+    let resp = conn.read_response();
+    assert_eq!(resp.status, 200, "in-flight request: {}", show(&resp.raw));
+    assert_eq!(resp.text(), "slow done");
+    // Draining: the connection is closed after the in-flight response.
+    conn.expect_eof();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child did not exit within 10 s after the signal; stdout: {seen:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    seen.extend(lines.try_iter());
+    let err = stderr_text.join().unwrap_or_default();
+    assert!(status.success(), "child exited with {status}; stdout: {seen:#?}\nstderr: {err}");
+    assert!(
+        seen.iter().any(|l| l == "RUN_RETURNED"),
+        "Server::run did not return (the process exited some other way); stdout: {seen:#?}\nstderr: {err}"
+    );
+}
+
+#[test]
+fn sigterm_drains_the_in_flight_request_and_run_returns() {
+    signal_drains_the_in_flight_request(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_drains_the_in_flight_request_and_run_returns() {
+    signal_drains_the_in_flight_request(libc::SIGINT);
+}
+
+#[test]
+fn shutdown_handle_is_clone_send_sync() {
+    fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+    assert_traits::<ShutdownHandle>();
+}
+
+#[test]
+fn shutdown_closes_idle_connections_and_returns() {
+    let server = start(echo_app());
+    let mut used = RawConn::connect(server.addr());
+    used.send(&get("/echo/1"));
+    assert_eq!(used.read_response().text(), "1");
+    let mut silent = RawConn::connect(server.addr());
+    // Make sure the server has accepted the silent connection before shutting down.
+    let mut probe = RawConn::connect(server.addr());
+    probe.send(&get("/echo/probe"));
+    assert_eq!(probe.read_response().text(), "probe");
+
+    // `stop` fails the test unless RunningServer::shutdown returns (Ok) in time.
+    stop(server);
+    assert!(used.closed_within(IO_TIMEOUT).is_some_and(|b| b.is_empty()), "idle keep-alive connection left open");
+    assert!(silent.closed_within(IO_TIMEOUT).is_some_and(|b| b.is_empty()), "silent connection left open");
+    assert!(probe.closed_within(IO_TIMEOUT).is_some(), "probe connection left open");
+}
+
+#[test]
+fn shutdown_lets_an_in_flight_request_finish() {
+    struct Started(Arc<AtomicBool>);
+    let started = Arc::new(AtomicBool::new(false));
+    let app = App::with_state(Started(started.clone())).get(
+        "/slow",
+        |State(st): State<Started>| async move {
+            st.0.store(true, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            "finished"
+        },
+    );
+    let server = start(app);
+    let handle = server.handle();
+    let mut conn = RawConn::connect(server.addr());
+    conn.send(&get("/slow"));
+    assert!(
+        wait_until(|| started.load(Ordering::SeqCst)),
+        "the handler never started"
+    );
+    handle.shutdown();
+    let resp = conn.read_response();
+    assert_eq!((resp.status, resp.text().as_str()), (200, "finished"), "{}", show(&resp.raw));
+    conn.expect_eof();
+    stop(server);
+}
+
+/// Polls `cond` every 5 ms until it holds, for at most [`IO_TIMEOUT`].
+fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + IO_TIMEOUT;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+#[test]
+fn server_run_returns_after_handle_shutdown() {
+    let server = echo_app().config(config()).bind("127.0.0.1:0").expect("bind");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(server.run());
+    });
+    let mut conn = RawConn::connect(addr);
+    conn.send(&get("/echo/run"));
+    assert_eq!(conn.read_response().text(), "run");
+    handle.clone().shutdown();
+    let result = rx.recv_timeout(IO_TIMEOUT).expect("Server::run did not return after shutdown()");
+    result.expect("Server::run returned an error");
+    conn.expect_eof();
+    // The listener is gone too: a new connection is refused.
+    let err = std::net::TcpStream::connect(addr).expect_err("listener still accepting after run returned");
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+}
