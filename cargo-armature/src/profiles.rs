@@ -52,13 +52,11 @@ pub fn add_missing(doc: &mut DocumentMut) -> Result<Vec<&'static str>> {
     let template: DocumentMut = PROFILES_TOML.parse().expect("PROFILES_TOML is valid TOML");
     let mut next_position = max_position(doc.as_table()).map_or(0, |p| p + 1);
 
-    let profile = doc
-        .entry("profile")
-        .or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        });
+    let profile = doc.entry("profile").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
     let Some(profile) = profile.as_table_mut() else {
         bail!("`profile` in the manifest is not a table; write it as `[profile.NAME]` sections");
     };
@@ -96,7 +94,8 @@ pub fn has_all(doc: &DocumentMut) -> bool {
         .all(|name| doc.get("profile").and_then(|p| p.get(name)).is_some())
 }
 
-fn max_position(table: &Table) -> Option<usize> {
+/// The largest table position in `table` (recursively): new tables go after it.
+pub(crate) fn max_position(table: &Table) -> Option<usize> {
     let mut max = table.position();
     for (_, item) in table.iter() {
         let inner = match item {
@@ -136,7 +135,10 @@ default = []
         let added = add_missing(&mut doc).unwrap();
         assert_eq!(added, [RELEASE_FAT, RELEASE_NATIVE]);
         let out = doc.to_string();
-        assert!(out.starts_with(HAND_WRITTEN), "original text changed:\n{out}");
+        assert!(
+            out.starts_with(HAND_WRITTEN),
+            "original text changed:\n{out}"
+        );
         assert!(out.contains("[profile.release-fat]\ninherits = \"release\"\nlto = \"fat\""));
         assert!(out.contains("# Armature: for this machine's CPU."));
         // The user's release profile is untouched: no lto added to it.

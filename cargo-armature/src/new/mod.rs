@@ -1,12 +1,215 @@
-//! `cargo armature new` (being written).
+//! `cargo armature new`: renders a template into a new app that builds and runs
+//! offline at once.
 
+pub mod manifest;
 pub mod name;
+pub mod template;
+pub mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use crate::error::usage;
+use manifest::CoreSource;
+use template::{Ci, TemplateName, Vars};
+
+/// Port a generated app listens on unless `PORT` says otherwise.
+pub const DEFAULT_PORT: u16 = 8080;
+/// Graceful-shutdown drain timeout of a generated app, in seconds.
+pub const DRAIN_TIMEOUT_SECS: u64 = 10;
+/// Kubernetes `terminationGracePeriodSeconds` of a generated app: the drain
+/// timeout plus time for the endpoint to leave the load balancer.
+pub const TERMINATION_GRACE_SECS: u64 = DRAIN_TIMEOUT_SECS + 20;
+/// Where `cargo armature pgo` leaves the optimised binary, relative to the app
+/// (`{name}` is replaced with the binary's name).
+pub const PGO_BINARY: &str = "target/release-fat/{name}";
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo armature new my-app
+  cargo armature new shop --template api --ci gitlab
+  cargo armature new svc --path services/svc --no-git
+  cargo armature new svc --core-version 0.1           armature-core from crates.io
+  cargo armature new svc --core-git https://github.com/armature-rs/armature --core-branch main
+
+The app depends on the armature-core of the checkout cargo-armature was built from
+when it still exists (and then builds offline at once), else on crates.io.";
 
 /// Arguments of `cargo armature new`.
-#[derive(Debug, clap::Args)]
-pub struct NewArgs {}
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct NewArgs {
+    /// Package name of the app; also its directory unless --path is given
+    pub name: String,
+
+    /// Template to render
+    #[arg(long, short, value_enum, default_value_t = TemplateName::Minimal)]
+    pub template: TemplateName,
+
+    /// Directory to create the app in [default: ./NAME]
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// CI configuration to generate
+    #[arg(long, value_enum, default_value_t = Ci::Github)]
+    pub ci: Ci,
+
+    /// Do not create a git repository
+    #[arg(long)]
+    pub no_git: bool,
+
+    /// Write into an existing non-empty directory, replacing only the files the
+    /// template generates (nothing is deleted)
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub core: CoreArgs,
+}
+
+/// Where the app's armature-core comes from (at most one of these).
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct CoreArgs {
+    /// Depend on the armature-core in this directory
+    #[arg(long, value_name = "DIR")]
+    pub core_path: Option<PathBuf>,
+
+    /// Depend on this armature-core version from crates.io, e.g. 0.1
+    #[arg(long, value_name = "VERSION")]
+    pub core_version: Option<String>,
+
+    /// Depend on armature-core from this git repository
+    #[arg(long, value_name = "URL")]
+    pub core_git: Option<String>,
+
+    /// Branch of --core-git
+    #[arg(long, value_name = "BRANCH", requires = "core_git")]
+    pub core_branch: Option<String>,
+}
+
+impl CoreArgs {
+    /// The source these flags ask for, or the default.
+    pub fn source(&self) -> Result<CoreSource> {
+        if let Some(dir) = &self.core_path {
+            let dir = write::absolute(dir)?;
+            if !dir.join("Cargo.toml").is_file() {
+                return Err(usage(format!(
+                    "--core-path {}: no Cargo.toml there; point it at the armature-core directory of a checkout",
+                    dir.display()
+                )));
+            }
+            let bundled = CoreSource::bundled_dir().is_some_and(|b| b == dir);
+            return Ok(CoreSource::Path { dir, bundled });
+        }
+        if let Some(v) = &self.core_version {
+            return Ok(CoreSource::Version(v.clone()));
+        }
+        if let Some(url) = &self.core_git {
+            return Ok(CoreSource::Git {
+                url: url.clone(),
+                branch: self.core_branch.clone(),
+            });
+        }
+        Ok(CoreSource::default_source())
+    }
+}
+
+/// A project ready to be written: what and where.
+#[derive(Debug)]
+pub struct Plan {
+    /// Absolute target directory.
+    pub target: PathBuf,
+    /// Files relative to `target`, with their contents.
+    pub files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Where armature-core comes from.
+    pub core: CoreSource,
+    /// Whether to create a git repository.
+    pub git_init: bool,
+}
+
+/// Validates `args` and renders every file in memory; writes nothing.
+pub fn plan(args: &NewArgs) -> Result<Plan> {
+    name::validate(&args.name).map_err(usage)?;
+    let target = write::absolute(args.path.as_deref().unwrap_or(Path::new(&args.name)))?;
+    let core = args.core.source()?;
+
+    let vars = Vars {
+        name: args.name.clone(),
+        crate_name: name::crate_name(&args.name),
+        kebab_name: name::kebab_name(&args.name),
+        template: args.template.dir(),
+        core_source: core.describe(),
+        core_is_path: matches!(core, CoreSource::Path { .. }),
+        cli_install: core.cli_install(),
+        pgo_binary: PGO_BINARY.replace("{name}", &args.name),
+        port: DEFAULT_PORT,
+        drain_timeout_secs: DRAIN_TIMEOUT_SECS,
+        termination_grace_secs: TERMINATION_GRACE_SECS,
+    };
+    let mut files = template::render(args.template, args.ci, &vars)?;
+    let outer = outer_workspace(&target);
+    let cargo_toml = manifest::cargo_toml(args.template, &args.name, &core, outer.as_deref())?;
+    files.insert("Cargo.toml".into(), cargo_toml.into_bytes());
+    files.insert(
+        "Cargo.lock".into(),
+        manifest::cargo_lock().as_bytes().to_vec(),
+    );
+
+    write::check_target(&target, &files, args.force)?;
+    let git_init = !args.no_git && !write::inside_git_repository(&target);
+    Ok(Plan {
+        target,
+        files,
+        core,
+        git_init,
+    })
+}
 
 /// Runs `cargo armature new`.
-pub fn run(_args: NewArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo armature new` is not implemented yet")
+pub fn run(args: NewArgs) -> Result<()> {
+    let plan = plan(&args)?;
+    let git = write::write_project(&plan.target, &plan.files, plan.git_init)
+        .with_context(|| format!("nothing was written to {}", plan.target.display()))?;
+
+    let shown = display_path(&plan.target);
+    println!(
+        "Created `{}` ({} template, {} files) in {shown}",
+        args.name,
+        args.template.dir(),
+        plan.files.len()
+    );
+    println!("  armature-core: {}", plan.core.describe());
+    let git_note = match git {
+        write::Git::Initialized => "created a repository",
+        write::Git::Skipped if args.no_git => "skipped (--no-git)",
+        write::Git::Skipped => "inside an existing repository, none created",
+        write::Git::NotInstalled => "git is not installed; no repository created",
+    };
+    println!("  git: {git_note}");
+    println!(
+        "Next:\n  cd {shown}\n  cargo test\n  cargo run --release\n  cargo armature build --fat"
+    );
+    Ok(())
+}
+
+/// The root of a workspace that `target` would fall into, if any.
+fn outer_workspace(target: &Path) -> Option<PathBuf> {
+    target.ancestors().skip(1).find_map(|dir| {
+        let text = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+        let doc: toml_edit::DocumentMut = text.parse().ok()?;
+        doc.contains_key("workspace").then(|| dir.to_path_buf())
+    })
+}
+
+/// `target` relative to the current directory when below it, else absolute.
+fn display_path(target: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| target.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| target.display().to_string(), |p| p.display().to_string())
 }

@@ -13,9 +13,37 @@ const KEYWORDS: &[&str] = &[
 /// Names cargo refuses or that break the build: the standard crates, the test
 /// harness, cargo's own artifact directories, Windows device names.
 const RESERVED: &[&str] = &[
-    "alloc", "core", "proc_macro", "std", "test", "deps", "examples", "build", "incremental",
-    "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
-    "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+    "alloc",
+    "core",
+    "proc_macro",
+    "std",
+    "test",
+    "deps",
+    "examples",
+    "build",
+    "incremental",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "com5",
+    "com6",
+    "com7",
+    "com8",
+    "com9",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    "lpt4",
+    "lpt5",
+    "lpt6",
+    "lpt7",
+    "lpt8",
+    "lpt9",
 ];
 
 /// Crates the generated app depends on; an app with one of these names cannot build.
@@ -38,8 +66,13 @@ pub fn validate(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!("the name is empty; {fix}"));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-        return Err(format!("`{name}` contains {bad:?}, which is not allowed; {fix}"));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        return Err(format!(
+            "`{name}` contains {bad:?}, which is not allowed; {fix}"
+        ));
     }
     let first = name.chars().next().expect("not empty");
     if first.is_ascii_digit() {
@@ -49,15 +82,21 @@ pub fn validate(name: &str) -> Result<(), String> {
         return Err(format!("`{name}` starts with {first:?}; {fix}"));
     }
     if name.len() > MAX_LEN {
-        return Err(format!("`{name}` is longer than {MAX_LEN} characters; choose a shorter name"));
+        return Err(format!(
+            "`{name}` is longer than {MAX_LEN} characters; choose a shorter name"
+        ));
     }
     let crate_name = name.replace('-', "_");
     let lower = crate_name.to_ascii_lowercase();
     if KEYWORDS.contains(&crate_name.as_str()) || crate_name == "Self" {
-        return Err(format!("`{name}` is a Rust keyword; choose another name, e.g. `{name}-app`"));
+        return Err(format!(
+            "`{name}` is a Rust keyword; choose another name, e.g. `{name}-app`"
+        ));
     }
     if RESERVED.contains(&lower.as_str()) {
-        return Err(format!("`{name}` is a reserved name in cargo; choose another name, e.g. `{name}-app`"));
+        return Err(format!(
+            "`{name}` is a reserved name in cargo; choose another name, e.g. `{name}-app`"
+        ));
     }
     if DEPENDENCIES.contains(&lower.as_str()) {
         return Err(format!(

@@ -1,0 +1,278 @@
+//! The generated app's `Cargo.toml` (built with toml_edit from the template's
+//! `manifest.toml`) and `Cargo.lock` (seeded from the workspace's), and where
+//! armature-core comes from.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use toml_edit::{value, DocumentMut, InlineTable, Item, Table};
+
+use super::template::{self, TemplateName};
+use crate::profiles;
+
+/// The armature-core version requirement used when no checkout is at hand.
+pub const CORE_VERSION: &str = "0.1";
+
+/// Where the generated app gets armature-core from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CoreSource {
+    /// A directory holding armature-core's `Cargo.toml` (absolute path).
+    Path {
+        /// The directory.
+        dir: PathBuf,
+        /// Whether it is the checkout this binary was built from.
+        bundled: bool,
+    },
+    /// A version requirement on crates.io.
+    Version(String),
+    /// A git repository, optionally one branch.
+    Git {
+        /// Repository URL.
+        url: String,
+        /// Branch; the default branch when `None`.
+        branch: Option<String>,
+    },
+}
+
+impl CoreSource {
+    /// The armature-core directory of the checkout this binary was built from,
+    /// if it still exists.
+    pub fn bundled_dir() -> Option<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../armature-core");
+        let dir = dir.canonicalize().ok()?;
+        dir.join("Cargo.toml").is_file().then_some(dir)
+    }
+
+    /// The default: the bundled checkout when present (builds offline), else crates.io.
+    pub fn default_source() -> Self {
+        match Self::bundled_dir() {
+            Some(dir) => Self::Path { dir, bundled: true },
+            None => Self::Version(CORE_VERSION.to_owned()),
+        }
+    }
+
+    /// Where it comes from, in words, for the README and the summary.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Path { dir, bundled: true } => format!(
+                "the Armature checkout that cargo-armature was built from ({})",
+                dir.display()
+            ),
+            Self::Path {
+                dir,
+                bundled: false,
+            } => format!("the local directory {}", dir.display()),
+            Self::Version(v) => format!("crates.io (version {v})"),
+            Self::Git {
+                url,
+                branch: Some(b),
+            } => format!("git: {url}, branch {b}"),
+            Self::Git { url, branch: None } => format!("git: {url}"),
+        }
+    }
+
+    /// The command that installs cargo-armature where this app is built by CI
+    /// or Docker.
+    pub fn cli_install(&self) -> String {
+        match self {
+            Self::Git { url, branch } => {
+                let branch = branch
+                    .as_ref()
+                    .map(|b| format!(" --branch {b}"))
+                    .unwrap_or_default();
+                format!("cargo install --locked --git {url}{branch} cargo-armature")
+            }
+            _ => "cargo install --locked cargo-armature".to_owned(),
+        }
+    }
+
+    fn dependency(&self) -> Item {
+        let mut t = InlineTable::new();
+        match self {
+            Self::Version(v) => return value(v.as_str()),
+            Self::Path { dir, .. } => {
+                t.insert("path", dir.to_string_lossy().as_ref().into());
+            }
+            Self::Git { url, branch } => {
+                t.insert("git", url.as_str().into());
+                if let Some(b) = branch {
+                    t.insert("branch", b.as_str().into());
+                }
+            }
+        }
+        value(t)
+    }
+
+    fn comment(&self) -> String {
+        let alternative = match self {
+            Self::Version(_) => {
+                "a checkout: `armature-core = { path = \"../armature/armature-core\" }`"
+            }
+            _ => "the release on crates.io: `armature-core = \"0.1\"`",
+        };
+        format!(
+            "# armature-core comes from {}.\n# To use {alternative}.\n",
+            self.describe()
+        )
+    }
+}
+
+/// Builds the app's `Cargo.toml`: the template's `manifest.toml` with the
+/// package name, armature-core and the Armature profiles filled in.
+///
+/// `outer_workspace` is the root of a workspace the app would otherwise fall
+/// into; the app then gets an empty `[workspace]` so it builds on its own.
+pub fn cargo_toml(
+    template: TemplateName,
+    name: &str,
+    core: &CoreSource,
+    outer_workspace: Option<&Path>,
+) -> Result<String> {
+    let mut doc: DocumentMut = template::base_manifest(template).parse().with_context(|| {
+        format!(
+            "templates/{}/{} is not valid TOML",
+            template.dir(),
+            template::MANIFEST_FILE
+        )
+    })?;
+
+    let package = table_mut(&mut doc, "package")?;
+    package.decor_mut().set_prefix(format!(
+        "# {name}: created by `cargo armature new --template {}`.\n",
+        template.dir()
+    ));
+    put_first(package, "name", value(name));
+
+    if let Some(bins) = doc.get_mut("bin").and_then(Item::as_array_of_tables_mut) {
+        for bin in bins.iter_mut().filter(|b| !b.contains_key("name")) {
+            put_first(bin, "name", value(name));
+        }
+    }
+
+    let deps = table_mut(&mut doc, "dependencies")?;
+    put_first(deps, "armature-core", core.dependency());
+    deps.key_mut("armature-core")
+        .expect("just inserted")
+        .leaf_decor_mut()
+        .set_prefix(core.comment());
+
+    profiles::add_missing(&mut doc)?;
+
+    if let Some(root) = outer_workspace {
+        let mut ws = Table::new();
+        ws.set_position(profiles::max_position(doc.as_table()).map_or(0, |p| p + 1));
+        ws.decor_mut().set_prefix(format!(
+            "\n# This app is its own workspace: it was created inside the workspace at\n\
+             # {}. To make it a member there instead, delete this table and add the\n\
+             # app to that workspace's `members`.\n",
+            root.display()
+        ));
+        doc.insert("workspace", Item::Table(ws));
+    }
+    Ok(doc.to_string())
+}
+
+/// The app's first `Cargo.lock`: the workspace's, which cargo trims to what
+/// the app uses on its first build.
+pub fn cargo_lock() -> &'static str {
+    template::WORKSPACE_LOCK
+}
+
+fn table_mut<'a>(doc: &'a mut DocumentMut, key: &str) -> Result<&'a mut Table> {
+    doc.get_mut(key)
+        .and_then(Item::as_table_mut)
+        .with_context(|| format!("the template's manifest has no [{key}] table"))
+}
+
+/// Inserts `key = item` and moves it before the table's other keys.
+fn put_first(table: &mut Table, key: &str, item: Item) {
+    table.insert(key, item);
+    table.sort_values_by(|a, _, b, _| (a.get() != key).cmp(&(b.get() != key)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> DocumentMut {
+        text.parse().unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn manifest_has_name_core_profiles_and_bench() {
+        let core = CoreSource::Version("0.1".into());
+        let text = cargo_toml(TemplateName::Api, "shop", &core, None).unwrap();
+        let doc = parse(&text);
+        assert_eq!(doc["package"]["name"].as_str(), Some("shop"));
+        assert_eq!(
+            doc["package"].as_table().unwrap().iter().next().unwrap().0,
+            "name"
+        );
+        assert_eq!(doc["bin"][0]["name"].as_str(), Some("shop"));
+        assert_eq!(doc["dependencies"]["armature-core"].as_str(), Some("0.1"));
+        assert!(doc["dependencies"]["serde"].is_inline_table());
+        assert!(profiles::has_all(&doc));
+        assert!(text.starts_with(
+            "# shop: created by `cargo armature new --template api`.\n[package]\nname = \"shop\""
+        ));
+        assert!(text.contains("# armature-core comes from crates.io (version 0.1).\n"));
+        assert!(
+            !text.contains("toml_edit"),
+            "template comment leaked:\n{text}"
+        );
+        assert!(doc.get("workspace").is_none());
+    }
+
+    #[test]
+    fn path_and_git_sources() {
+        let path = CoreSource::Path {
+            dir: "/src/armature/armature-core".into(),
+            bundled: false,
+        };
+        let doc = parse(&cargo_toml(TemplateName::Minimal, "a", &path, None).unwrap());
+        assert_eq!(
+            doc["dependencies"]["armature-core"]["path"].as_str(),
+            Some("/src/armature/armature-core")
+        );
+
+        let git = CoreSource::Git {
+            url: "https://example.com/a.git".into(),
+            branch: Some("dev".into()),
+        };
+        let doc = parse(&cargo_toml(TemplateName::Minimal, "a", &git, None).unwrap());
+        assert_eq!(
+            doc["dependencies"]["armature-core"]["git"].as_str(),
+            Some("https://example.com/a.git")
+        );
+        assert_eq!(
+            doc["dependencies"]["armature-core"]["branch"].as_str(),
+            Some("dev")
+        );
+        assert!(git
+            .cli_install()
+            .contains("--git https://example.com/a.git --branch dev"));
+    }
+
+    #[test]
+    fn inside_a_workspace_the_app_is_its_own() {
+        let core = CoreSource::Version("0.1".into());
+        let text = cargo_toml(TemplateName::Minimal, "a", &core, Some(Path::new("/w"))).unwrap();
+        let doc = parse(&text);
+        assert!(doc["workspace"].is_table());
+        assert!(text.trim_end().ends_with("[workspace]"), "{text}");
+    }
+
+    #[test]
+    fn bundled_checkout_is_found_from_this_repository() {
+        // This test runs from the checkout, so the bundled core exists.
+        let CoreSource::Path { dir, bundled: true } = CoreSource::default_source() else {
+            panic!("expected the bundled checkout");
+        };
+        assert!(dir.join("Cargo.toml").is_file());
+    }
+
+    #[test]
+    fn seed_lock_knows_the_core() {
+        assert!(cargo_lock().contains("name = \"armature-core\""));
+    }
+}

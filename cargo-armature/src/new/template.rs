@@ -1,0 +1,253 @@
+//! The project templates, embedded in the binary at build time, and rendering
+//! them (handlebars, strict mode) into the files of a new app.
+//!
+//! `templates/` holds layers that are stacked in this order, a later layer's
+//! file replacing an earlier one at the same path:
+//!
+//! 1. `common/`: what every app gets (main.rs, README, deploy/, aliases, ...);
+//! 2. `<template>/`: the template's own files and its `manifest.toml`, the
+//!    base of the generated `Cargo.toml` (edited with toml_edit, not rendered);
+//! 3. `ci/<provider>/`: the CI configuration, unless `--ci none`.
+//!
+//! A file ending in `.hbs` is rendered and loses the suffix; other files are
+//! copied as they are. A path component `dot-x` becomes `.x` (so that the
+//! templates' own `.gitignore` or `.cargo/` do not act on this repository).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use handlebars::Handlebars;
+use include_dir::{include_dir, Dir, DirEntry};
+use serde::Serialize;
+
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+
+/// The Armature workspace's `Cargo.lock` when this binary was built: a new app
+/// starts from it, so it resolves to crate versions already in the local
+/// registry cache and builds offline.
+pub static WORKSPACE_LOCK: &str = include_str!("../../../Cargo.lock");
+
+/// Name of the file in a template folder that the generated `Cargo.toml` starts from.
+pub const MANIFEST_FILE: &str = "manifest.toml";
+
+/// Which template to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TemplateName {
+    /// `GET /` and `GET /health`: the smallest app, with tests and a bench
+    Minimal,
+    /// A JSON CRUD service: path, query and body extractors, JSON errors, a test per route
+    Api,
+}
+
+impl TemplateName {
+    /// The template's folder under `templates/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Minimal => "minimal",
+            Self::Api => "api",
+        }
+    }
+}
+
+/// Which CI configuration to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ci {
+    /// `.github/workflows/ci.yml`
+    Github,
+    /// `.gitlab-ci.yml`
+    Gitlab,
+    /// No CI files
+    None,
+}
+
+impl Ci {
+    fn dir(self) -> Option<&'static str> {
+        match self {
+            Self::Github => Some("ci/github"),
+            Self::Gitlab => Some("ci/gitlab"),
+            Self::None => None,
+        }
+    }
+}
+
+/// The values the templates can use. Strict mode makes any other name an error.
+#[derive(Debug, Clone, Serialize)]
+pub struct Vars {
+    /// Package name, e.g. `my-app`.
+    pub name: String,
+    /// Crate name used in Rust code, e.g. `my_app`.
+    pub crate_name: String,
+    /// Name for Kubernetes objects and the Docker image, e.g. `my-app`.
+    pub kebab_name: String,
+    /// The template's name.
+    pub template: &'static str,
+    /// Where armature-core comes from, in words.
+    pub core_source: String,
+    /// Whether armature-core is a local path dependency (CI and Docker cannot see it).
+    pub core_is_path: bool,
+    /// The shell command that installs cargo-armature (for CI, Docker and the README).
+    pub cli_install: String,
+    /// Where `cargo armature pgo` leaves the optimised binary, relative to the app.
+    pub pgo_binary: String,
+    /// The port the app listens on by default.
+    pub port: u16,
+    /// The app's graceful-shutdown drain timeout.
+    pub drain_timeout_secs: u64,
+    /// Kubernetes' `terminationGracePeriodSeconds`; longer than the drain timeout.
+    pub termination_grace_secs: u64,
+}
+
+/// The base manifest (`manifest.toml`) of `template`.
+pub fn base_manifest(template: TemplateName) -> &'static str {
+    let path = format!("{}/{MANIFEST_FILE}", template.dir());
+    TEMPLATES
+        .get_file(&path)
+        .and_then(|f| f.contents_utf8())
+        .unwrap_or_else(|| panic!("templates/{path} is embedded"))
+}
+
+/// Renders the files of `template` with `ci`, as paths relative to the app root
+/// (sorted) and their contents. `Cargo.toml` and `Cargo.lock` are not among
+/// them (see [`super::manifest`]).
+pub fn render(template: TemplateName, ci: Ci, vars: &Vars) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
+    let mut hbs = Handlebars::new();
+    hbs.set_strict_mode(true);
+    hbs.register_escape_fn(handlebars::no_escape);
+
+    let layers = ["common", template.dir()].into_iter().chain(ci.dir());
+    let mut out = BTreeMap::new();
+    for layer in layers {
+        let dir = TEMPLATES
+            .get_dir(layer)
+            .unwrap_or_else(|| panic!("templates/{layer} is embedded"));
+        let mut files = Vec::new();
+        collect_files(dir, &mut files);
+        for file in files {
+            let rel = file
+                .path()
+                .strip_prefix(layer)
+                .expect("file lies in its layer");
+            if rel == Path::new(MANIFEST_FILE) {
+                continue;
+            }
+            let (dest, contents) = if rel.extension().is_some_and(|e| e == "hbs") {
+                let source = file
+                    .contents_utf8()
+                    .with_context(|| format!("templates/{} is not UTF-8", file.path().display()))?;
+                let text = hbs.render_template(source, vars).with_context(|| {
+                    format!("cannot render templates/{}", file.path().display())
+                })?;
+                (rel.with_extension(""), text.into_bytes())
+            } else {
+                (rel.to_path_buf(), file.contents().to_vec())
+            };
+            out.insert(output_path(&dest), contents);
+        }
+    }
+    Ok(out)
+}
+
+fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
+    for entry in dir.entries() {
+        match entry {
+            DirEntry::Dir(d) => collect_files(d, out),
+            DirEntry::File(f) => out.push(f),
+        }
+    }
+}
+
+/// `dot-cargo/config.toml` → `.cargo/config.toml`.
+fn output_path(rel: &Path) -> PathBuf {
+    rel.components()
+        .map(|c| {
+            let s = c.as_os_str().to_string_lossy();
+            match s.strip_prefix("dot-") {
+                Some(rest) => format!(".{rest}"),
+                None => s.into_owned(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        Vars {
+            name: "demo-app".into(),
+            crate_name: "demo_app".into(),
+            kebab_name: "demo-app".into(),
+            template: "minimal",
+            core_source: "crates.io".into(),
+            core_is_path: false,
+            cli_install: "cargo install cargo-armature".into(),
+            pgo_binary: "target/release-fat/demo-app".into(),
+            port: 8080,
+            drain_timeout_secs: 10,
+            termination_grace_secs: 30,
+        }
+    }
+
+    #[test]
+    fn every_template_and_ci_renders_in_strict_mode() {
+        for template in [TemplateName::Minimal, TemplateName::Api] {
+            for ci in [Ci::Github, Ci::Gitlab, Ci::None] {
+                let files = render(template, ci, &vars()).unwrap();
+                assert!(files.contains_key(Path::new("src/main.rs")));
+                assert!(files.contains_key(Path::new("src/lib.rs")));
+                assert!(files.contains_key(Path::new(".cargo/config.toml")));
+                assert!(files.contains_key(Path::new(".gitignore")));
+                assert!(!files.keys().any(|p| p.to_string_lossy().contains("hbs")));
+                assert!(!files.contains_key(Path::new(MANIFEST_FILE)));
+                assert_eq!(
+                    files.contains_key(Path::new(".github/workflows/ci.yml")),
+                    ci == Ci::Github
+                );
+                assert_eq!(
+                    files.contains_key(Path::new(".gitlab-ci.yml")),
+                    ci == Ci::Gitlab
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn github_expressions_survive_handlebars() {
+        let files = render(TemplateName::Minimal, Ci::Github, &vars()).unwrap();
+        let ci = String::from_utf8(files[Path::new(".github/workflows/ci.yml")].clone()).unwrap();
+        assert!(
+            ci.contains("name: demo-app-${{ github.ref_name }}-linux-x86_64"),
+            "{ci}"
+        );
+        assert!(!ci.contains('\\'));
+    }
+
+    #[test]
+    fn strict_mode_rejects_unknown_variables() {
+        let mut hbs = Handlebars::new();
+        hbs.set_strict_mode(true);
+        assert!(hbs.render_template("{{nope}}", &vars()).is_err());
+    }
+
+    #[test]
+    fn dot_prefix_is_mapped() {
+        assert_eq!(
+            output_path(Path::new("dot-cargo/config.toml")),
+            Path::new(".cargo/config.toml")
+        );
+        assert_eq!(
+            output_path(Path::new("src/dot-x/y.rs")),
+            Path::new("src/.x/y.rs")
+        );
+    }
+
+    #[test]
+    fn every_template_has_a_manifest() {
+        for template in [TemplateName::Minimal, TemplateName::Api] {
+            let doc: toml_edit::DocumentMut = base_manifest(template).parse().unwrap();
+            assert!(doc.contains_key("package"));
+        }
+    }
+}
