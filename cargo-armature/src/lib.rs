@@ -16,3 +16,4 @@ pub mod profiles;
 
 // --- modules owned by other commands: add one `pub mod NAME;` line each below ---
 pub mod toolchain;
+pub mod profdata;

@@ -1,0 +1,57 @@
+//! The `profdata` subcommands' arguments and their dispatch.
+
+use std::path::PathBuf;
+
+use super::{merge_files, show, ShowOptions};
+
+/// `cargo armature profdata …`: work with PGO profiles without llvm-profdata.
+#[derive(Debug, clap::Args)]
+pub struct ProfdataArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ProfdataCommand,
+}
+
+/// The `profdata` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ProfdataCommand {
+    /// Merge .profraw files (or directories of them) into an indexed .profdata,
+    /// byte-identical to `llvm-profdata merge`.
+    Merge {
+        /// The .profdata file to write.
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+        /// .profraw files, directories searched for *.profraw, or .profdata files.
+        #[arg(required = true, value_name = "IN")]
+        inputs: Vec<PathBuf>,
+    },
+    /// Show a profile: functions, counts, hottest functions, summary.
+    Show {
+        /// A .profdata or .profraw file.
+        file: PathBuf,
+        /// How many of the hottest functions to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// List every function with its counters and value sites.
+        #[arg(long)]
+        all_functions: bool,
+    },
+}
+
+/// Runs a `profdata` subcommand, printing its result on stdout and merge
+/// warnings on stderr.
+pub fn run(args: ProfdataArgs) -> anyhow::Result<()> {
+    match args.command {
+        ProfdataCommand::Merge { output, inputs } => {
+            let report = merge_files(&inputs, &output)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
+            println!("{report}");
+        }
+        ProfdataCommand::Show { file, top, all_functions } => {
+            print!("{}", show(&file, &ShowOptions { top, all_functions })?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! PGO profiles in pure Rust: `.profraw` v10 in, indexed `.profdata` v13 out,
+//! byte-identical to `llvm-profdata-22 merge`.
+//!
+//! `cargo armature pgo --merger builtin` calls [`merge_files`]; the
+//! `cargo armature profdata merge|show` commands are [`ProfdataArgs`] + [`run`].
+//! The formats are described in `shared/PGO-FORMAT.md`.
+//!
+//! ```no_run
+//! use std::path::{Path, PathBuf};
+//! let report = cargo_armature::profdata::merge_files(
+//!     &[PathBuf::from("target/pgo-profiles")],
+//!     Path::new("target/merged.profdata"),
+//! )?;
+//! println!("{report}");
+//! # anyhow::Ok(())
+//! ```
+
+mod cli;
+mod cxx_sort;
+mod error;
+mod flags;
+mod hash_table;
+mod indexed;
+mod merge;
+mod raw;
+mod record;
+mod show;
+mod summary;
+mod value_data;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use anyhow::{bail, Context};
+use md5::{Digest, Md5};
+
+pub use cli::{run, ProfdataArgs, ProfdataCommand};
+pub use error::{ErrorKind, FormatError};
+pub use indexed::{Function, IndexedProfile};
+pub use raw::RawFile;
+pub use record::{Record, ValueData, KIND_INDIRECT_CALL, KIND_MEMOP_SIZE, NUM_VALUE_KINDS};
+pub use show::{show, ShowOptions};
+pub use summary::{Summary, SummaryEntry};
+
+use merge::Merger;
+use raw::NameCache;
+
+/// The key hash of a function name: the first 8 bytes of its MD5,
+/// little-endian (`IndexedInstrProf::ComputeHash`).
+pub(crate) fn md5_hash(name: &[u8]) -> u64 {
+    let digest = Md5::digest(name);
+    u64::from_le_bytes(digest[..8].try_into().expect("MD5 has 16 bytes"))
+}
+
+/// Parses a `.profraw` file's bytes (validation only; see [`merge_bytes`]).
+pub fn parse_raw(bytes: &[u8]) -> Result<RawFile, FormatError> {
+    raw::parse(bytes, &NameCache::default())
+}
+
+/// Parses an indexed `.profdata` file's bytes (versions 4 to 13).
+pub fn parse_indexed(bytes: &[u8]) -> Result<IndexedProfile, FormatError> {
+    indexed::parse(bytes)
+}
+
+/// Reads and parses an indexed `.profdata` file.
+pub fn read_indexed(path: &Path) -> anyhow::Result<IndexedProfile> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    parse_indexed(&bytes).with_context(|| format!("invalid profile {}", path.display()))
+}
+
+enum Loaded {
+    Raw(RawFile),
+    Indexed(IndexedProfile),
+}
+
+fn load_bytes(bytes: &[u8], cache: &NameCache) -> Result<Loaded, FormatError> {
+    if bytes.len() >= 8 && error::le64(bytes) == flags::INDEXED_MAGIC {
+        indexed::parse(bytes).map(Loaded::Indexed)
+    } else {
+        raw::parse(bytes, cache).map(Loaded::Raw)
+    }
+}
+
+fn add(merger: &mut Merger, loaded: Loaded, source: &str) -> Result<bool, FormatError> {
+    match loaded {
+        Loaded::Raw(file) => {
+            let empty = file.profiles.is_empty();
+            merger.add_raw(file, source)?;
+            Ok(empty)
+        }
+        Loaded::Indexed(profile) => merger.add_indexed(profile, source).map(|()| false),
+    }
+}
+
+/// Merges in-memory profiles (`.profraw` or indexed), named for error
+/// messages, into the bytes of an indexed profile.
+pub fn merge_bytes(inputs: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
+    let cache = NameCache::default();
+    let mut merger = Merger::default();
+    for (name, bytes) in inputs {
+        add(&mut merger, load_bytes(bytes, &cache)?, name)?;
+    }
+    merger.write()
+}
+
+/// What a merge did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MergeReport {
+    /// Input files merged.
+    pub inputs: usize,
+    /// Of which empty (a run killed before writing; skipped, like llvm-profdata).
+    pub empty_inputs: usize,
+    /// Function records read from all inputs.
+    pub records_read: u64,
+    /// Distinct function names in the output.
+    pub functions: usize,
+    /// (name, hash) records in the output.
+    pub records: usize,
+    /// The file written.
+    pub output: PathBuf,
+    /// Its size.
+    pub output_bytes: u64,
+    /// Merge warnings (counter mismatches, overflows), one line per kind.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for MergeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "merged {} profile{} ({} records) into {}: {} functions, {} records, {} bytes",
+            self.inputs,
+            if self.inputs == 1 { "" } else { "s" },
+            self.records_read,
+            self.output.display(),
+            self.functions,
+            self.records,
+            self.output_bytes
+        )?;
+        if self.empty_inputs > 0 {
+            write!(f, " ({} empty input(s) skipped)", self.empty_inputs)?;
+        }
+        Ok(())
+    }
+}
+
+/// Expands the inputs: files as given, directories searched recursively for
+/// `*.profraw` (sorted by path).
+pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        for entry in entries {
+            let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "profraw") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input)
+            .with_context(|| format!("input profile {} does not exist", input.display()))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(input, &mut found)?;
+            if found.is_empty() {
+                bail!("no .profraw files in {}; run the instrumented binary first", input.display());
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    if files.is_empty() {
+        bail!("no input profiles given");
+    }
+    Ok(files)
+}
+
+/// Merges `.profraw` files (and directories of them, or earlier indexed
+/// profiles) into an indexed profile at `output`, as `llvm-profdata merge`
+/// would. Inputs are parsed on all cores and merged in the given order. The
+/// output is written to a temporary file and renamed, so a failed merge
+/// leaves no partial file.
+pub fn merge_files(inputs: &[PathBuf], output: &Path) -> anyhow::Result<MergeReport> {
+    let files = collect_inputs(inputs)?;
+    let cache = NameCache::default();
+    let mut merger = Merger::default();
+    let empty_inputs = merge_in_order(&files, &cache, &mut merger)?;
+    let bytes = merger.write().context("cannot write the merged profile")?;
+    write_atomically(output, &bytes)?;
+    let (functions, records) = merger.sizes();
+    Ok(MergeReport {
+        inputs: files.len(),
+        empty_inputs,
+        records_read: merger.records_read,
+        functions,
+        records,
+        output: output.to_path_buf(),
+        output_bytes: bytes.len() as u64,
+        warnings: merger.warnings(),
+    })
+}
+
+fn load_file(path: &Path, cache: &NameCache) -> anyhow::Result<Loaded> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    load_bytes(&bytes, cache).with_context(|| format!("invalid profile {}", path.display()))
+}
+
+struct Pipeline {
+    /// Loaded files waiting to be merged, the next index to merge, abort flag.
+    state: Mutex<(Vec<Option<anyhow::Result<Loaded>>>, usize, bool)>,
+    ready: Condvar,
+}
+
+/// Parses files on worker threads (at most a window ahead) while this thread
+/// merges them in order, so the result does not depend on scheduling.
+fn merge_in_order(files: &[PathBuf], cache: &NameCache, merger: &mut Merger) -> anyhow::Result<usize> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
+    let window = 4 * workers;
+    let pipe = Pipeline {
+        state: Mutex::new(((0..files.len()).map(|_| None).collect(), 0, false)),
+        ready: Condvar::new(),
+    };
+    let next_job = AtomicUsize::new(0);
+    let mut empty = 0;
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next_job.fetch_add(1, Ordering::Relaxed);
+                if i >= files.len() {
+                    return;
+                }
+                {
+                    let mut st = pipe.state.lock().expect("pipeline");
+                    while i >= st.1 + window && !st.2 {
+                        st = pipe.ready.wait(st).expect("pipeline");
+                    }
+                    if st.2 {
+                        return;
+                    }
+                }
+                let loaded = load_file(&files[i], cache);
+                pipe.state.lock().expect("pipeline").0[i] = Some(loaded);
+                pipe.ready.notify_all();
+            });
+        }
+        let result = (|| {
+            for (i, path) in files.iter().enumerate() {
+                let loaded = {
+                    let mut st = pipe.state.lock().expect("pipeline");
+                    loop {
+                        if let Some(l) = st.0[i].take() {
+                            break l;
+                        }
+                        st = pipe.ready.wait(st).expect("pipeline");
+                    }
+                };
+                let source = path.display().to_string();
+                if add(merger, loaded?, &source).with_context(|| format!("cannot merge {source}"))? {
+                    empty += 1;
+                }
+                pipe.state.lock().expect("pipeline").1 = i + 1;
+                pipe.ready.notify_all();
+            }
+            anyhow::Ok(())
+        })();
+        if result.is_err() {
+            pipe.state.lock().expect("pipeline").2 = true;
+            pipe.ready.notify_all();
+        }
+        result
+    })?;
+    Ok(empty)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".profdata-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    // A temporary file is private (0600); the profile is an ordinary output.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
