@@ -18,6 +18,7 @@ pub mod routing;
 mod server;
 pub mod simd_parser;
 pub mod small_vec;
+pub mod testing;
 pub mod vectored_io;
 
 pub use bytes::Bytes;

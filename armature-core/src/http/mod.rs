@@ -1,7 +1,13 @@
-//! Request and response types: methods, status codes, headers.
+//! Request and response types: methods, status codes, headers, bodies.
 
+pub(crate) mod headers;
 mod method;
+pub(crate) mod request;
+mod response;
 mod status;
 
+pub use headers::{HeaderMap, HeaderName, LazyHeaders, StandardHeader};
 pub use method::{Method, UnknownMethod};
+pub use request::{HttpRequest, Version};
+pub use response::{Body, BodyStream, BoxError, HttpResponse};
 pub use status::StatusCode;

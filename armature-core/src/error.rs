@@ -1,0 +1,164 @@
+//! `Error`: the one error type of armature-core, for handlers and for the server.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io;
+
+use crate::http::StatusCode;
+
+/// An error from a handler (answered with its status and `{"error": "..."}`) or from
+/// the server itself (binding, route conflicts, I/O).
+///
+/// ```
+/// use armature_core::{Error, StatusCode};
+/// let e = Error::not_found("no user 7");
+/// assert_eq!(e.status(), StatusCode::NOT_FOUND);
+/// assert_eq!(e.to_string(), "no user 7");
+/// ```
+pub struct Error {
+    kind: Kind,
+    status: StatusCode,
+    message: Cow<'static, str>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Http,
+    Json,
+    Io,
+    Route,
+    Config,
+}
+
+impl Error {
+    fn build(kind: Kind, status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Error {
+            kind,
+            status,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error answered with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Error::build(Kind::Http, status, message)
+    }
+
+    /// `400 Bad Request`.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// `404 Not Found`.
+    pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(StatusCode::NOT_FOUND, message)
+    }
+
+    /// `409 Conflict`.
+    pub fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(StatusCode::CONFLICT, message)
+    }
+
+    /// `422 Unprocessable Entity`.
+    pub fn unprocessable(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(StatusCode::UNPROCESSABLE_ENTITY, message)
+    }
+
+    /// `500 Internal Server Error`.
+    pub fn internal(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    pub(crate) fn route(message: String) -> Self {
+        Error::build(Kind::Route, StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    pub(crate) fn config(message: impl Into<Cow<'static, str>>) -> Self {
+        Error::build(Kind::Config, StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
+    pub(crate) fn io(context: impl Into<Cow<'static, str>>, err: io::Error) -> Self {
+        let mut e = Error::build(Kind::Io, StatusCode::INTERNAL_SERVER_ERROR, context);
+        e.source = Some(Box::new(err));
+        e
+    }
+
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message (without the source).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// A JSON (de)serialisation error.
+    pub fn is_json(&self) -> bool {
+        self.kind == Kind::Json
+    }
+
+    /// An I/O error (binding a listener, for instance).
+    pub fn is_io(&self) -> bool {
+        self.kind == Kind::Io
+    }
+
+    /// An invalid or conflicting route, found when the app was built.
+    pub fn is_route(&self) -> bool {
+        self.kind == Kind::Route
+    }
+
+    /// An invalid server configuration.
+    pub fn is_config(&self) -> bool {
+        self.kind == Kind::Config
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(src) = &self.source {
+            write!(f, ": {src}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("status", &self.status.as_u16())
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<crate::json::Error> for Error {
+    fn from(e: crate::json::Error) -> Self {
+        let mut err = Error::build(
+            Kind::Json,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "JSON serialisation failed",
+        );
+        err.source = Some(Box::new(e));
+        err
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::io("I/O error", e)
+    }
+}

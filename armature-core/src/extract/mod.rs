@@ -1,0 +1,249 @@
+//! Extractors: typed pieces of a request (path parameters, query, JSON, form,
+//! cookies, headers, state) that handlers take as arguments.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::http::{HeaderMap, HttpRequest, StatusCode};
+use crate::response::{IntoResponse, Response};
+use crate::small_vec::{FormFields, QueryParams};
+
+/// Builds a value from a request (and the app's state). A failure answers the
+/// request with the rejection instead of calling the handler.
+pub trait FromRequest<S>: Sized {
+    /// Extracts `Self`.
+    fn from_request(req: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection>;
+}
+
+/// Why an extractor refused a request: a status (`400`, `415`, `422`) and a short
+/// text that says what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    status: StatusCode,
+    message: Cow<'static, str>,
+}
+
+impl Rejection {
+    /// A rejection with `status` and `message`.
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Rejection {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// The status answered.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What was wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        Response::text(self.status, self.message)
+    }
+}
+
+/// Path parameters, deserialised: a single value (`Path<u32>`), a tuple in pattern
+/// order (`Path<(u32, String)>`) or a struct by name.
+///
+/// ```
+/// use armature_core::extract::{FromRequest, Path};
+/// use armature_core::{HttpRequest, Method};
+/// use std::sync::Arc;
+/// let req = HttpRequest::new(Method::Get, "/users/42").with_param_ranges(&[("id", 7..9)]);
+/// let Path(id) = Path::<u32>::from_request(&req, &Arc::new(())).unwrap();
+/// assert_eq!(id, 42);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Path<T>(pub T);
+
+impl<S, T: DeserializeOwned> FromRequest<S> for Path<T> {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        let params = req.params();
+        crate::de::from_pairs(params.iter()).map(Path).map_err(|e| {
+            Rejection::new(
+                StatusCode::BAD_REQUEST,
+                format!("invalid path parameter: {e}"),
+            )
+        })
+    }
+}
+
+/// The query string, deserialised (`?page=2&q=rust` into a struct).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Query<T>(pub T);
+
+impl<S, T: DeserializeOwned> FromRequest<S> for Query<T> {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        let params = QueryParams::parse(req.query().unwrap_or(""));
+        crate::de::from_pairs(params.iter())
+            .map(Query)
+            .map_err(|e| {
+                Rejection::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid query string: {e}"),
+                )
+            })
+    }
+}
+
+/// A JSON body (`Content-Type: application/json`), and a JSON response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Json<T>(pub T);
+
+fn media_type(req: &HttpRequest) -> Option<&str> {
+    req.content_type()
+        .map(|ct| ct.split(';').next().unwrap_or("").trim())
+}
+
+impl<S, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        let is_json = media_type(req).is_some_and(|mt| {
+            mt.eq_ignore_ascii_case("application/json")
+                || (mt.len() > 5 && mt[mt.len() - 5..].eq_ignore_ascii_case("+json"))
+        });
+        if !is_json {
+            return Err(Rejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a request with `Content-Type: application/json`",
+            ));
+        }
+        crate::json::from_slice::<T>(req.body())
+            .map(Json)
+            .map_err(|e| {
+                if e.is_data() {
+                    Rejection::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!("invalid JSON body: {e}"),
+                    )
+                } else {
+                    Rejection::new(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}"))
+                }
+            })
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body, deserialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Form<T>(pub T);
+
+impl<S, T: DeserializeOwned> FromRequest<S> for Form<T> {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        if !media_type(req)
+            .is_some_and(|mt| mt.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        {
+            return Err(Rejection::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected a request with `Content-Type: application/x-www-form-urlencoded`",
+            ));
+        }
+        let body = std::str::from_utf8(req.body())
+            .map_err(|_| Rejection::new(StatusCode::BAD_REQUEST, "form body is not UTF-8"))?;
+        let fields = FormFields::parse(body);
+        crate::de::from_pairs(fields.iter()).map(Form).map_err(|e| {
+            Rejection::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("invalid form body: {e}"),
+            )
+        })
+    }
+}
+
+/// The request's cookies (owned, so the handler may keep them past an `.await`).
+#[derive(Debug, Clone, Default)]
+pub struct Cookies(pub crate::small_vec::Cookies<'static>);
+
+impl Deref for Cookies {
+    type Target = crate::small_vec::Cookies<'static>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<S> FromRequest<S> for Cookies {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(Cookies(req.cookies().into_owned()))
+    }
+}
+
+/// A copy of the request headers (values share the read buffer; nothing is copied).
+#[derive(Debug, Clone, Default)]
+pub struct Headers(pub HeaderMap);
+
+impl Deref for Headers {
+    type Target = HeaderMap;
+    fn deref(&self) -> &HeaderMap {
+        &self.0
+    }
+}
+
+impl<S> FromRequest<S> for Headers {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(Headers(req.headers().clone()))
+    }
+}
+
+/// The app's shared state (`App::with_state`).
+#[derive(Debug)]
+pub struct State<S>(pub Arc<S>);
+
+impl<S> Clone for State<S> {
+    fn clone(&self) -> Self {
+        State(self.0.clone())
+    }
+}
+
+impl<S> Deref for State<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.0
+    }
+}
+
+impl<S> FromRequest<S> for State<S> {
+    #[inline]
+    fn from_request(_: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(State(state.clone()))
+    }
+}
+
+impl<S> FromRequest<S> for HttpRequest {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(req.clone())
+    }
+}
+
+impl<S> FromRequest<S> for Bytes {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(req.body().clone())
+    }
+}
+
+impl<S> FromRequest<S> for String {
+    fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        String::from_utf8(req.body().to_vec())
+            .map_err(|_| Rejection::new(StatusCode::BAD_REQUEST, "request body is not UTF-8"))
+    }
+}
+
+impl<S, T: FromRequest<S>> FromRequest<S> for Option<T> {
+    fn from_request(req: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(T::from_request(req, state).ok())
+    }
+}

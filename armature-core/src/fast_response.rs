@@ -1,0 +1,248 @@
+//! `FastResponse`: a response with up to eight headers inline, static or pre-sized
+//! bodies, and factory functions that allocate nothing.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use serde::Serialize;
+use smallvec::SmallVec;
+
+use crate::error::Error;
+use crate::http::StatusCode;
+
+/// Response headers stored inline (≤ 8 without touching the heap).
+///
+/// ```
+/// use armature_core::fast_response::FastHeaders;
+/// let mut headers = FastHeaders::new();
+/// headers.insert("Content-Type", "application/json");
+/// headers.insert("X-Request-ID", "abc-123");
+/// assert!(headers.is_inline());
+/// assert_eq!(headers.get("x-request-id"), Some("abc-123"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct FastHeaders {
+    entries: SmallVec<[(&'static str, Cow<'static, str>); 8]>,
+}
+
+impl FastHeaders {
+    /// No headers.
+    pub const fn new() -> Self {
+        FastHeaders {
+            entries: SmallVec::new_const(),
+        }
+    }
+
+    /// Sets `name` (replacing an earlier value of the same name).
+    pub fn insert(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        let value = value.into();
+        if let Some(slot) = self
+            .entries
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            slot.1 = value;
+        } else {
+            self.entries.push((name, value));
+        }
+    }
+
+    /// Adds `name: value` even if `name` is present.
+    pub fn append(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        self.entries.push((name, value.into()));
+    }
+
+    /// The value of `name` (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    /// `true` while the headers live on the stack.
+    pub fn is_inline(&self) -> bool {
+        !self.entries.spilled()
+    }
+
+    /// The number of headers.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// `true` when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// All headers in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(n, v)| (*n, v.as_ref()))
+    }
+}
+
+/// The body of a `FastResponse`.
+#[derive(Clone, Debug, Default)]
+pub enum FastBody {
+    /// No body.
+    #[default]
+    Empty,
+    /// A `'static` body: written straight from the binary's data.
+    Static(&'static [u8]),
+    /// A shared, reference-counted body.
+    Bytes(Bytes),
+}
+
+impl FastBody {
+    /// The body bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            FastBody::Empty => &[],
+            FastBody::Static(s) => s,
+            FastBody::Bytes(b) => b,
+        }
+    }
+}
+
+/// The fastest response type: inline headers, `'static` content types and bodies.
+///
+/// ```
+/// use armature_core::fast_response::{FastResponse, fast};
+/// let resp = FastResponse::ok().with_static_body(b"Hello, World!");
+/// assert_eq!(resp.body().as_bytes(), b"Hello, World!");
+/// assert_eq!(fast::not_found().status().as_u16(), 404);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct FastResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<&'static str>,
+    pub(crate) headers: FastHeaders,
+    pub(crate) body: FastBody,
+}
+
+impl FastResponse {
+    /// A response with `status` and nothing else.
+    pub const fn new(status: StatusCode) -> Self {
+        FastResponse {
+            status,
+            content_type: None,
+            headers: FastHeaders::new(),
+            body: FastBody::Empty,
+        }
+    }
+
+    /// `200 OK`, empty.
+    pub const fn ok() -> Self {
+        FastResponse::new(StatusCode::OK)
+    }
+
+    /// Sets the status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// A `'static` body (zero-copy), `Content-Type: text/plain` unless one is set.
+    pub fn with_static_body(mut self, body: &'static [u8]) -> Self {
+        self.body = FastBody::Static(body);
+        self.content_type.get_or_insert("text/plain");
+        self
+    }
+
+    /// A `Bytes` body, `Content-Type: application/octet-stream` unless one is set.
+    pub fn with_bytes(mut self, body: Bytes) -> Self {
+        self.body = FastBody::Bytes(body);
+        self.content_type.get_or_insert("application/octet-stream");
+        self
+    }
+
+    /// Serialises `value` as the JSON body, `Content-Type: application/json`.
+    pub fn with_json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self, Error> {
+        self.with_json_sized(value, 128)
+    }
+
+    /// Like [`FastResponse::with_json`], serialising into a buffer of `capacity` bytes
+    /// so a body of known size needs exactly one allocation.
+    pub fn with_json_sized<T: Serialize + ?Sized>(
+        mut self,
+        value: &T,
+        capacity: usize,
+    ) -> Result<Self, Error> {
+        let mut buf = Vec::with_capacity(capacity);
+        crate::json::to_writer(&mut buf, value)?;
+        self.body = FastBody::Bytes(Bytes::from(buf));
+        self.content_type = Some("application/json");
+        Ok(self)
+    }
+
+    /// Sets the `Content-Type`.
+    pub fn with_content_type(mut self, content_type: &'static str) -> Self {
+        self.content_type = Some(content_type);
+        self
+    }
+
+    /// Sets a header.
+    pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        if name.eq_ignore_ascii_case("content-type") {
+            let v: Cow<'static, str> = value.into();
+            match v {
+                Cow::Borrowed(s) => self.content_type = Some(s),
+                Cow::Owned(_) => self.headers.insert("Content-Type", v),
+            }
+        } else {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers other than `Content-Type`.
+    pub fn headers(&self) -> &FastHeaders {
+        &self.headers
+    }
+
+    /// The `Content-Type`, if set.
+    pub fn content_type(&self) -> Option<&'static str> {
+        self.content_type
+    }
+
+    /// The body.
+    pub fn body(&self) -> &FastBody {
+        &self.body
+    }
+}
+
+/// Factory functions for the most common responses; none allocates.
+pub mod fast {
+    use super::{FastBody, FastResponse};
+    use crate::http::StatusCode;
+
+    /// `200 OK`, empty body.
+    pub const fn ok() -> FastResponse {
+        FastResponse::ok()
+    }
+
+    /// `404 Not Found`, empty body.
+    pub const fn not_found() -> FastResponse {
+        FastResponse::new(StatusCode::NOT_FOUND)
+    }
+
+    /// `204 No Content`.
+    pub const fn no_content() -> FastResponse {
+        FastResponse::new(StatusCode::NO_CONTENT)
+    }
+
+    /// `200 OK` with the JSON body `{}`.
+    pub const fn empty_json() -> FastResponse {
+        FastResponse {
+            status: StatusCode::OK,
+            content_type: Some("application/json"),
+            headers: super::FastHeaders::new(),
+            body: FastBody::Static(b"{}"),
+        }
+    }
+}

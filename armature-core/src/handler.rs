@@ -1,0 +1,133 @@
+//! Handlers: `async fn`s (or closures returning futures) whose arguments are
+//! extractors and whose output converts into a response.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::extract::FromRequest;
+use crate::http::HttpRequest;
+use crate::response::{IntoResponse, Response};
+
+/// The future a handler call returns. Not `Send`: each worker is a single-threaded
+/// runtime, so handlers may hold `Rc`s and `RefCell` borrows across `.await`s.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Response>>>;
+
+/// A function usable as a route handler. `T` is the tuple of its extractor types.
+pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
+    /// Runs the extractors, then the handler.
+    fn call(&self, req: HttpRequest, state: &Arc<S>) -> BoxFuture;
+}
+
+impl<F, Fut, R, S> Handler<(), S> for F
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = R> + 'static,
+    R: IntoResponse,
+{
+    #[inline]
+    fn call(&self, _req: HttpRequest, _state: &Arc<S>) -> BoxFuture {
+        let fut = self();
+        Box::pin(async move { fut.await.into_response() })
+    }
+}
+
+macro_rules! impl_handler {
+    ($($ty:ident),+) => {
+        impl<F, Fut, R, S, $($ty,)+> Handler<($($ty,)+), S> for F
+        where
+            F: Fn($($ty),+) -> Fut + Clone + Send + Sync + 'static,
+            Fut: Future<Output = R> + 'static,
+            R: IntoResponse,
+            $( $ty: FromRequest<S>, )+
+        {
+            #[allow(non_snake_case)]
+            fn call(&self, req: HttpRequest, state: &Arc<S>) -> BoxFuture {
+                $(
+                    let $ty = match $ty::from_request(&req, state) {
+                        Ok(v) => v,
+                        Err(rejection) => {
+                            let resp = rejection.into_response();
+                            return Box::pin(std::future::ready(resp));
+                        }
+                    };
+                )+
+                drop(req);
+                let fut = self($($ty),+);
+                Box::pin(async move { fut.await.into_response() })
+            }
+        }
+    };
+}
+
+impl_handler!(T1);
+impl_handler!(T1, T2);
+impl_handler!(T1, T2, T3);
+impl_handler!(T1, T2, T3, T4);
+impl_handler!(T1, T2, T3, T4, T5);
+impl_handler!(T1, T2, T3, T4, T5, T6);
+impl_handler!(T1, T2, T3, T4, T5, T6, T7);
+impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8);
+
+/// A handler with its extractor types erased, as the router stores it.
+pub(crate) trait ErasedHandler<S>: Send + Sync {
+    fn call(&self, req: HttpRequest, state: &Arc<S>) -> BoxFuture;
+}
+
+pub(crate) struct Erased<H, T>(pub H, PhantomData<fn() -> T>);
+
+impl<H, T> Erased<H, T> {
+    pub fn new(h: H) -> Self {
+        Erased(h, PhantomData)
+    }
+}
+
+impl<H, T, S> ErasedHandler<S> for Erased<H, T>
+where
+    H: Handler<T, S>,
+    T: 'static,
+{
+    #[inline]
+    fn call(&self, req: HttpRequest, state: &Arc<S>) -> BoxFuture {
+        self.0.call(req, state)
+    }
+}
+
+/// Runs a handler future, turning a panic (while building or polling it) into `500`.
+pub(crate) struct CatchPanic {
+    inner: Option<BoxFuture>,
+}
+
+impl CatchPanic {
+    pub fn new<S>(h: &dyn ErasedHandler<S>, req: HttpRequest, state: &Arc<S>) -> CatchPanic {
+        CatchPanic {
+            inner: catch_unwind(AssertUnwindSafe(|| h.call(req, state))).ok(),
+        }
+    }
+}
+
+fn panic_response() -> Response {
+    Response::text(
+        crate::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal server error: the handler panicked",
+    )
+}
+
+impl Future for CatchPanic {
+    type Output = Response;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let Some(fut) = self.inner.as_mut() else {
+            return Poll::Ready(panic_response());
+        };
+        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(p) => p,
+            Err(_) => {
+                self.inner = None;
+                Poll::Ready(panic_response())
+            }
+        }
+    }
+}

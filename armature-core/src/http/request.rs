@@ -1,0 +1,212 @@
+//! `HttpRequest`: a parsed request whose parts are zero-copy slices of the read buffer.
+
+use std::fmt;
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+use super::headers::{HeaderMap, StandardHeader};
+use super::Method;
+use crate::small_vec::{Cookies, PathParams, QueryParams};
+
+/// The HTTP version of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Version {
+    /// `HTTP/1.0`
+    Http10,
+    /// `HTTP/1.1`
+    Http11,
+}
+
+/// A path parameter captured by the router: its name (interned when the app was
+/// built) and the byte range of its raw value in the path.
+pub(crate) type RawParams = SmallVec<[(&'static str, u32, u32); 4]>;
+
+/// An HTTP request.
+///
+/// The target, header names and values, and the body are `Bytes` slices of the
+/// connection's read buffer: parsing copies nothing.
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub(crate) method: Method,
+    pub(crate) version: Version,
+    /// The request target, validated as UTF-8 by the parser.
+    pub(crate) target: Bytes,
+    /// Length of the path part of `target` (before `?`).
+    pub(crate) path_len: usize,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) params: RawParams,
+}
+
+impl HttpRequest {
+    /// A request built by hand (tests, benchmarks, in-process calls).
+    ///
+    /// ```
+    /// use armature_core::{HttpRequest, Method};
+    /// let req = HttpRequest::new(Method::Get, "/users/7?verbose=1");
+    /// assert_eq!(req.path(), "/users/7");
+    /// assert_eq!(req.query(), Some("verbose=1"));
+    /// ```
+    pub fn new(method: Method, target: &str) -> HttpRequest {
+        let target = Bytes::copy_from_slice(target.as_bytes());
+        let path_len = memchr::memchr(b'?', &target).unwrap_or(target.len());
+        HttpRequest {
+            method,
+            version: Version::Http11,
+            target,
+            path_len,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            params: RawParams::new(),
+        }
+    }
+
+    /// Adds a header (builder style, for hand-made requests).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.append(
+            Bytes::copy_from_slice(name.as_bytes()),
+            Bytes::copy_from_slice(value.as_bytes()),
+        );
+        self
+    }
+
+    /// Sets the body (builder style, for hand-made requests).
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The request method.
+    #[inline]
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The HTTP version.
+    #[inline]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The full request target (`/path?query`).
+    #[inline]
+    pub fn uri(&self) -> &str {
+        // SAFETY: `target` is validated as UTF-8 when the request is built
+        // (`HttpRequest::new` takes a `&str`; the parser checks with `from_utf8`).
+        unsafe { std::str::from_utf8_unchecked(&self.target) }
+    }
+
+    /// The path, without the query string, not percent-decoded.
+    #[inline]
+    pub fn path(&self) -> &str {
+        &self.uri()[..self.path_len]
+    }
+
+    /// The raw query string after `?`, if any.
+    #[inline]
+    pub fn query(&self) -> Option<&str> {
+        let uri = self.uri();
+        if self.path_len < uri.len() {
+            Some(&uri[self.path_len + 1..])
+        } else {
+            None
+        }
+    }
+
+    /// The query string parsed into (percent-decoded) pairs.
+    pub fn query_params(&self) -> QueryParams<'_> {
+        QueryParams::parse(self.query().unwrap_or(""))
+    }
+
+    /// The request headers.
+    #[inline]
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first value of header `name` (ASCII case-insensitive).
+    #[inline]
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.get(name).map(|b| &b[..])
+    }
+
+    /// The first value of header `name` as text.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.get_str(name)
+    }
+
+    /// The `Content-Type` header, if present and text.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .get_standard(StandardHeader::ContentType)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The cookies of the `Cookie` header(s).
+    pub fn cookies(&self) -> Cookies<'_> {
+        let mut jar = Cookies::new();
+        for v in self.headers.get_all("cookie") {
+            if let Ok(s) = std::str::from_utf8(v) {
+                for (k, v) in Cookies::parse(s).iter() {
+                    jar.push(k.to_owned(), v.to_owned());
+                }
+            }
+        }
+        jar
+    }
+
+    /// The request body (fully received; chunked bodies are already decoded).
+    #[inline]
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Takes the body out of the request.
+    pub fn take_body(&mut self) -> Bytes {
+        std::mem::take(&mut self.body)
+    }
+
+    /// The raw (not percent-decoded) value of path parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        let path = self.path();
+        self.params
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|&(_, s, e)| &path[s as usize..e as usize])
+    }
+
+    /// All path parameters, percent-decoded.
+    pub fn params(&self) -> PathParams<'_> {
+        let path = self.path();
+        let mut out = PathParams::new();
+        for &(name, s, e) in &self.params {
+            let raw = &path[s as usize..e as usize];
+            let v = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+            out.push(name, v);
+        }
+        out
+    }
+
+    /// Sets path parameters by name (for hand-made requests in tests and benches).
+    pub fn with_param_ranges(mut self, params: &[(&'static str, std::ops::Range<usize>)]) -> Self {
+        self.params = params
+            .iter()
+            .map(|(n, r)| (*n, r.start as u32, r.end as u32))
+            .collect();
+        self
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("uri", &self.uri())
+            .field("version", &self.version)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}

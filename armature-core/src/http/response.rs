@@ -1,0 +1,171 @@
+//! `HttpResponse`: the general response, with `LazyHeaders` and a body that is
+//! empty, in memory, or streamed (sent chunked).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_core::Stream;
+use serde::Serialize;
+
+use super::headers::LazyHeaders;
+use super::StatusCode;
+use crate::error::Error;
+
+/// An error produced by a streamed body; the connection is closed when one occurs.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A streamed response body. Each item is one chunk on the wire.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>>>>;
+
+/// A response body.
+#[derive(Default)]
+pub enum Body {
+    /// No body (`Content-Length: 0`).
+    #[default]
+    Empty,
+    /// A body in memory.
+    Bytes(Bytes),
+    /// A body produced piece by piece, sent with `Transfer-Encoding: chunked`.
+    Stream(BodyStream),
+}
+
+impl Body {
+    /// The length when known in advance.
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            Body::Empty => Some(0),
+            Body::Bytes(b) => Some(b.len()),
+            Body::Stream(_) => None,
+        }
+    }
+
+    /// `true` for a known-empty body.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Body::Empty"),
+            Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            Body::Stream(_) => f.write_str("Body::Stream"),
+        }
+    }
+}
+
+/// The general response type.
+///
+/// ```
+/// use armature_core::{HttpResponse, StatusCode};
+/// let resp = HttpResponse::ok()
+///     .with_header("X-Custom".into(), "value".into())
+///     .with_body("hi");
+/// assert_eq!(resp.status(), StatusCode::OK);
+/// assert_eq!(resp.headers().get("x-custom"), Some("value"));
+/// ```
+#[derive(Debug, Default)]
+pub struct HttpResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: LazyHeaders,
+    pub(crate) content_type: Option<Cow<'static, str>>,
+    pub(crate) body: Body,
+}
+
+impl HttpResponse {
+    /// A response with `status`, no headers and no body. Allocates nothing.
+    pub const fn new(status: StatusCode) -> Self {
+        HttpResponse {
+            status,
+            headers: LazyHeaders::new(),
+            content_type: None,
+            body: Body::Empty,
+        }
+    }
+
+    /// `200 OK`, empty.
+    pub const fn ok() -> Self {
+        HttpResponse::new(StatusCode::OK)
+    }
+
+    /// `404 Not Found`, empty.
+    pub const fn not_found() -> Self {
+        HttpResponse::new(StatusCode::NOT_FOUND)
+    }
+
+    /// Sets the status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Sets header `name` (replacing an earlier value of that name).
+    pub fn with_header(mut self, name: Cow<'static, str>, value: Cow<'static, str>) -> Self {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.content_type = Some(value);
+        } else {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// Sets the `Content-Type`.
+    pub fn with_content_type(mut self, content_type: impl Into<Cow<'static, str>>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Sets an in-memory body.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Body::Bytes(body.into());
+        self
+    }
+
+    /// Serialises `value` as the JSON body, with `Content-Type: application/json`.
+    pub fn with_json<T: Serialize + ?Sized>(self, value: &T) -> Result<Self, Error> {
+        let bytes = crate::json::to_vec(value)?;
+        Ok(self.with_content_type("application/json").with_body(bytes))
+    }
+
+    /// Streams the body: each item becomes one chunk (`Transfer-Encoding: chunked`).
+    pub fn with_stream<S>(mut self, stream: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, BoxError>> + 'static,
+    {
+        self.body = Body::Stream(Box::pin(stream));
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers (`Content-Type` is kept apart; see [`HttpResponse::content_type`]).
+    pub fn headers(&self) -> &LazyHeaders {
+        &self.headers
+    }
+
+    /// Mutable headers.
+    pub fn headers_mut(&mut self) -> &mut LazyHeaders {
+        &mut self.headers
+    }
+
+    /// The `Content-Type`, if set.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+
+    /// Converts into the chunks a vectored write sends (see [`crate::vectored_io`]).
+    pub fn into_chunks(self) -> crate::vectored_io::ResponseChunks {
+        crate::vectored_io::ResponseChunks::from_response(crate::Response::from(self))
+    }
+}

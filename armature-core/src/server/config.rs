@@ -1,0 +1,99 @@
+//! `ServerConfig`: workers, limits and timeouts, each with a sane default.
+
+use std::time::Duration;
+
+/// Server settings. Every limit has a default and answers with an exact status.
+///
+/// ```
+/// use armature_core::ServerConfig;
+/// use std::time::Duration;
+/// let config = ServerConfig::default()
+///     .workers(2)
+///     .max_body_size(1 << 20)
+///     .keep_alive_timeout(Duration::from_secs(30));
+/// assert_eq!(config.get_workers(), 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub(crate) workers: usize,
+    pub(crate) max_head_size: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) max_uri_len: usize,
+    pub(crate) max_body_size: usize,
+    pub(crate) head_timeout: Duration,
+    pub(crate) keep_alive_timeout: Duration,
+    pub(crate) body_timeout: Duration,
+    pub(crate) drain_timeout: Duration,
+    pub(crate) handle_signals: bool,
+    pub(crate) backlog: u32,
+    pub(crate) route_cache_size: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_head_size: 16 * 1024,
+            max_headers: 64,
+            max_uri_len: 8 * 1024,
+            max_body_size: 2 * 1024 * 1024,
+            head_timeout: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(10),
+            handle_signals: true,
+            backlog: 1024,
+            route_cache_size: 1024,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($( $(#[$doc:meta])* $name:ident / $getter:ident : $ty:ty ),+ $(,)?) => {
+        impl ServerConfig {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, value: $ty) -> Self {
+                    self.$name = value;
+                    self
+                }
+
+                #[doc = concat!("The configured `", stringify!($name), "`.")]
+                pub fn $getter(&self) -> $ty {
+                    self.$name
+                }
+            )+
+        }
+    };
+}
+
+setters! {
+    /// Worker threads, each a single-threaded runtime with its own `SO_REUSEPORT`
+    /// listener. Default: the number of CPUs.
+    workers / get_workers: usize,
+    /// Largest request head (request line + headers). Default 16 KiB; over it: `431`.
+    max_head_size / get_max_head_size: usize,
+    /// Most header lines in a request. Default 64; over it: `431`.
+    max_headers / get_max_headers: usize,
+    /// Longest request target. Default 8 KiB; over it: `414`.
+    max_uri_len / get_max_uri_len: usize,
+    /// Largest request body. Default 2 MiB; over it: `413`.
+    max_body_size / get_max_body_size: usize,
+    /// Time a client has to send a whole request head once it started (slowloris
+    /// guard). Default 10 s; then the connection is closed.
+    head_timeout / get_head_timeout: std::time::Duration,
+    /// Time an idle keep-alive connection is kept. Default 60 s.
+    keep_alive_timeout / get_keep_alive_timeout: std::time::Duration,
+    /// Time a client has to send a declared body. Default 30 s.
+    body_timeout / get_body_timeout: std::time::Duration,
+    /// On shutdown, how long in-flight requests may take before connections are
+    /// dropped. Default 10 s.
+    drain_timeout / get_drain_timeout: std::time::Duration,
+    /// Stop gracefully on SIGINT and SIGTERM. Default `true`.
+    handle_signals / get_handle_signals: bool,
+    /// The listen backlog of each worker's socket. Default 1024.
+    backlog / get_backlog: u32,
+    /// Entries of each worker's LRU cache of dynamic-route matches (0 disables it).
+    /// Default 1024.
+    route_cache_size / get_route_cache_size: usize,
+}

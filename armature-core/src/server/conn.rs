@@ -1,0 +1,303 @@
+//! The connection loop: read, parse every complete request in the buffer
+//! (pipelining), run the handlers in order, encode all responses into one buffer
+//! and write the batch at once. Keep-alive, limits, timeouts and draining live here.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
+
+use super::worker::{ConnGuard, WorkerCtx};
+use crate::fast_response::FastResponse;
+use crate::handler::CatchPanic;
+use crate::http::request::{RawParams, Version};
+use crate::http::{HttpRequest, Method, StatusCode};
+use crate::response::Response;
+use crate::routing::MatchError;
+use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, RawHead};
+use crate::vectored_io::{OutBuffer, Pending};
+use crate::IntoResponse;
+
+const READ_BUF: usize = 8 * 1024;
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What the next read waits for, which decides its timeout.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// Nothing buffered: an idle keep-alive connection.
+    Idle,
+    /// Part of a head arrived at the given instant.
+    Head(Instant),
+    /// A complete head whose body is still arriving, since the given instant.
+    Body(Instant),
+}
+
+/// The byte stream a connection runs over: a `TcpStream`, or an in-memory duplex
+/// in tests and benchmarks.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+
+pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
+    mut stream: T,
+    ctx: Rc<WorkerCtx<S>>,
+    guard: Option<ConnGuard<S>>,
+) {
+    let set_idle = |idle: bool| {
+        if let Some(g) = &guard {
+            g.idle.set(idle);
+        }
+    };
+    let mut rbuf = BytesMut::with_capacity(READ_BUF);
+    let mut out = OutBuffer::with_capacity(READ_BUF);
+    let mut waiting = Waiting::Idle;
+    let mut continue_sent = false;
+    let config = &ctx.shared.config;
+
+    loop {
+        // 1. Answer every complete request already buffered.
+        let mut close = false;
+        while !rbuf.is_empty() {
+            let head = match ctx.parser.parse_raw(&rbuf) {
+                Ok(head) => head,
+                Err(e) if e.is_incomplete() => {
+                    if !matches!(waiting, Waiting::Head(_)) {
+                        waiting = Waiting::Head(Instant::now());
+                    }
+                    break;
+                }
+                Err(e) => {
+                    error_response(&mut out, e.status(), Cow::Owned(e.to_string()));
+                    close = true;
+                    break;
+                }
+            };
+            let framed = match frame(&head, &mut rbuf, config.max_body_size, config.max_head_size) {
+                Framed::Complete(bytes, body) => (bytes, body),
+                Framed::NeedMore => {
+                    if !matches!(waiting, Waiting::Body(_)) {
+                        waiting = Waiting::Body(Instant::now());
+                    }
+                    if head.framing.expect_continue && !continue_sent {
+                        // Earlier responses of this batch go first, then the interim one.
+                        out.raw().extend_from_slice(CONTINUE);
+                        continue_sent = true;
+                    }
+                    break;
+                }
+                Framed::Error(status, msg) => {
+                    error_response(&mut out, status, Cow::Borrowed(msg));
+                    close = true;
+                    break;
+                }
+            };
+            waiting = Waiting::Idle;
+            continue_sent = false;
+
+            let keep_alive = head.framing.keep_alive && !ctx.shutting_down.get();
+            let http10 = head.version == Version::Http10;
+            let head_only = head.method == Method::Head;
+            let (bytes, body) = framed;
+            let mut req = head.into_request(&bytes);
+            req.body = body;
+
+            let resp = dispatch(&ctx, req).await;
+            match out.encode(resp, keep_alive, http10, head_only) {
+                Pending::Done => {}
+                Pending::Stream(body) => {
+                    if out.flush(&mut stream).await.is_err()
+                        || send_chunked(&mut stream, body).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+            if !keep_alive {
+                close = true;
+                break;
+            }
+        }
+
+        // 2. One write for the whole batch.
+        if !out.is_empty() && out.flush(&mut stream).await.is_err() {
+            return;
+        }
+        if close {
+            let _ = stream.shutdown().await;
+            linger_close(&mut stream).await;
+            return;
+        }
+
+        // 3. Read more, under the timeout of what we wait for.
+        let idle = rbuf.is_empty() && waiting == Waiting::Idle;
+        if idle && ctx.shutting_down.get() {
+            return;
+        }
+        let deadline = match waiting {
+            Waiting::Idle => Instant::now() + config.keep_alive_timeout,
+            Waiting::Head(since) => since + config.head_timeout,
+            Waiting::Body(since) => since + config.body_timeout,
+        };
+        if rbuf.capacity() - rbuf.len() < 1024 {
+            rbuf.reserve(READ_BUF);
+        }
+        set_idle(idle);
+        let read = tokio::time::timeout_at(deadline, stream.read_buf(&mut rbuf)).await;
+        set_idle(false);
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => return,
+            Ok(Ok(_)) => {}
+            Err(_timeout) => {
+                if !idle {
+                    error_response(
+                        &mut out,
+                        StatusCode::REQUEST_TIMEOUT,
+                        Cow::Borrowed("request timed out"),
+                    );
+                    let _ = out.flush(&mut stream).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+enum Framed {
+    /// The request's bytes (head at the start) and its decoded body.
+    Complete(Bytes, Bytes),
+    NeedMore,
+    Error(StatusCode, &'static str),
+}
+
+/// Cuts the request (head + body) off the front of `rbuf` once its body is complete.
+fn frame(head: &RawHead, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) -> Framed {
+    let hl = head.head_len;
+    match head.framing.body {
+        BodyKind::None => Framed::Complete(rbuf.split_to(hl).freeze(), Bytes::new()),
+        BodyKind::Length(n) => {
+            if n > max_body as u64 {
+                return Framed::Error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+            }
+            let total = hl + n as usize;
+            if rbuf.len() < total {
+                rbuf.reserve(total - rbuf.len());
+                return Framed::NeedMore;
+            }
+            let bytes = rbuf.split_to(total).freeze();
+            let body = bytes.slice(hl..);
+            Framed::Complete(bytes, body)
+        }
+        BodyKind::Chunked => match decode_chunked(&rbuf[hl..], max_body, max_trailers) {
+            Ok(None) => Framed::NeedMore,
+            Ok(Some(chunked)) => {
+                let bytes = rbuf.split_to(hl + chunked.consumed).freeze();
+                let body = chunked.collect(&bytes, hl);
+                Framed::Complete(bytes, body)
+            }
+            Err(ChunkedError::TooLarge) => {
+                Framed::Error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
+            }
+            Err(ChunkedError::Malformed(what)) => Framed::Error(StatusCode::BAD_REQUEST, what),
+        },
+    }
+}
+
+/// Routes and runs one request. Panics in the handler become `500`.
+#[inline]
+async fn dispatch<S: Send + Sync + 'static>(ctx: &WorkerCtx<S>, mut req: HttpRequest) -> Response {
+    let shared = &*ctx.shared;
+    let found = {
+        let mut cache = ctx.route_cache.borrow_mut();
+        let path = req.path();
+        let result = match shared.router.match_cached(&mut cache, req.method, path) {
+            Ok(m) => {
+                let ep = m.value;
+                let mut params = RawParams::new();
+                // Values borrow from the path: keep their byte ranges, not copies.
+                let base = path.as_ptr() as usize;
+                for (key, value) in m.params.iter() {
+                    let Some(name) = ep.params.iter().find(|n| **n == key) else {
+                        continue;
+                    };
+                    let start = (value.as_ptr() as usize).wrapping_sub(base);
+                    if start <= path.len() && start + value.len() <= path.len() {
+                        params.push((*name, start as u32, (start + value.len()) as u32));
+                    }
+                }
+                Ok((ep, params))
+            }
+            Err(MatchError::MethodNotAllowed { allow }) => {
+                Err(FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_header("Allow", allow)
+                    .into_response())
+            }
+            Err(_) => Err(Response::text(StatusCode::NOT_FOUND, "Not Found")),
+        };
+        result
+    };
+    let endpoint = match found {
+        Ok((ep, params)) => {
+            req.params = params;
+            ep
+        }
+        Err(resp) => return resp,
+    };
+    CatchPanic::new(&*endpoint.handler, req, &shared.state).await
+}
+
+fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str>) {
+    let _ = out.encode(Response::text(status, msg), false, false, false);
+}
+
+/// Sends a streamed body as chunks, then the last chunk.
+async fn send_chunked<T: Io>(
+    stream: &mut T,
+    mut body: crate::http::BodyStream,
+) -> std::io::Result<()> {
+    use std::future::poll_fn;
+    let mut frame = Vec::with_capacity(64);
+    loop {
+        let item = poll_fn(|cx| body.as_mut().poll_next(cx)).await;
+        match item {
+            Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) => {
+                frame.clear();
+                frame.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+                let slices = [
+                    std::io::IoSlice::new(&frame),
+                    std::io::IoSlice::new(&chunk),
+                    std::io::IoSlice::new(b"\r\n"),
+                ];
+                let total = frame.len() + chunk.len() + 2;
+                let n = stream.write_vectored(&slices).await?;
+                if n < total {
+                    // Rare partial write: send the rest plainly.
+                    let mut all = Vec::with_capacity(total);
+                    all.extend_from_slice(&frame);
+                    all.extend_from_slice(&chunk);
+                    all.extend_from_slice(b"\r\n");
+                    stream.write_all(&all[n..]).await?;
+                }
+            }
+            Some(Err(_)) => {
+                // The body failed midway: the framing cannot be completed, so close.
+                return Err(std::io::Error::other("response body stream failed"));
+            }
+            None => return stream.write_all(b"0\r\n\r\n").await,
+        }
+    }
+}
+
+/// After an error response, read (and discard) briefly so the peer sees the
+/// response rather than a reset caused by unread request bytes.
+async fn linger_close<T: Io>(stream: &mut T) {
+    let mut sink = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_millis(200);
+    while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut sink)).await {
+        if n == 0 {
+            break;
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The TechEmpower pair: `GET /plaintext` and `GET /json`.
+//!
+//! Run with: `cargo run --release --example hello` (listens on `HOST`/`PORT`,
+//! default `127.0.0.1:8080`; `WORKERS` sets the worker count).
+
+use armature_core::fast_response::FastResponse;
+use armature_core::{App, Error, ServerConfig};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+async fn plaintext() -> FastResponse {
+    FastResponse::ok().with_static_body(b"Hello, World!")
+}
+
+async fn json() -> Result<FastResponse, Error> {
+    // Serialised on every request, as the benchmark requires.
+    FastResponse::ok().with_json_sized(
+        &Message {
+            message: "Hello, World!",
+        },
+        32,
+    )
+}
+
+fn main() -> Result<(), Error> {
+    let mut config = ServerConfig::default();
+    if let Some(n) = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
+        config = config.workers(n);
+    }
+    let addr = armature_core::addr_from_env("127.0.0.1:8080");
+    let server = App::new()
+        .get("/plaintext", plaintext)
+        .get("/json", json)
+        .config(config)
+        .bind(addr.as_str())?;
+    println!("hello listening on http://{}", server.local_addr());
+    server.run()
+}
