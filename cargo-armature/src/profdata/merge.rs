@@ -37,6 +37,7 @@ impl Hasher for KeyHasher {
 type KeyMap<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
 
 struct Entry {
+    name: u32,
     hash: u64,
     record: Record,
 }
@@ -97,33 +98,83 @@ impl Merger {
         Ok(())
     }
 
-    /// `InstrProfWriter::addRecord` with weight 1.
+    /// `InstrProfWriter::addRecord` with weight 1, for a record given by parts.
     fn add(&mut self, name: u32, hash: u64, counts: &[u64], bitmap: &[u8], values: Option<ValueSites>) {
-        self.records_read += 1;
-        let next = self.entries.len() as u32;
-        let slot = *self.index.entry((name, hash)).or_insert(next);
-        if slot == next {
-            let mut record = Record {
+        match self.slot(name, hash) {
+            Ok(slot) => self.merge_into(slot, counts, bitmap, values.unwrap_or_default()),
+            Err(slot) => self.insert(slot, name, hash, Record {
                 counts: counts.to_vec(),
                 bitmap: bitmap.to_vec(),
                 value_sites: values.unwrap_or_default(),
-            };
-            record.sort_value_data();
-            self.entries.push(Entry { hash, record });
-            self.by_name[name as usize].push(next);
-            return;
+            }),
         }
+    }
+
+    /// `InstrProfWriter::addRecord` with weight 1, for an owned record.
+    fn add_owned(&mut self, name: u32, hash: u64, record: Record) {
+        match self.slot(name, hash) {
+            Ok(slot) => self.merge_into(slot, &record.counts, &record.bitmap, record.value_sites),
+            Err(slot) => self.insert(slot, name, hash, record),
+        }
+    }
+
+    /// The entry of (name, hash): `Ok` if it exists, else `Err(new slot)`.
+    fn slot(&mut self, name: u32, hash: u64) -> Result<u32, u32> {
+        self.records_read += 1;
+        let next = self.entries.len() as u32;
+        let slot = *self.index.entry((name, hash)).or_insert(next);
+        if slot == next { Err(slot) } else { Ok(slot) }
+    }
+
+    fn insert(&mut self, slot: u32, name: u32, hash: u64, mut record: Record) {
+        record.sort_value_data();
+        self.entries.push(Entry { name, hash, record });
+        self.by_name[name as usize].push(slot);
+    }
+
+    fn merge_into(&mut self, slot: u32, counts: &[u64], bitmap: &[u8], values: ValueSites) {
         let entry = &mut self.entries[slot as usize];
         let mut raised = Vec::new();
-        entry.record.merge(counts, bitmap, values.unwrap_or_default(), &mut |w| raised.push(w));
+        entry.record.merge(counts, bitmap, values, &mut |w| raised.push(w));
         entry.record.sort_value_data();
+        if raised.is_empty() {
+            return;
+        }
+        let (name, hash) = (entry.name as usize, entry.hash);
         for w in raised {
             let e = self.warnings.entry(w).or_insert((0, String::new()));
             if e.0 == 0 {
-                e.1 = format!("{} (hash {hash})", String::from_utf8_lossy(&self.names[name as usize]));
+                e.1 = format!("{} (hash {hash})", String::from_utf8_lossy(&self.names[name]));
             }
             e.0 += 1;
         }
+    }
+
+    /// Merges another merger into this one, as `mergeWriterContexts` does:
+    /// each of its names' records in `SmallDenseMap` order, added like a record
+    /// read from a file.
+    pub(crate) fn absorb(&mut self, src: Merger) -> Result<(), FormatError> {
+        if let Some((flags, from)) = &src.kind {
+            self.check_kind(*flags, from)?;
+        }
+        let read = self.records_read + src.records_read;
+        for (w, (n, example)) in src.warnings {
+            let e = self.warnings.entry(w).or_insert((0, example));
+            e.0 += n;
+        }
+        self.binary_ids.extend(src.binary_ids);
+        let mut entries: Vec<Option<Entry>> = src.entries.into_iter().map(Some).collect();
+        for (name, slots) in src.names.iter().zip(&src.by_name) {
+            let id = self.intern(name);
+            let hashes: Vec<u64> = slots.iter().map(|&s| entries[s as usize].as_ref().map_or(0, |e| e.hash)).collect();
+            for i in dense_map_order(&hashes) {
+                if let Some(e) = entries[slots[i] as usize].take() {
+                    self.add_owned(id, e.hash, e.record);
+                }
+            }
+        }
+        self.records_read = read;
+        Ok(())
     }
 
     /// Adds every record of a raw file, in file order.
@@ -156,8 +207,7 @@ impl Merger {
         self.check_kind(profile.flags, source)?;
         for f in profile.functions {
             let name = self.intern(&f.name);
-            let r = f.record;
-            self.add(name, f.hash, &r.counts, &r.bitmap, Some(r.value_sites));
+            self.add_owned(name, f.hash, f.record);
         }
         self.binary_ids.extend(profile.binary_ids);
         Ok(())

@@ -96,6 +96,7 @@ fn add(merger: &mut Merger, loaded: Loaded, source: &str) -> Result<bool, Format
 
 /// Merges in-memory profiles (`.profraw` or indexed), named for error
 /// messages, into the bytes of an indexed profile.
+/// Inputs are merged one after another (llvm-profdata `--num-threads=1`).
 pub fn merge_bytes(inputs: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
     let cache = NameCache::default();
     let mut merger = Merger::default();
@@ -103,6 +104,47 @@ pub fn merge_bytes(inputs: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
         add(&mut merger, load_bytes(bytes, &cache)?, name)?;
     }
     merger.write()
+}
+
+/// How to merge.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct MergeOptions {
+    /// Reproduce `llvm-profdata merge --num-threads=N`. `None` reproduces its
+    /// default, `min(CPUs, (inputs + 1) / 2)`.
+    ///
+    /// llvm-profdata merges the inputs round-robin into N partial profiles and
+    /// then merges those pairwise. The grouping only shows when one value site
+    /// holds several targets outside the profile (all recorded as value 0):
+    /// which of their counts are added together depends on it. `Some(1)` gives
+    /// an output that does not depend on the machine.
+    pub num_threads: Option<usize>,
+}
+
+impl MergeOptions {
+    /// Options reproducing `llvm-profdata merge --num-threads=n`.
+    pub fn num_threads(n: usize) -> Self {
+        MergeOptions { num_threads: Some(n.max(1)) }
+    }
+}
+
+/// The number of CPUs llvm's `hardware_concurrency()` sees: the affinity mask.
+fn hardware_threads() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `set` is a plain bitmask that sched_getaffinity fills in;
+        // the size passed is its own.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+                let n = libc::CPU_COUNT(&set);
+                if n > 0 {
+                    return n as usize;
+                }
+            }
+        }
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// What a merge did.
@@ -190,10 +232,24 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 /// output is written to a temporary file and renamed, so a failed merge
 /// leaves no partial file.
 pub fn merge_files(inputs: &[PathBuf], output: &Path) -> anyhow::Result<MergeReport> {
+    merge_files_with(inputs, output, &MergeOptions::default())
+}
+
+/// [`merge_files`] with options.
+pub fn merge_files_with(
+    inputs: &[PathBuf],
+    output: &Path,
+    options: &MergeOptions,
+) -> anyhow::Result<MergeReport> {
     let files = collect_inputs(inputs)?;
     let cache = NameCache::default();
-    let mut merger = Merger::default();
-    let empty_inputs = merge_in_order(&files, &cache, &mut merger)?;
+    let groups = options
+        .num_threads
+        .unwrap_or_else(|| hardware_threads().min(files.len().div_ceil(2)))
+        .clamp(1, files.len());
+    let mut contexts: Vec<Merger> = (0..groups).map(|_| Merger::default()).collect();
+    let empty_inputs = merge_in_order(&files, &cache, &mut contexts)?;
+    let merger = combine(contexts).context("cannot merge the partial profiles")?;
     let bytes = merger.write().context("cannot write the merged profile")?;
     write_atomically(output, &bytes)?;
     let (functions, records) = merger.sizes();
@@ -220,9 +276,30 @@ struct Pipeline {
     ready: Condvar,
 }
 
+/// llvm-profdata's final step: contexts merged pairwise, `[i] ← [i + mid]`,
+/// plus `[0] ← [end - 1]` when the count is odd, until one is left.
+fn combine(mut contexts: Vec<Merger>) -> Result<Merger, FormatError> {
+    let mut end = contexts.len();
+    let mut mid = end / 2;
+    while mid > 0 {
+        for i in 0..mid {
+            let src = std::mem::take(&mut contexts[i + mid]);
+            contexts[i].absorb(src)?;
+        }
+        if end & 1 == 1 {
+            let src = std::mem::take(&mut contexts[end - 1]);
+            contexts[0].absorb(src)?;
+        }
+        end = mid;
+        mid /= 2;
+    }
+    Ok(contexts.swap_remove(0))
+}
+
 /// Parses files on worker threads (at most a window ahead) while this thread
-/// merges them in order, so the result does not depend on scheduling.
-fn merge_in_order(files: &[PathBuf], cache: &NameCache, merger: &mut Merger) -> anyhow::Result<usize> {
+/// merges file `i` into `contexts[i % len]`, in order, so the result does not
+/// depend on scheduling.
+fn merge_in_order(files: &[PathBuf], cache: &NameCache, contexts: &mut [Merger]) -> anyhow::Result<usize> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
     let window = 4 * workers;
     let pipe = Pipeline {
@@ -264,6 +341,7 @@ fn merge_in_order(files: &[PathBuf], cache: &NameCache, merger: &mut Merger) -> 
                     }
                 };
                 let source = path.display().to_string();
+                let merger = &mut contexts[i % contexts.len()];
                 if add(merger, loaded?, &source).with_context(|| format!("cannot merge {source}"))? {
                     empty += 1;
                 }
