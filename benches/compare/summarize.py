@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Summary of a run.sh comparison: a markdown table and a JSON file.
+
+Input: runs.tsv lines `workload conns server pair req/s requests cpu_ticks
+socket_errors non2xx seconds`. Per workload and connection count it reports the
+median req/s of each server, the per-pair ratio armature/peer (median and
+min..max spread) and the median server CPU microseconds per request. Void runs
+(socket errors or non-2xx responses) are listed and left out of every figure.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs")
+    ap.add_argument("json_out")
+    for flag in ("profile", "load-before", "load-after"):
+        ap.add_argument(f"--{flag}", required=True)
+    for flag in ("workers", "duration", "warmup", "pairs", "depth", "clk-tck"):
+        ap.add_argument(f"--{flag}", type=int, required=True)
+    args = ap.parse_args()
+
+    runs = []
+    with open(args.runs) as f:
+        for line in f:
+            w, c, s, pair, rps, req, ticks, errs, non2xx, secs = line.rstrip("\n").split("\t")
+            req = int(req)
+            run = {
+                "workload": w,
+                "conns": int(c),
+                "server": s,
+                "pair": int(pair),
+                "req_per_s": float(rps),
+                "requests": req,
+                "cpu_s": int(ticks) / args.clk_tck,
+                "cpu_us_per_req": (int(ticks) / args.clk_tck * 1e6 / req) if req else None,
+                "socket_errors": int(errs),
+                "non_2xx": int(non2xx),
+                "seconds": int(secs),
+            }
+            run["void"] = run["socket_errors"] > 0 or run["non_2xx"] > 0 or req == 0
+            runs.append(run)
+
+    groups = defaultdict(list)
+    order = []
+    for r in runs:
+        key = (r["workload"], r["conns"])
+        if key not in groups:
+            order.append(key)
+        groups[key].append(r)
+
+    summaries = []
+    lines = [
+        "| workload | conns | server | median req/s | armature/peer per pair (median, min..max) "
+        "| CPU µs/req (median) | valid runs |",
+        "|---|---:|---|---:|---|---:|---:|",
+    ]
+    for key in order:
+        rs = groups[key]
+        servers = list(dict.fromkeys(r["server"] for r in rs))
+        by_server = {s: [r for r in rs if r["server"] == s and not r["void"]] for s in servers}
+        arm = {r["pair"]: r for r in by_server.get("armature", [])}
+        for s in servers:
+            valid = by_server[s]
+            med = statistics.median(r["req_per_s"] for r in valid) if valid else None
+            cpus = [r["cpu_us_per_req"] for r in valid if r["cpu_us_per_req"] is not None]
+            cpu = statistics.median(cpus) if cpus else None
+            ratios = [arm[r["pair"]]["req_per_s"] / r["req_per_s"] for r in valid if r["pair"] in arm]
+            cpu_ratios = [
+                r["cpu_us_per_req"] / arm[r["pair"]]["cpu_us_per_req"]
+                for r in valid
+                if r["pair"] in arm and r["cpu_us_per_req"] and arm[r["pair"]]["cpu_us_per_req"]
+            ]
+            total = sum(1 for r in rs if r["server"] == s)
+            summary = {
+                "workload": key[0],
+                "conns": key[1],
+                "server": s,
+                "median_req_per_s": med,
+                "median_cpu_us_per_req": cpu,
+                "ratios_armature_over_peer": ratios if s != "armature" else None,
+                "cpu_ratios_peer_over_armature": cpu_ratios if s != "armature" else None,
+                "valid_runs": len(valid),
+                "runs": total,
+            }
+            summaries.append(summary)
+            if s == "armature" or not ratios:
+                ratio_txt = "—"
+            else:
+                ratio_txt = f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})"
+            lines.append(
+                f"| {key[0]} | {key[1]} | {s} | {fmt(med, '{:,.0f}')} | {ratio_txt} "
+                f"| {fmt(cpu, '{:.2f}')} | {len(valid)}/{total} |"
+            )
+
+    void = [r for r in runs if r["void"]]
+    result = {
+        "method": "benches/compare/run.sh, /work/shared/BENCHMARKING.md",
+        "profile": args.profile,
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "pairs": args.pairs,
+        "pipeline_depth": args.depth,
+        "load_before": args.load_before,
+        "load_after": args.load_after,
+        "summary": summaries,
+        "runs": runs,
+    }
+    with open(args.json_out, "w") as f:
+        json.dump(result, f, indent=2)
+
+    print(
+        f"Profile {args.profile}, {args.workers} worker(s) per server, {args.duration} s runs after a "
+        f"{args.warmup} s warm-up, {args.pairs} alternating pairs, pipelining depth {args.depth}; "
+        f"load average {args.load_before} before, {args.load_after} after."
+    )
+    print()
+    print("\n".join(lines))
+    if void:
+        print()
+        print(f"{len(void)} void run(s) (socket errors or non-2xx), left out:")
+        for r in void:
+            print(
+                f"  {r['workload']} c={r['conns']} {r['server']} pair {r['pair']}: "
+                f"{r['socket_errors']} socket errors, {r['non_2xx']} non-2xx"
+            )
+    print()
+    print(f"JSON: {args.json_out}")
+    return 0
+
+
+def fmt(v, spec):
+    return "—" if v is None else spec.format(v)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
