@@ -2,7 +2,9 @@
 //! adding the missing ones to a manifest with `toml_edit`, keeping the user's
 //! comments, order and formatting.
 
-use anyhow::{bail, Result};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
 use toml_edit::{DocumentMut, Item, Table};
 
 /// Profile for the default optimised build (`cargo build --release`).
@@ -83,6 +85,22 @@ pub fn add_missing(doc: &mut DocumentMut) -> Result<Vec<&'static str>> {
         table.decor_mut().set_prefix(format!("\n{comment}"));
         profile.insert(name, Item::Table(table));
         added.push(name);
+    }
+    Ok(added)
+}
+
+/// Adds the missing Armature profiles to the manifest at `path` (written
+/// atomically, and only when something was added); returns the names added.
+pub fn ensure_in_manifest(path: &Path) -> Result<Vec<&'static str>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .with_context(|| format!("cannot parse {}; fix the TOML error first", path.display()))?;
+    let added = add_missing(&mut doc)
+        .with_context(|| format!("cannot add profiles to {}", path.display()))?;
+    if !added.is_empty() {
+        crate::fs::write_atomic(path, doc.to_string().as_bytes())?;
     }
     Ok(added)
 }
