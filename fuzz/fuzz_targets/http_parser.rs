@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     match SIMDParser::new().parse(&input) {
         Ok((req, rest)) => {
             assert!(rest.len() <= input.len());
-            assert!(input.ends_with(&rest), "remainder is not a suffix of the input");
+            assert!(
+                input.ends_with(&rest),
+                "remainder is not a suffix of the input"
+            );
             // Touch the parsed fields so lazily computed accessors run too.
             let _ = (req.method(), req.path(), req.query());
             // A request that parsed must parse the same way again.
@@ -28,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             if !e.is_incomplete() {
                 let status = e.status().as_u16();
-                assert!((400..=599).contains(&status), "parse error with status {status}");
+                assert!(
+                    (400..=599).contains(&status),
+                    "parse error with status {status}"
+                );
             }
         }
     }

@@ -27,7 +27,10 @@ fn chunked_post(path: &str, chunked_body: &[u8]) -> Vec<u8> {
 fn chunked_request_body_is_decoded() {
     let server = start(echo_app());
     let mut conn = RawConn::connect(server.addr());
-    conn.send(&chunked_post("/body", b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+    conn.send(&chunked_post(
+        "/body",
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    ));
     let resp = conn.read_response();
     assert_eq!(resp.status, 200, "{}", show(&resp.raw));
     assert_eq!(resp.text(), "hello world");
@@ -76,10 +79,19 @@ fn chunked_body_split_across_many_writes() {
     let server = start(echo_app());
     let mut conn = RawConn::connect(server.addr());
     let head_len = chunked_post("/body", b"").len();
-    let req = chunked_post("/body", b"4\r\nwiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n");
+    let req = chunked_post(
+        "/body",
+        b"4\r\nwiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n",
+    );
     conn.send(&req[..head_len]);
     // Cut inside a size line, inside data, between CR and LF, and inside the last chunk.
-    let cuts = [head_len + 1, head_len + 5, head_len + 8, head_len + 20, req.len() - 3];
+    let cuts = [
+        head_len + 1,
+        head_len + 5,
+        head_len + 8,
+        head_len + 20,
+        req.len() - 3,
+    ];
     let mut from = head_len;
     for cut in cuts.into_iter().chain([req.len()]) {
         std::thread::sleep(Duration::from_millis(15));
@@ -132,7 +144,9 @@ async fn hyper_reads_a_streamed_response() {
     let mut sender = hyper_conn::<Empty<Bytes>>(addr).await;
     for _ in 0..2 {
         sender.ready().await.unwrap();
-        let req = hyper_request("GET", addr, "/stream").body(Empty::new()).unwrap();
+        let req = hyper_request("GET", addr, "/stream")
+            .body(Empty::new())
+            .unwrap();
         let resp = sender.send_request(req).await.expect("response");
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.headers()["transfer-encoding"], "chunked");
@@ -141,7 +155,9 @@ async fn hyper_reads_a_streamed_response() {
         assert_eq!(body, "part1part2part3");
     }
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }
 
 /// A request body of unknown length, so hyper sends it chunked.
@@ -165,13 +181,21 @@ async fn hyper_sends_a_chunked_request_body() {
     let addr = server.addr();
     let mut sender = hyper_conn::<UnsizedBody>(addr).await;
     let big = Bytes::from(vec![b'x'; 100_000]);
-    let parts = VecDeque::from([Bytes::from_static(b"abc"), big.clone(), Bytes::from_static(b"z")]);
-    let req = hyper_request("POST", addr, "/body").body(UnsizedBody(parts)).unwrap();
+    let parts = VecDeque::from([
+        Bytes::from_static(b"abc"),
+        big.clone(),
+        Bytes::from_static(b"z"),
+    ]);
+    let req = hyper_request("POST", addr, "/body")
+        .body(UnsizedBody(parts))
+        .unwrap();
     let resp = sender.send_request(req).await.expect("response");
     assert_eq!(resp.status(), 200);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body.len(), 100_004);
     assert!(body.starts_with(b"abcx") && body.ends_with(b"xz"));
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }

@@ -12,9 +12,18 @@ fn expect_100_continue_gets_the_interim_response_before_the_body_is_sent() {
     );
     // Nothing of the body has been sent: a server that waits for it would time out here.
     let interim = conn.read_response();
-    assert_eq!(interim.status, 100, "expected 100 Continue first: {}", show(&interim.raw));
+    assert_eq!(
+        interim.status,
+        100,
+        "expected 100 Continue first: {}",
+        show(&interim.raw)
+    );
     assert_eq!(interim.version, "HTTP/1.1");
-    assert!(interim.raw.starts_with(b"HTTP/1.1 100 Continue\r\n"), "{}", show(&interim.raw));
+    assert!(
+        interim.raw.starts_with(b"HTTP/1.1 100 Continue\r\n"),
+        "{}",
+        show(&interim.raw)
+    );
     conn.send(b"hello");
     let resp = conn.read_response();
     assert_eq!(resp.status, 200, "{}", show(&resp.raw));
@@ -38,7 +47,12 @@ fn expect_100_continue_with_a_chunked_body() {
     assert_eq!(interim.status, 100, "{}", show(&interim.raw));
     conn.send(b"3\r\nabc\r\n0\r\n\r\n");
     let resp = conn.read_response();
-    assert_eq!((resp.status, resp.text().as_str()), (200, "abc"), "{}", show(&resp.raw));
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "abc"),
+        "{}",
+        show(&resp.raw)
+    );
     drop(conn);
     stop(server);
 }
@@ -58,7 +72,12 @@ fn a_client_that_sends_the_body_anyway_gets_one_final_response() {
     if resp.status == 100 {
         resp = conn.read_response();
     }
-    assert_eq!((resp.status, resp.text().as_str()), (200, "hello"), "{}", show(&resp.raw));
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "hello"),
+        "{}",
+        show(&resp.raw)
+    );
     conn.send(&get("/echo/sync"));
     assert_eq!(conn.read_response().text(), "sync");
     drop(conn);
@@ -90,7 +109,12 @@ fn http10_expectation_is_ignored() {
     let mut conn = RawConn::connect(server.addr());
     conn.send(b"POST /body HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nok");
     let resp = conn.read_response();
-    assert_eq!(resp.status, 200, "interim response sent to a 1.0 client: {}", show(&conn.received));
+    assert_eq!(
+        resp.status,
+        200,
+        "interim response sent to a 1.0 client: {}",
+        show(&conn.received)
+    );
     assert_eq!(resp.text(), "ok");
     conn.expect_eof();
     stop(server);

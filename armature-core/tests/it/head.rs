@@ -30,7 +30,10 @@ fn head_has_the_headers_of_get_and_no_body() {
         "HEAD must announce GET's Content-Length: {}",
         show(&head_resp.raw)
     );
-    assert_eq!(head_resp.header("content-type"), get_resp.header("content-type"));
+    assert_eq!(
+        head_resp.header("content-type"),
+        get_resp.header("content-type")
+    );
     let next = conn.read_response();
     assert_eq!(
         (next.status, next.text().as_str()),
@@ -73,7 +76,9 @@ async fn hyper_head_request() {
     let server = start(echo_app());
     let addr = server.addr();
     let mut sender = hyper_conn::<Empty<Bytes>>(addr).await;
-    let req = hyper_request("HEAD", addr, "/text").body(Empty::new()).unwrap();
+    let req = hyper_request("HEAD", addr, "/text")
+        .body(Empty::new())
+        .unwrap();
     let resp = sender.send_request(req).await.expect("response");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-length"], "13");
@@ -81,10 +86,34 @@ async fn hyper_head_request() {
     assert!(body.is_empty());
     // The connection is still in sync for a GET.
     sender.ready().await.unwrap();
-    let req = hyper_request("GET", addr, "/text").body(Empty::new()).unwrap();
+    let req = hyper_request("GET", addr, "/text")
+        .body(Empty::new())
+        .unwrap();
     let resp = sender.send_request(req).await.expect("response");
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "Hello, World!");
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn head_of_a_streamed_route_sends_no_chunks() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = b"HEAD /stream HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec();
+    batch.extend(get("/echo/after-stream-head"));
+    conn.send(&batch);
+    let resp = conn.read_head_response();
+    assert_eq!(resp.status, 200, "{}", show(&resp.raw));
+    let next = conn.read_response();
+    assert_eq!(
+        next.text(),
+        "after-stream-head",
+        "chunks were sent after a HEAD response: {}",
+        show(&conn.received)
+    );
+    drop(conn);
+    stop(server);
 }

@@ -3,7 +3,7 @@
 
 use http_body_util::{BodyExt, Empty, Full};
 
-use crate::support::{assert_imf_fixdate, echo_app, hyper_client, start, stop};
+use crate::support::{assert_imf_fixdate, config, echo_app, hyper_client, start, start_with, stop};
 use armature_core::Bytes;
 
 #[tokio::test]
@@ -16,12 +16,17 @@ async fn hyper_get_sees_the_standard_headers() {
     let h = resp.headers();
     assert_eq!(h["server"], "armature");
     assert_eq!(h["content-length"], "13");
-    assert!(h["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     assert_imf_fixdate(h["date"].to_str().unwrap());
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "Hello, World!");
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -35,11 +40,16 @@ async fn hyper_post_of_a_one_mib_body_is_echoed_intact() {
         .unwrap();
     let resp = client.request(req).await.expect("POST /body");
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-length"], (1024 * 1024).to_string().as_str());
+    assert_eq!(
+        resp.headers()["content-length"],
+        (1024 * 1024).to_string().as_str()
+    );
     let got = resp.into_body().collect().await.unwrap().to_bytes();
     assert!(got == body, "1 MiB echo differs (got {} bytes)", got.len());
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -57,7 +67,11 @@ async fn hyper_pooled_client_with_concurrent_connections() {
                 let resp = client.get(uri).await.expect("GET /echo");
                 assert_eq!(resp.status(), 200);
                 let body = resp.into_body().collect().await.unwrap().to_bytes();
-                assert_eq!(body, tag.as_bytes(), "responses crossed between connections");
+                assert_eq!(
+                    body,
+                    tag.as_bytes(),
+                    "responses crossed between connections"
+                );
             }
         }));
     }
@@ -65,7 +79,9 @@ async fn hyper_pooled_client_with_concurrent_connections() {
         t.await.expect("client task");
     }
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -81,5 +97,39 @@ async fn hyper_sees_404_and_405() {
     assert_eq!(resp.status(), 405);
     assert!(resp.headers().contains_key("allow"));
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn two_workers_serve_concurrent_connections() {
+    let server = start_with(echo_app(), config().workers(2));
+    let addr = server.addr();
+    let client = hyper_client::<Empty<Bytes>>();
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let uri: hyper::Uri = format!("http://{addr}/echo/w{t}-{i}").parse().unwrap();
+                let body = client
+                    .get(uri)
+                    .await
+                    .expect("GET")
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap();
+                assert_eq!(body.to_bytes(), format!("w{t}-{i}").as_bytes());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client task");
+    }
+    drop(client);
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }

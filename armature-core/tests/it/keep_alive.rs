@@ -13,9 +13,17 @@ fn several_requests_on_one_connection() {
     for n in 0..5 {
         conn.send(&get(&format!("/echo/{n}")));
         let resp = conn.read_response();
-        assert_eq!(resp.status, 200, "request {n}: {}", crate::support::show(&resp.raw));
+        assert_eq!(
+            resp.status,
+            200,
+            "request {n}: {}",
+            crate::support::show(&resp.raw)
+        );
         assert_eq!(resp.text(), n.to_string());
-        assert!(!resp.connection_has("close"), "server asked to close a keep-alive connection");
+        assert!(
+            !resp.connection_has("close"),
+            "server asked to close a keep-alive connection"
+        );
     }
     // Still open: one more request works after the loop.
     conn.send(&get("/text"));
@@ -63,7 +71,11 @@ fn a_request_body_left_unread_by_the_handler_does_not_leak_into_the_next_request
     assert_eq!(conn.read_response().text(), "Hello, World!");
     conn.send(&get("/echo/next"));
     let resp = conn.read_response();
-    assert_eq!(resp.text(), "next", "the ignored body was taken as a request");
+    assert_eq!(
+        resp.text(),
+        "next",
+        "the ignored body was taken as a request"
+    );
     drop(conn);
     stop(server);
 }
@@ -84,5 +96,7 @@ async fn hyper_sends_many_requests_on_one_connection() {
         assert_eq!(body, n.to_string().as_bytes());
     }
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server)).await.unwrap();
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .unwrap();
 }

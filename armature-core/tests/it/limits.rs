@@ -49,7 +49,9 @@ fn head_too_large_without_its_end_is_431() {
 #[test]
 fn too_many_headers_is_431() {
     let server = small_limits();
-    let many: Vec<_> = (0..20).map(|i| (format!("X-H{i}"), "v".to_owned())).collect();
+    let many: Vec<_> = (0..20)
+        .map(|i| (format!("X-H{i}"), "v".to_owned()))
+        .collect();
     assert_rejected(server.addr(), &request_with_headers("/text", &many), 431);
     stop(server);
 }
@@ -75,7 +77,8 @@ fn declared_body_over_the_limit_is_413_without_waiting_for_the_body() {
 fn chunked_body_growing_over_the_limit_is_413() {
     let server = small_limits();
     // Each chunk is under the limit; together they are over it. No last chunk is sent.
-    let mut req = b"POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut req =
+        b"POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     for _ in 0..3 {
         req.extend_from_slice(b"28\r\n");
         req.extend(std::iter::repeat_n(b'c', 40));
@@ -103,7 +106,8 @@ fn requests_within_the_limits_are_served() {
     assert_eq!(resp.status, 200, "{}", show(&resp.raw));
     assert_eq!(resp.body.len(), 64);
     let mut chunked =
-        b"POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n".to_vec();
+        b"POST /body HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n"
+            .to_vec();
     chunked.extend_from_slice(&[b'c'; 32]);
     chunked.extend_from_slice(b"\r\n20\r\n");
     chunked.extend_from_slice(&[b'd'; 32]);
@@ -113,10 +117,17 @@ fn requests_within_the_limits_are_served() {
     assert_eq!(resp.status, 200, "{}", show(&resp.raw));
     assert_eq!(resp.body.len(), 64);
     // Host plus seven more headers: exactly max_headers (8).
-    let seven: Vec<_> = (0..7).map(|i| (format!("X-H{i}"), "v".to_owned())).collect();
+    let seven: Vec<_> = (0..7)
+        .map(|i| (format!("X-H{i}"), "v".to_owned()))
+        .collect();
     conn.send(&request_with_headers("/echo/eight", &seven));
     let resp = conn.read_response();
-    assert_eq!((resp.status, resp.text().as_str()), (200, "eight"), "{}", show(&resp.raw));
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "eight"),
+        "{}",
+        show(&resp.raw)
+    );
     // A URI well under max_uri_len.
     let path = format!("/echo/{}", "u".repeat(60));
     conn.send(&get(&path));
@@ -133,15 +144,27 @@ fn default_limits_are_in_force() {
     let addr = server.addr();
     let big = vec![("X-Big".to_owned(), "a".repeat(17 * 1024))];
     assert_rejected(addr, &request_with_headers("/text", &big), 431);
-    let many: Vec<_> = (0..70).map(|i| (format!("X-H{i}"), "v".to_owned())).collect();
+    let many: Vec<_> = (0..70)
+        .map(|i| (format!("X-H{i}"), "v".to_owned()))
+        .collect();
     assert_rejected(addr, &request_with_headers("/text", &many), 431);
     assert_rejected(addr, &get(&format!("/echo/{}", "a".repeat(9 * 1024))), 414);
     let req = b"POST /body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3145728\r\n\r\n";
     assert_rejected(addr, req, 413);
 
-    // And just inside them: 60 headers, a 8000-byte URI, a 2 MiB body.
+    // And just inside them: a 15 KiB header, 60 headers, a 8000-byte URI, a 2 MiB body.
     let mut conn = RawConn::connect(addr);
-    let sixty: Vec<_> = (0..60).map(|i| (format!("X-H{i}"), "v".to_owned())).collect();
+    let big = vec![("X-Big".to_owned(), "b".repeat(15 * 1024))];
+    conn.send(&request_with_headers("/echo/big-head", &big));
+    let resp = conn.read_response();
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "big-head"),
+        "a 15 KiB head was refused"
+    );
+    let sixty: Vec<_> = (0..60)
+        .map(|i| (format!("X-H{i}"), "v".to_owned()))
+        .collect();
     conn.send(&request_with_headers("/echo/sixty", &sixty));
     assert_eq!(conn.read_response().text(), "sixty");
     let long = "l".repeat(8000);
@@ -162,16 +185,40 @@ fn default_limits_are_in_force() {
 const MALFORMED: &[(&str, &[u8])] = &[
     ("no target, no version", b"GET\r\n\r\n"),
     ("no version (HTTP/0.9 style)", b"GET /text\r\n\r\n"),
-    ("junk after the version", b"GET /text HTTP/1.1 junk\r\nHost: x\r\n\r\n"),
+    (
+        "junk after the version",
+        b"GET /text HTTP/1.1 junk\r\nHost: x\r\n\r\n",
+    ),
     ("not HTTP", b"GET /text FOO/1.1\r\nHost: x\r\n\r\n"),
-    ("control byte in method", b"G\x01T /text HTTP/1.1\r\nHost: x\r\n\r\n"),
-    ("DEL in target", b"GET /te\x7fxt HTTP/1.1\r\nHost: x\r\n\r\n"),
+    (
+        "control byte in method",
+        b"G\x01T /text HTTP/1.1\r\nHost: x\r\n\r\n",
+    ),
+    (
+        "DEL in target",
+        b"GET /te\x7fxt HTTP/1.1\r\nHost: x\r\n\r\n",
+    ),
     ("space in target", b"GET /te xt HTTP/1.1\r\nHost: x\r\n\r\n"),
-    ("header without colon", b"GET /text HTTP/1.1\r\nHost localhost\r\n\r\n"),
-    ("empty header name", b"GET /text HTTP/1.1\r\nHost: x\r\n: value\r\n\r\n"),
-    ("bad char in header name", b"GET /text HTTP/1.1\r\nHost: x\r\nX(y): 1\r\n\r\n"),
-    ("NUL in header value", b"GET /text HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n"),
-    ("binary garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"),
+    (
+        "header without colon",
+        b"GET /text HTTP/1.1\r\nHost localhost\r\n\r\n",
+    ),
+    (
+        "empty header name",
+        b"GET /text HTTP/1.1\r\nHost: x\r\n: value\r\n\r\n",
+    ),
+    (
+        "bad char in header name",
+        b"GET /text HTTP/1.1\r\nHost: x\r\nX(y): 1\r\n\r\n",
+    ),
+    (
+        "NUL in header value",
+        b"GET /text HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n",
+    ),
+    (
+        "binary garbage",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+    ),
 ];
 
 #[test]

@@ -16,7 +16,12 @@ fn a_panicking_handler_answers_500_and_the_connection_serves_the_next_request() 
     assert_standard_headers(&resp);
     conn.send(&get("/echo/after-panic"));
     let resp = conn.read_response();
-    assert_eq!((resp.status, resp.text().as_str()), (200, "after-panic"), "{}", show(&resp.raw));
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "after-panic"),
+        "{}",
+        show(&resp.raw)
+    );
     drop(conn);
     stop(server);
 }

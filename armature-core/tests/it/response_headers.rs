@@ -3,7 +3,9 @@
 
 use armature_core::{App, Error, HttpResponse, StatusCode};
 
-use crate::support::{assert_standard_headers, get, post, raw_exchange, show, start, stop, RawConn};
+use crate::support::{
+    assert_standard_headers, get, post, raw_exchange, show, start, stop, RawConn,
+};
 
 #[test]
 fn every_kind_of_response_has_server_date_and_content_length() {
@@ -15,7 +17,9 @@ fn every_kind_of_response_has_server_date_and_content_length() {
         .get("/accepted", || async { StatusCode::ACCEPTED })
         .get("/error", || async { Error::bad_request("nope") })
         .get("/http", || async { HttpResponse::ok().with_body("built") })
-        .get("/fast", || async { armature_core::fast_response::fast::ok() })
+        .get("/fast", || async {
+            armature_core::fast_response::fast::ok()
+        })
         .get("/panic", || async {
             if std::hint::black_box(true) {
                 panic!("on purpose (armature-core test)");
@@ -45,7 +49,11 @@ fn every_kind_of_response_has_server_date_and_content_length() {
         assert_standard_headers(&resp);
         if *status == 204 {
             // RFC 9110 8.6: a server MUST NOT send Content-Length in a 204 response.
-            assert!(resp.header("content-length").is_none(), "{}", show(&resp.raw));
+            assert!(
+                resp.header("content-length").is_none(),
+                "{}",
+                show(&resp.raw)
+            );
         }
     }
     drop(conn);
@@ -72,7 +80,9 @@ fn rejections_from_the_connection_layer_have_the_standard_headers() {
 fn text_responses_are_text_plain_and_json_is_application_json() {
     let app = App::new()
         .get("/text", || async { "t" })
-        .get("/json", || async { armature_core::extract::Json(vec![1, 2, 3]) });
+        .get("/json", || async {
+            armature_core::extract::Json(vec![1, 2, 3])
+        });
     let server = start(app);
     let mut conn = RawConn::connect(server.addr());
     conn.send(&get("/text"));
@@ -84,6 +94,46 @@ fn text_responses_are_text_plain_and_json_is_application_json() {
     assert_eq!(resp.text(), "[1,2,3]");
     let ct = resp.header("content-type").unwrap_or_default().to_owned();
     assert!(ct.starts_with("application/json"), "Content-Type {ct:?}");
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn handlers_cannot_inject_headers_or_override_framing() {
+    let app = App::new()
+        // `with_header` takes `Cow<'static, str>`s (not `impl Into<..>` as the contract
+        // shows), hence the `.into()`s.
+        .get("/inject", || async {
+            HttpResponse::ok()
+                .with_header("X-Evil".into(), "a\r\nSet-Cookie: stolen=1".into())
+                .with_header("X-Fine".into(), "ok".into())
+                .with_body("body")
+        })
+        .get("/framing", || async {
+            HttpResponse::ok()
+                .with_header("Content-Length".into(), "999".into())
+                .with_header("Transfer-Encoding".into(), "chunked".into())
+                .with_header("Connection".into(), "close".into())
+                .with_body("four")
+        });
+    let server = start(app);
+    let mut conn = RawConn::connect(server.addr());
+    conn.send(&get("/inject"));
+    let resp = conn.read_response();
+    assert!(
+        resp.header("set-cookie").is_none(),
+        "header injected: {}",
+        show(&resp.raw)
+    );
+    assert_eq!(resp.header("x-fine"), Some("ok"));
+    assert_eq!(resp.text(), "body");
+    conn.send(&get("/framing"));
+    let resp = conn.read_response();
+    assert_standard_headers(&resp);
+    assert_eq!(resp.text(), "four", "{}", show(&resp.raw));
+    // The connection is still in sync (the handler's framing headers were not used).
+    conn.send(&get("/inject"));
+    assert_eq!(conn.read_response().text(), "body");
     drop(conn);
     stop(server);
 }

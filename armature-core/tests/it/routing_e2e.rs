@@ -11,14 +11,29 @@ fn app() -> App<()> {
         .get("/users", || async { "list" })
         .post("/users", || async { "created" })
         .get("/users/me", || async { "me" })
-        .get("/users/:id", |Path(id): Path<String>| async move { format!("user {id}") })
-        .put("/users/:id", |Path(id): Path<String>| async move { format!("put {id}") })
-        .delete("/users/:id", |Path(id): Path<String>| async move { format!("delete {id}") })
-        .patch("/users/:id", |Path(id): Path<String>| async move { format!("patch {id}") })
-        .get("/braces/{name}", |Path(n): Path<String>| async move { format!("braces {n}") })
-        .get("/files/*rest", |Path(rest): Path<String>| async move { format!("file {rest}") })
+        .get("/users/:id", |Path(id): Path<String>| async move {
+            format!("user {id}")
+        })
+        .put("/users/:id", |Path(id): Path<String>| async move {
+            format!("put {id}")
+        })
+        .delete("/users/:id", |Path(id): Path<String>| async move {
+            format!("delete {id}")
+        })
+        .patch("/users/:id", |Path(id): Path<String>| async move {
+            format!("patch {id}")
+        })
+        .get("/braces/{name}", |Path(n): Path<String>| async move {
+            format!("braces {n}")
+        })
+        .get("/files/*rest", |Path(rest): Path<String>| async move {
+            format!("file {rest}")
+        })
         .route(Method::Options, "/opt", || async { "options" })
-        .get("/raw", |req: HttpRequest| async move { req.path().to_owned() })
+        .get(
+            "/raw",
+            |req: HttpRequest| async move { req.path().to_owned() },
+        )
 }
 
 fn send(conn: &mut RawConn, req: &[u8]) -> crate::support::Response {
@@ -47,6 +62,7 @@ fn routes_match_by_method_and_path() {
         (method("OPTIONS", "/opt"), 200, "options"),
         (get("/users/42?verbose=1&x=y"), 200, "user 42"),
         (get("/raw?q=1"), 200, "/raw"),
+        (get("http://localhost/users/abs"), 200, "user abs"),
     ];
     for (req, status, body) in table {
         let resp = send(&mut conn, req);
@@ -82,16 +98,27 @@ fn wrong_method_is_405_with_allow() {
     let mut conn = RawConn::connect(server.addr());
     let resp = send(&mut conn, &method("DELETE", "/users"));
     assert_eq!(resp.status, 405, "{}", show(&resp.raw));
-    let allow = resp.header("allow").unwrap_or_else(|| panic!("405 without Allow: {}", show(&resp.raw)));
+    let allow = resp
+        .header("allow")
+        .unwrap_or_else(|| panic!("405 without Allow: {}", show(&resp.raw)));
     let allowed: Vec<&str> = allow.split(',').map(str::trim).collect();
-    assert!(allowed.contains(&"GET") && allowed.contains(&"POST"), "Allow: {allow}");
-    assert!(!allowed.contains(&"DELETE") && !allowed.contains(&"PUT"), "Allow: {allow}");
+    assert!(
+        allowed.contains(&"GET") && allowed.contains(&"POST"),
+        "Allow: {allow}"
+    );
+    assert!(
+        !allowed.contains(&"DELETE") && !allowed.contains(&"PUT"),
+        "Allow: {allow}"
+    );
 
     let resp = send(&mut conn, &post("/users/5", "text/plain", b""));
     assert_eq!(resp.status, 405, "{}", show(&resp.raw));
     let allow = resp.header("allow").expect("Allow");
     for m in ["GET", "PUT", "DELETE", "PATCH"] {
-        assert!(allow.split(',').any(|a| a.trim() == m), "{m} missing from Allow: {allow}");
+        assert!(
+            allow.split(',').any(|a| a.trim() == m),
+            "{m} missing from Allow: {allow}"
+        );
     }
     // The connection goes on.
     assert_eq!(send(&mut conn, &get("/users/5")).text(), "user 5");
@@ -105,7 +132,10 @@ fn conflicting_routes_are_an_error_from_bind_not_a_panic() {
         .get("/a/:x", || async { "x" })
         .get("/a/:y", || async { "y" });
     let result = app.bind("127.0.0.1:0");
-    assert!(result.is_err(), "conflicting routes /a/:x and /a/:y were accepted");
+    assert!(
+        result.is_err(),
+        "conflicting routes /a/:x and /a/:y were accepted"
+    );
 }
 
 #[test]

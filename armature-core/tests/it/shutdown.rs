@@ -32,7 +32,11 @@ fn child_server() {
         "slow done"
     });
     let server = app
-        .config(config().handle_signals(true).drain_timeout(Duration::from_secs(5)))
+        .config(
+            config()
+                .handle_signals(true)
+                .drain_timeout(Duration::from_secs(5)),
+        )
         .bind("127.0.0.1:0")
         .expect("bind");
     println!("PORT={}", server.local_addr().port());
@@ -73,7 +77,12 @@ fn wait_for_line(rx: &mpsc::Receiver<String>, prefix: &str, seen: &mut Vec<Strin
 fn signal_drains_the_in_flight_request(signal: libc::c_int) {
     let exe = std::env::current_exe().expect("current_exe");
     let mut child = Command::new(exe)
-        .args(["--exact", "shutdown::child_server", "--nocapture", "--ignored"])
+        .args([
+            "--exact",
+            "shutdown::child_server",
+            "--nocapture",
+            "--ignored",
+        ])
         .env(CHILD_ENV, "1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -89,7 +98,10 @@ fn signal_drains_the_in_flight_request(signal: libc::c_int) {
     });
     let mut seen = Vec::new();
     let port_line = wait_for_line(&lines, "PORT=", &mut seen);
-    let port: u16 = port_line["PORT=".len()..].trim().parse().expect("port number");
+    let port: u16 = port_line["PORT=".len()..]
+        .trim()
+        .parse()
+        .expect("port number");
 
     let mut conn = RawConn::connect(([127, 0, 0, 1], port).into());
     conn.send(&get("/slow"));
@@ -120,7 +132,10 @@ fn signal_drains_the_in_flight_request(signal: libc::c_int) {
     };
     seen.extend(lines.try_iter());
     let err = stderr_text.join().unwrap_or_default();
-    assert!(status.success(), "child exited with {status}; stdout: {seen:#?}\nstderr: {err}");
+    assert!(
+        status.success(),
+        "child exited with {status}; stdout: {seen:#?}\nstderr: {err}"
+    );
     assert!(
         seen.iter().any(|l| l == "RUN_RETURNED"),
         "Server::run did not return (the process exited some other way); stdout: {seen:#?}\nstderr: {err}"
@@ -157,9 +172,20 @@ fn shutdown_closes_idle_connections_and_returns() {
 
     // `stop` fails the test unless RunningServer::shutdown returns (Ok) in time.
     stop(server);
-    assert!(used.closed_within(IO_TIMEOUT).is_some_and(|b| b.is_empty()), "idle keep-alive connection left open");
-    assert!(silent.closed_within(IO_TIMEOUT).is_some_and(|b| b.is_empty()), "silent connection left open");
-    assert!(probe.closed_within(IO_TIMEOUT).is_some(), "probe connection left open");
+    assert!(
+        used.closed_within(IO_TIMEOUT).is_some_and(|b| b.is_empty()),
+        "idle keep-alive connection left open"
+    );
+    assert!(
+        silent
+            .closed_within(IO_TIMEOUT)
+            .is_some_and(|b| b.is_empty()),
+        "silent connection left open"
+    );
+    assert!(
+        probe.closed_within(IO_TIMEOUT).is_some(),
+        "probe connection left open"
+    );
 }
 
 #[test]
@@ -184,7 +210,12 @@ fn shutdown_lets_an_in_flight_request_finish() {
     );
     handle.shutdown();
     let resp = conn.read_response();
-    assert_eq!((resp.status, resp.text().as_str()), (200, "finished"), "{}", show(&resp.raw));
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "finished"),
+        "{}",
+        show(&resp.raw)
+    );
     conn.expect_eof();
     stop(server);
 }
@@ -203,7 +234,10 @@ fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn server_run_returns_after_handle_shutdown() {
-    let server = echo_app().config(config()).bind("127.0.0.1:0").expect("bind");
+    let server = echo_app()
+        .config(config())
+        .bind("127.0.0.1:0")
+        .expect("bind");
     let addr = server.local_addr();
     let handle = server.handle();
     let (tx, rx) = mpsc::channel();
@@ -214,10 +248,13 @@ fn server_run_returns_after_handle_shutdown() {
     conn.send(&get("/echo/run"));
     assert_eq!(conn.read_response().text(), "run");
     handle.clone().shutdown();
-    let result = rx.recv_timeout(IO_TIMEOUT).expect("Server::run did not return after shutdown()");
+    let result = rx
+        .recv_timeout(IO_TIMEOUT)
+        .expect("Server::run did not return after shutdown()");
     result.expect("Server::run returned an error");
     conn.expect_eof();
     // The listener is gone too: a new connection is refused.
-    let err = std::net::TcpStream::connect(addr).expect_err("listener still accepting after run returned");
+    let err = std::net::TcpStream::connect(addr)
+        .expect_err("listener still accepting after run returned");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
 }

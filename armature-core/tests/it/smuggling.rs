@@ -103,7 +103,12 @@ fn ambiguous_framing_is_400_and_close() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} framing attacks not refused:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} framing attacks not refused:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     stop(server);
 }
 
@@ -126,5 +131,37 @@ fn identical_duplicate_content_length_is_not_a_smuggling_vector() {
         }
         s => panic!("unexpected status {s}: {}", show(&ex.bytes)),
     }
+    stop(server);
+}
+
+#[test]
+fn http11_request_without_host_or_with_two_hosts_is_400() {
+    // RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without a Host
+    // header, or with more than one (host confusion behind proxies).
+    let server = start_with(echo_app(), config());
+    let mut failures = Vec::new();
+    for (what, req) in [
+        ("no Host", &b"GET /echo/1 HTTP/1.1\r\n\r\n"[..]),
+        (
+            "two Hosts",
+            b"GET /echo/1 HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+        ),
+    ] {
+        let ex = raw_exchange(server.addr(), req);
+        let statuses: Vec<u16> = ex.responses().iter().map(|r| r.status).collect();
+        if statuses != [400] || !ex.closed {
+            failures.push(format!(
+                "{what}:\n  sent {}\n  got  {} (closed: {})",
+                show(req),
+                show(&ex.bytes),
+                ex.closed
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "expected 400 and close:\n{}",
+        failures.join("\n")
+    );
     stop(server);
 }

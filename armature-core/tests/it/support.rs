@@ -72,7 +72,9 @@ pub fn echo_app() -> App<()> {
             }
             "unreachable"
         })
-        .get("/stream", || async { stream_response(&["part1", "part2", "part3"]) })
+        .get("/stream", || async {
+            stream_response(&["part1", "part2", "part3"])
+        })
         .get("/slow", || async {
             tokio::time::sleep(Duration::from_millis(300)).await;
             "slow"
@@ -81,7 +83,10 @@ pub fn echo_app() -> App<()> {
 
 /// A response whose body is streamed: one chunk per item of `parts`.
 pub fn stream_response(parts: &[&'static str]) -> HttpResponse {
-    let chunks = parts.iter().map(|p| Bytes::from_static(p.as_bytes())).collect();
+    let chunks = parts
+        .iter()
+        .map(|p| Bytes::from_static(p.as_bytes()))
+        .collect();
     HttpResponse::ok()
         .with_content_type("text/plain")
         .with_stream(ChunkStream::new(chunks))
@@ -105,7 +110,7 @@ impl ChunkStream {
 }
 
 impl futures_core::Stream for ChunkStream {
-    type Item = Result<Bytes, std::io::Error>;
+    type Item = Result<Bytes, armature_core::http::BoxError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if !self.primed {
@@ -372,7 +377,11 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// has no body by definition).
 pub fn assert_standard_headers(resp: &Response) {
     let raw = show(&resp.raw);
-    assert_eq!(resp.header("server"), Some("armature"), "Server header in {raw}");
+    assert_eq!(
+        resp.header("server"),
+        Some("armature"),
+        "Server header in {raw}"
+    );
     let date = resp
         .header("date")
         .unwrap_or_else(|| panic!("no Date header in {raw}"));
@@ -390,7 +399,10 @@ pub fn assert_standard_headers(resp: &Response) {
         Framing::Close => panic!("response delimited by closing the connection: {raw}"),
         Framing::None => {
             if resp.status / 100 != 1 && resp.status != 204 && resp.status != 304 {
-                assert!(resp.header("content-length").is_some(), "no Content-Length in {raw}");
+                assert!(
+                    resp.header("content-length").is_some(),
+                    "no Content-Length in {raw}"
+                );
             }
         }
     }
@@ -416,7 +428,10 @@ pub fn assert_imf_fixdate(date: &str) {
         Ok(d) => d,
         Err(e) => e.duration(),
     };
-    assert!(skew < Duration::from_secs(60), "Date {date:?} is {skew:?} away from now");
+    assert!(
+        skew < Duration::from_secs(60),
+        "Date {date:?} is {skew:?} away from now"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -610,11 +625,7 @@ pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> Exchange {
 /// response with `status`, carrying the standard headers, then closes the connection.
 pub fn assert_rejected(addr: SocketAddr, request: &[u8], status: u16) -> Response {
     let ex = raw_exchange(addr, request);
-    let ctx = format!(
-        "request: {}\nresponse: {}",
-        show(request),
-        show(&ex.bytes)
-    );
+    let ctx = format!("request: {}\nresponse: {}", show(request), show(&ex.bytes));
     let responses = ex.responses();
     assert!(!responses.is_empty(), "no response\n{ctx}");
     assert_eq!(responses[0].status, status, "status\n{ctx}");
@@ -656,15 +667,12 @@ pub fn hyper_request(method: &str, addr: SocketAddr, path: &str) -> hyper::http:
 }
 
 /// A pooling hyper-util client (the "legacy" client most hyper users have).
-pub fn hyper_client<B>() -> hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
-    B,
->
+pub fn hyper_client<B>(
+) -> hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, B>
 where
     B: hyper::body::Body + Send + 'static + Unpin,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http()
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
 }

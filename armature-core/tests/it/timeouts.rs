@@ -5,7 +5,9 @@
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::support::{config, echo_app, get, parse_all, show, start_with, stop, RawConn, IO_TIMEOUT};
+use crate::support::{
+    config, echo_app, get, parse_all, show, start_with, stop, RawConn, IO_TIMEOUT,
+};
 
 const SHORT: Duration = Duration::from_millis(300);
 
@@ -36,7 +38,10 @@ fn a_stalled_partial_head_is_closed_after_head_timeout() {
 
 #[test]
 fn a_connection_that_never_sends_is_closed_after_head_timeout() {
-    let server = start_with(echo_app(), config().head_timeout(SHORT).keep_alive_timeout(SHORT));
+    let server = start_with(
+        echo_app(),
+        config().head_timeout(SHORT).keep_alive_timeout(SHORT),
+    );
     let mut conn = RawConn::connect(server.addr());
     let before_close = conn
         .closed_within(IO_TIMEOUT)
@@ -51,7 +56,9 @@ fn a_head_trickled_byte_by_byte_is_still_closed() {
     // head (not one per read) stops it.
     let server = start_with(echo_app(), config().head_timeout(SHORT));
     let mut stream = std::net::TcpStream::connect(server.addr()).unwrap();
-    stream.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
     stream.write_all(b"GET /text HTTP/1.1\r\n").unwrap();
     let trickle = b"X-Slowloris-Header: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     let deadline = Instant::now() + IO_TIMEOUT;
@@ -62,7 +69,10 @@ fn a_head_trickled_byte_by_byte_is_still_closed() {
         if Instant::now() > deadline {
             break false;
         }
-        if stream.write_all(&trickle[sent % trickle.len()..][..1]).is_err() {
+        if stream
+            .write_all(&trickle[sent % trickle.len()..][..1])
+            .is_err()
+        {
             break true;
         }
         sent += 1;
@@ -74,7 +84,10 @@ fn a_head_trickled_byte_by_byte_is_still_closed() {
             Err(e) => panic!("read error {e}"),
         }
     };
-    assert!(closed, "a trickled head ({sent} bytes) was not closed within {IO_TIMEOUT:?}");
+    assert!(
+        closed,
+        "a trickled head ({sent} bytes) was not closed within {IO_TIMEOUT:?}"
+    );
     assert_nothing_or_408(&received);
     stop(server);
 }
@@ -87,7 +100,12 @@ fn a_head_completed_in_time_is_served() {
     std::thread::sleep(Duration::from_millis(30));
     conn.send(b"st: localhost\r\n\r\n");
     let resp = conn.read_response();
-    assert_eq!((resp.status, resp.text().as_str()), (200, "in-time"), "{}", show(&resp.raw));
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "in-time"),
+        "{}",
+        show(&resp.raw)
+    );
     drop(conn);
     stop(server);
 }
@@ -110,10 +128,14 @@ fn an_idle_keep_alive_connection_is_closed_after_keep_alive_timeout() {
     let mut conn = RawConn::connect(server.addr());
     conn.send(&get("/echo/1"));
     assert_eq!(conn.read_response().text(), "1");
-    let before_close = conn
-        .closed_within(IO_TIMEOUT)
-        .unwrap_or_else(|| panic!("an idle keep-alive connection was not closed within {IO_TIMEOUT:?}"));
-    assert!(before_close.is_empty(), "bytes before the idle close: {}", show(&before_close));
+    let before_close = conn.closed_within(IO_TIMEOUT).unwrap_or_else(|| {
+        panic!("an idle keep-alive connection was not closed within {IO_TIMEOUT:?}")
+    });
+    assert!(
+        before_close.is_empty(),
+        "bytes before the idle close: {}",
+        show(&before_close)
+    );
     stop(server);
 }
 
@@ -121,14 +143,22 @@ fn an_idle_keep_alive_connection_is_closed_after_keep_alive_timeout() {
 fn a_busy_connection_is_not_closed_by_keep_alive_timeout() {
     // Requests every 50 ms for about 1 s: the idle timer (1 s here) must restart with
     // each request, so the connection outlives it.
-    let server = start_with(echo_app(), config().keep_alive_timeout(Duration::from_secs(1)));
+    let server = start_with(
+        echo_app(),
+        config().keep_alive_timeout(Duration::from_secs(1)),
+    );
     let mut conn = RawConn::connect(server.addr());
     let start = Instant::now();
     let mut n = 0;
     while start.elapsed() < Duration::from_millis(1200) {
         conn.send(&get(&format!("/echo/{n}")));
         let resp = conn.read_response();
-        assert_eq!(resp.text(), n.to_string(), "request {n} after {:?}", start.elapsed());
+        assert_eq!(
+            resp.text(),
+            n.to_string(),
+            "request {n} after {:?}",
+            start.elapsed()
+        );
         n += 1;
         std::thread::sleep(Duration::from_millis(50));
     }
