@@ -14,6 +14,9 @@ use crate::http::{Body, HttpResponse, StatusCode};
 #[derive(Debug)]
 pub struct Response(pub(crate) Repr);
 
+// `FastResponse` keeps eight headers inline, so it is the larger variant; boxing it
+// would put an allocation on every response of the fast path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Repr {
     Fast(FastResponse),

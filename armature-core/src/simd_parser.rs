@@ -99,6 +99,9 @@ pub(crate) struct Framing {
     pub expect_continue: bool,
 }
 
+/// A header as offsets: its interned name (if standard), name range, value range.
+type RawHeader = (Option<StandardHeader>, u32, u32, u32, u32);
+
 /// A parsed head, as byte offsets into the buffer it was parsed from.
 #[derive(Debug)]
 pub(crate) struct RawHead {
@@ -106,7 +109,7 @@ pub(crate) struct RawHead {
     pub version: Version,
     target: (u32, u32),
     path_len: u32,
-    headers: SmallVec<[(Option<StandardHeader>, u32, u32, u32, u32); 16]>,
+    headers: SmallVec<[RawHeader; 16]>,
     pub head_len: usize,
     pub framing: Framing,
 }
@@ -243,9 +246,7 @@ impl SIMDParser {
                 "request target is not UTF-8",
             )));
         }
-        let target_start = if path.starts_with('/') {
-            0
-        } else if path == "*" && method == Method::Options {
+        let target_start = if path.starts_with('/') || (path == "*" && method == Method::Options) {
             0
         } else if let Some(rest) = path
             .strip_prefix("http://")

@@ -96,14 +96,17 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             waiting = Waiting::Idle;
             continue_sent = false;
 
-            let keep_alive = head.framing.keep_alive && !ctx.shutting_down.get();
             let http10 = head.version == Version::Http10;
             let head_only = head.method == Method::Head;
+            let wants_keep_alive = head.framing.keep_alive;
             let (bytes, body) = framed;
             let mut req = head.into_request(&bytes);
             req.body = body;
 
             let resp = dispatch(&ctx, req).await;
+            // Checked after the handler: a shutdown that began meanwhile ends the
+            // connection with this response, announced by `Connection: close`.
+            let keep_alive = wants_keep_alive && !ctx.shutting_down.get();
             match out.encode(resp, keep_alive, http10, head_only) {
                 Pending::Done => {}
                 Pending::Stream(body) => {

@@ -86,13 +86,16 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     result
 }
 
+/// A live connection: its socket and whether it is idle between requests.
+type ConnEntry = (RawFd, Rc<Cell<bool>>);
+
 /// Per-worker state shared by its connections (single-threaded: `Rc`/`Cell`).
 pub(crate) struct WorkerCtx<S> {
     pub shared: Arc<Shared<S>>,
     pub parser: SIMDParser,
     pub route_cache: RefCell<RouteCache>,
     pub shutting_down: Cell<bool>,
-    conns: RefCell<HashMap<u64, (RawFd, Rc<Cell<bool>>)>>,
+    conns: RefCell<HashMap<u64, ConnEntry>>,
     next_id: Cell<u64>,
     drained: Notify,
 }
