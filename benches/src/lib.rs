@@ -140,8 +140,10 @@ thread_local! {
 }
 
 fn format_date() -> HeaderValue {
-    HeaderValue::from_maybe_shared(bytes::Bytes::from(httpdate::fmt_http_date(SystemTime::now())))
-        .expect("an IMF-fixdate is a valid header value")
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(httpdate::fmt_http_date(
+        SystemTime::now(),
+    )))
+    .expect("an IMF-fixdate is a valid header value")
 }
 
 /// Re-formats this thread's cached date.

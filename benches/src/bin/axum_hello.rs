@@ -4,7 +4,9 @@
 //!
 //! Run with: `PORT=8082 WORKERS=1 cargo run --profile release-fat -p armature-benches --bin axum_hello`
 
-use armature_benches::{addr_from_env, cached_date, json_body, run_workers, workers_from_env, PLAINTEXT, SERVER_NAME};
+use armature_benches::{
+    addr_from_env, cached_date, json_body, run_workers, workers_from_env, PLAINTEXT, SERVER_NAME,
+};
 use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, DATE, SERVER};
 use axum::http::{HeaderValue, Response};

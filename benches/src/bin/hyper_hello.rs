@@ -5,7 +5,9 @@
 
 use std::convert::Infallible;
 
-use armature_benches::{addr_from_env, cached_date, json_body, run_workers, workers_from_env, PLAINTEXT, SERVER_NAME};
+use armature_benches::{
+    addr_from_env, cached_date, json_body, run_workers, workers_from_env, PLAINTEXT, SERVER_NAME,
+};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE, DATE, SERVER};
@@ -23,7 +25,8 @@ async fn hello(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byte
         _ => {
             let mut resp = Response::new(Full::new(Bytes::new()));
             *resp.status_mut() = StatusCode::NOT_FOUND;
-            resp.headers_mut().insert(SERVER, HeaderValue::from_static(SERVER_NAME));
+            resp.headers_mut()
+                .insert(SERVER, HeaderValue::from_static(SERVER_NAME));
             resp.headers_mut().insert(DATE, cached_date());
             return Ok(resp);
         }
