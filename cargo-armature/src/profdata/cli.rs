@@ -49,7 +49,11 @@ pub fn run(args: ProfdataArgs) -> anyhow::Result<()> {
             }
             println!("{report}");
         }
-        ProfdataCommand::Show { file, top, all_functions } => {
+        ProfdataCommand::Show {
+            file,
+            top,
+            all_functions,
+        } => {
             print!("{}", show(&file, &ShowOptions { top, all_functions })?);
         }
     }

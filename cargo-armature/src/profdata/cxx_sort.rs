@@ -213,12 +213,15 @@ mod tests {
     fn sorts_like_a_sort() {
         let mut seed = 0x9e37_79b9_7f4a_7c15;
         for len in 0..300 {
-            let mut v: Vec<(u64, usize)> =
-                (0..len).map(|i| (next(&mut seed) % 7, i)).collect();
+            let mut v: Vec<(u64, usize)> = (0..len).map(|i| (next(&mut seed) % 7, i)).collect();
             let mut expect: Vec<u64> = v.iter().map(|p| p.0).collect();
             expect.sort();
             sort_by(&mut v, |a, b| a.0 < b.0);
-            assert_eq!(v.iter().map(|p| p.0).collect::<Vec<_>>(), expect, "len {len}");
+            assert_eq!(
+                v.iter().map(|p| p.0).collect::<Vec<_>>(),
+                expect,
+                "len {len}"
+            );
             let mut tags: Vec<usize> = v.iter().map(|p| p.1).collect();
             tags.sort();
             assert_eq!(tags, (0..len).collect::<Vec<_>>());
@@ -238,8 +241,7 @@ mod tests {
     #[test]
     fn matches_libstdcxx_on_equal_keys() {
         for (input, expect) in super::golden::CASES {
-            let mut v: Vec<(u64, usize)> =
-                input.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+            let mut v: Vec<(u64, usize)> = input.iter().enumerate().map(|(i, &k)| (k, i)).collect();
             sort_by(&mut v, |a, b| a.0 < b.0);
             let got: Vec<usize> = v.iter().map(|p| p.1).collect();
             assert_eq!(&got[..], *expect);

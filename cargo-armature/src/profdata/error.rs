@@ -49,7 +49,10 @@ pub struct FormatError {
 
 impl FormatError {
     pub(crate) fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
-        FormatError { kind, detail: detail.into() }
+        FormatError {
+            kind,
+            detail: detail.into(),
+        }
     }
 
     /// The class of the defect.

@@ -40,7 +40,11 @@ pub(crate) fn layout(hashes: &[u64]) -> Layout {
         insert(&mut buckets, hashes, item);
     }
     let n = hashes.len();
-    let target = if n <= 2 { 1 } else { (n * 4 / 3 + 1).next_power_of_two() };
+    let target = if n <= 2 {
+        1
+    } else {
+        (n * 4 / 3 + 1).next_power_of_two()
+    };
     if target != buckets.len() {
         buckets = resize(buckets, hashes, target);
     }

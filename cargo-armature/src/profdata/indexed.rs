@@ -72,13 +72,18 @@ pub(crate) fn write(
                 .records
                 .iter()
                 .map(|(_, r)| {
-                    8 * (3 + r.counts.len() + r.bitmap.len()) as u64 + value_data::encoded_size(&r.value_sites)
+                    8 * (3 + r.counts.len() + r.bitmap.len()) as u64
+                        + value_data::encoded_size(&r.value_sites)
                 })
                 .sum();
             put(&mut out, data_len);
             out.extend_from_slice(f.name);
             for &(hash, r) in &f.records {
-                if is_cs_hash(hash) { cs_sb.add(r) } else { sb.add(r) }
+                if is_cs_hash(hash) {
+                    cs_sb.add(r)
+                } else {
+                    sb.add(r)
+                }
                 put(&mut out, hash);
                 put(&mut out, r.counts.len() as u64);
                 for &c in &r.counts {
@@ -105,7 +110,12 @@ pub(crate) fn write(
     let mut ids: Vec<&Vec<u8>> = binary_ids.iter().collect();
     ids.sort();
     ids.dedup();
-    put(&mut out, ids.iter().map(|id| 8 + id.len().next_multiple_of(8) as u64).sum());
+    put(
+        &mut out,
+        ids.iter()
+            .map(|id| 8 + id.len().next_multiple_of(8) as u64)
+            .sum(),
+    );
     for id in ids {
         put(&mut out, id.len() as u64);
         out.extend_from_slice(id);
@@ -119,9 +129,12 @@ pub(crate) fn write(
     patch(&mut out, 48, binary_ids_at);
     patch(&mut out, 56, 0); // temporal traces
     patch(&mut out, 64, vtable_names_at);
-    sb.finish().encode(&mut out[summary_at..summary_at + SUMMARY_SIZE]);
+    sb.finish()
+        .encode(&mut out[summary_at..summary_at + SUMMARY_SIZE]);
     if cs {
-        cs_sb.finish().encode(&mut out[cs_summary_at..cs_summary_at + SUMMARY_SIZE]);
+        cs_sb
+            .finish()
+            .encode(&mut out[cs_summary_at..cs_summary_at + SUMMARY_SIZE]);
     }
     Ok(out)
 }
@@ -205,7 +218,10 @@ impl IndexedProfile {
 pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
     let b = Bytes { buf };
     let magic = b.u64(0, "header").map_err(|_| {
-        FormatError::new(ErrorKind::NotAProfile, format!("{} bytes is too short for a profile", buf.len()))
+        FormatError::new(
+            ErrorKind::NotAProfile,
+            format!("{} bytes is too short for a profile", buf.len()),
+        )
     })?;
     if magic != INDEXED_MAGIC {
         return Err(FormatError::new(
@@ -218,7 +234,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
     if !(4..=INDEXED_VERSION).contains(&version) {
         return Err(FormatError::new(
             ErrorKind::UnsupportedVersion,
-            format!("indexed profile version {version} (this reader handles 4 to {INDEXED_VERSION})"),
+            format!(
+                "indexed profile version {version} (this reader handles 4 to {INDEXED_VERSION})"
+            ),
         ));
     }
     if b.u64(24, "header")? != 0 {
@@ -232,7 +250,11 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
         10 | 11 => 64,
         _ => 72,
     };
-    let binary_ids_at = if version >= 9 { b.u64(48, "header")? } else { 0 };
+    let binary_ids_at = if version >= 9 {
+        b.u64(48, "header")?
+    } else {
+        0
+    };
     let (summary, size) = Summary::decode(&b, header_size)?;
     let cs_summary = if word & CSIR_PROF != 0 {
         Some(Summary::decode(&b, header_size + size)?.0)
@@ -286,7 +308,9 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
         let mut ids = Vec::new();
         while s.len() >= 8 {
             let len = le64(s);
-            let padded = len.checked_next_multiple_of(8).filter(|&p| p <= s.len() as u64 - 8);
+            let padded = len
+                .checked_next_multiple_of(8)
+                .filter(|&p| p <= s.len() as u64 - 8);
             let Some(padded) = padded else {
                 return Err(malformed("binary id does not fit its section"));
             };
@@ -299,10 +323,22 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
     } else {
         Vec::new()
     };
-    Ok(IndexedProfile { version, flags: word & VARIANT_MASKS_ALL, summary: Some(summary), cs_summary, functions, binary_ids })
+    Ok(IndexedProfile {
+        version,
+        flags: word & VARIANT_MASKS_ALL,
+        summary: Some(summary),
+        cs_summary,
+        functions,
+        binary_ids,
+    })
 }
 
-fn read_records(mut d: &[u8], version: u64, name: &[u8], out: &mut Vec<Function>) -> Result<(), String> {
+fn read_records(
+    mut d: &[u8],
+    version: u64,
+    name: &[u8],
+    out: &mut Vec<Function>,
+) -> Result<(), String> {
     let take = |d: &mut &[u8], what: &str| -> Result<u64, String> {
         if d.len() < 8 {
             return Err(format!("ends inside the {what}"));
@@ -331,7 +367,15 @@ fn read_records(mut d: &[u8], version: u64, name: &[u8], out: &mut Vec<Function>
         let (value_sites, size) = value_data::decode(d, |_, v| v).map_err(|e| e.to_string())?;
         d = &d[size as usize..];
         debug_assert_eq!(value_sites.len(), NUM_VALUE_KINDS);
-        out.push(Function { name: name.to_vec(), hash, record: Record { counts, bitmap, value_sites } });
+        out.push(Function {
+            name: name.to_vec(),
+            hash,
+            record: Record {
+                counts,
+                bitmap,
+                value_sites,
+            },
+        });
     }
     Ok(())
 }

@@ -99,14 +99,26 @@ impl Merger {
     }
 
     /// `InstrProfWriter::addRecord` with weight 1, for a record given by parts.
-    fn add(&mut self, name: u32, hash: u64, counts: &[u64], bitmap: &[u8], values: Option<ValueSites>) {
+    fn add(
+        &mut self,
+        name: u32,
+        hash: u64,
+        counts: &[u64],
+        bitmap: &[u8],
+        values: Option<ValueSites>,
+    ) {
         match self.slot(name, hash) {
             Ok(slot) => self.merge_into(slot, counts, bitmap, values.unwrap_or_default()),
-            Err(slot) => self.insert(slot, name, hash, Record {
-                counts: counts.to_vec(),
-                bitmap: bitmap.to_vec(),
-                value_sites: values.unwrap_or_default(),
-            }),
+            Err(slot) => self.insert(
+                slot,
+                name,
+                hash,
+                Record {
+                    counts: counts.to_vec(),
+                    bitmap: bitmap.to_vec(),
+                    value_sites: values.unwrap_or_default(),
+                },
+            ),
         }
     }
 
@@ -123,7 +135,11 @@ impl Merger {
         self.records_read += 1;
         let next = self.entries.len() as u32;
         let slot = *self.index.entry((name, hash)).or_insert(next);
-        if slot == next { Err(slot) } else { Ok(slot) }
+        if slot == next {
+            Err(slot)
+        } else {
+            Ok(slot)
+        }
     }
 
     fn insert(&mut self, slot: u32, name: u32, hash: u64, mut record: Record) {
@@ -135,7 +151,9 @@ impl Merger {
     fn merge_into(&mut self, slot: u32, counts: &[u64], bitmap: &[u8], values: ValueSites) {
         let entry = &mut self.entries[slot as usize];
         let mut raised = Vec::new();
-        entry.record.merge(counts, bitmap, values, &mut |w| raised.push(w));
+        entry
+            .record
+            .merge(counts, bitmap, values, &mut |w| raised.push(w));
         entry.record.sort_value_data();
         if raised.is_empty() {
             return;
@@ -144,7 +162,10 @@ impl Merger {
         for w in raised {
             let e = self.warnings.entry(w).or_insert((0, String::new()));
             if e.0 == 0 {
-                e.1 = format!("{} (hash {hash})", String::from_utf8_lossy(&self.names[name]));
+                e.1 = format!(
+                    "{} (hash {hash})",
+                    String::from_utf8_lossy(&self.names[name])
+                );
             }
             e.0 += 1;
         }
@@ -166,7 +187,10 @@ impl Merger {
         let mut entries: Vec<Option<Entry>> = src.entries.into_iter().map(Some).collect();
         for (name, slots) in src.names.iter().zip(&src.by_name) {
             let id = self.intern(name);
-            let hashes: Vec<u64> = slots.iter().map(|&s| entries[s as usize].as_ref().map_or(0, |e| e.hash)).collect();
+            let hashes: Vec<u64> = slots
+                .iter()
+                .map(|&s| entries[s as usize].as_ref().map_or(0, |e| e.hash))
+                .collect();
             for i in dense_map_order(&hashes) {
                 if let Some(e) = entries[slots[i] as usize].take() {
                     self.add_owned(id, e.hash, e.record);
@@ -203,7 +227,11 @@ impl Merger {
     }
 
     /// Adds every record of an indexed profile, in its hash-table order.
-    pub(crate) fn add_indexed(&mut self, profile: IndexedProfile, source: &str) -> Result<(), FormatError> {
+    pub(crate) fn add_indexed(
+        &mut self,
+        profile: IndexedProfile,
+        source: &str,
+    ) -> Result<(), FormatError> {
         self.check_kind(profile.flags, source)?;
         for f in profile.functions {
             let name = self.intern(&f.name);
@@ -234,7 +262,10 @@ impl Merger {
             .iter()
             .map(|&id| {
                 let slots = &self.by_name[id as usize];
-                let hashes: Vec<u64> = slots.iter().map(|&s| self.entries[s as usize].hash).collect();
+                let hashes: Vec<u64> = slots
+                    .iter()
+                    .map(|&s| self.entries[s as usize].hash)
+                    .collect();
                 let records = dense_map_order(&hashes)
                     .into_iter()
                     .map(|i| {
@@ -242,7 +273,10 @@ impl Merger {
                         (e.hash, &e.record)
                     })
                     .collect();
-                OutFunction { name: &self.names[id as usize], records }
+                OutFunction {
+                    name: &self.names[id as usize],
+                    records,
+                }
             })
             .collect();
         let flags = self.kind.as_ref().map_or(0, |k| k.0 & KIND_BITS);
@@ -295,7 +329,9 @@ mod tests {
     #[test]
     fn dense_map_order_is_a_permutation() {
         for n in 1..200u64 {
-            let hashes: Vec<u64> = (0..n).map(|i| i.wrapping_mul(0x1234_5678_9abc_def1)).collect();
+            let hashes: Vec<u64> = (0..n)
+                .map(|i| i.wrapping_mul(0x1234_5678_9abc_def1))
+                .collect();
             let mut order = dense_map_order(&hashes);
             order.sort_unstable();
             assert_eq!(order, (0..n as usize).collect::<Vec<_>>());

@@ -124,7 +124,9 @@ pub struct MergeOptions {
 impl MergeOptions {
     /// Options reproducing `llvm-profdata merge --num-threads=n`.
     pub fn num_threads(n: usize) -> Self {
-        MergeOptions { num_threads: Some(n.max(1)) }
+        MergeOptions {
+            num_threads: Some(n.max(1)),
+        }
     }
 }
 
@@ -193,9 +195,12 @@ impl fmt::Display for MergeReport {
 /// `*.profraw` (sorted by path).
 pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-        let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
         for entry in entries {
-            let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+            let path = entry
+                .with_context(|| format!("cannot list {}", dir.display()))?
+                .path();
             if path.is_dir() {
                 walk(&path, out)?;
             } else if path.extension().is_some_and(|e| e == "profraw") {
@@ -212,7 +217,10 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             let mut found = Vec::new();
             walk(input, &mut found)?;
             if found.is_empty() {
-                bail!("no .profraw files in {}; run the instrumented binary first", input.display());
+                bail!(
+                    "no .profraw files in {}; run the instrumented binary first",
+                    input.display()
+                );
             }
             found.sort();
             files.extend(found);
@@ -299,8 +307,14 @@ fn combine(mut contexts: Vec<Merger>) -> Result<Merger, FormatError> {
 /// Parses files on worker threads (at most a window ahead) while this thread
 /// merges file `i` into `contexts[i % len]`, in order, so the result does not
 /// depend on scheduling.
-fn merge_in_order(files: &[PathBuf], cache: &NameCache, contexts: &mut [Merger]) -> anyhow::Result<usize> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len());
+fn merge_in_order(
+    files: &[PathBuf],
+    cache: &NameCache,
+    contexts: &mut [Merger],
+) -> anyhow::Result<usize> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
     let window = 4 * workers;
     let pipe = Pipeline {
         state: Mutex::new(((0..files.len()).map(|_| None).collect(), 0, false)),
@@ -342,7 +356,9 @@ fn merge_in_order(files: &[PathBuf], cache: &NameCache, contexts: &mut [Merger])
                 };
                 let source = path.display().to_string();
                 let merger = &mut contexts[i % contexts.len()];
-                if add(merger, loaded?, &source).with_context(|| format!("cannot merge {source}"))? {
+                if add(merger, loaded?, &source)
+                    .with_context(|| format!("cannot merge {source}"))?
+                {
                     empty += 1;
                 }
                 pipe.state.lock().expect("pipeline").1 = i + 1;
@@ -374,7 +390,9 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())

@@ -101,6 +101,15 @@ pub struct RawFile {
     pub(crate) profiles: Vec<RawProfile>,
 }
 
+impl std::fmt::Debug for RawFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawFile")
+            .field("profiles", &self.profiles.len())
+            .field("records", &self.num_records())
+            .finish()
+    }
+}
+
 impl RawFile {
     /// Number of function records over all profiles in the file.
     pub fn num_records(&self) -> usize {
@@ -152,7 +161,9 @@ pub(crate) fn parse(buf: &[u8], cache: &NameCache) -> Result<RawFile, FormatErro
             )));
         }
         if pos % 8 != 0 {
-            return Err(malformed(format!("next profile at offset {pos} is not 8-byte aligned")));
+            return Err(malformed(format!(
+                "next profile at offset {pos} is not 8-byte aligned"
+            )));
         }
         let magic = le64(&buf[pos as usize..]);
         if magic != RAW_MAGIC_64 {
@@ -167,7 +178,10 @@ pub(crate) fn parse(buf: &[u8], cache: &NameCache) -> Result<RawFile, FormatErro
 fn check_magic(magic: u64) -> Result<(), FormatError> {
     if magic == RAW_MAGIC_64 {
         Ok(())
-    } else if magic == RAW_MAGIC_32 || magic.swap_bytes() == RAW_MAGIC_32 || magic.swap_bytes() == RAW_MAGIC_64 {
+    } else if magic == RAW_MAGIC_32
+        || magic.swap_bytes() == RAW_MAGIC_32
+        || magic.swap_bytes() == RAW_MAGIC_64
+    {
         Err(FormatError::new(
             ErrorKind::Unsupported,
             "32-bit or big-endian .profraw files are not supported",
@@ -240,7 +254,9 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
     let counter_size = if byte_coverage { 1 } else { 8 };
     let overflow = || malformed("file header is corrupt: section sizes overflow");
     let data_size = num_data.checked_mul(DATA_SIZE).ok_or_else(overflow)?;
-    let counters_size = num_counters.checked_mul(counter_size).ok_or_else(overflow)?;
+    let counters_size = num_counters
+        .checked_mul(counter_size)
+        .ok_or_else(overflow)?;
     if binary_ids_size % 8 != 0 {
         return Err(malformed(format!(
             "file header is corrupt: binary ids size {binary_ids_size} is not a multiple of 8"
@@ -257,7 +273,8 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
             buf.len()
         )));
     }
-    let binary_ids = read_binary_ids(b.slice(start + HEADER_SIZE, binary_ids_size, "binary ids")?)?;
+    let binary_ids =
+        read_binary_ids(b.slice(start + HEADER_SIZE, binary_ids_size, "binary ids")?)?;
     let names = cache.get(b.slice(names_off, names_size, "names")?)?;
     let data = b.slice(data_off, data_size, "data records")?;
     let counters = b.slice(counters_off, counters_size, "counters")?;
@@ -284,13 +301,17 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
         let counter_ptr = le64(&d[16..]) as i64;
         let bitmap_ptr = le64(&d[24..]) as i64;
         let n_counters = u32::from_le_bytes(d[48..52].try_into().expect("4")) as u64;
-        let n_sites = [0, 1, 2].map(|k| u16::from_le_bytes(d[52 + 2 * k..54 + 2 * k].try_into().expect("2")));
+        let n_sites =
+            [0, 1, 2].map(|k| u16::from_le_bytes(d[52 + 2 * k..54 + 2 * k].try_into().expect("2")));
         let n_bitmap = u32::from_le_bytes(d[60..64].try_into().expect("4")) as u64;
-        let rec = |msg: String| malformed(format!("record {i} ({}): {msg}", name_of(&names, name_ref)));
+        let rec =
+            |msg: String| malformed(format!("record {i} ({}): {msg}", name_of(&names, name_ref)));
 
-        let name = names
-            .lookup(name_ref)
-            .ok_or_else(|| rec(format!("name hash {name_ref:#018x} is not in the names section")))?;
+        let name = names.lookup(name_ref).ok_or_else(|| {
+            rec(format!(
+                "name hash {name_ref:#018x} is not in the names section"
+            ))
+        })?;
         if n_counters == 0 {
             return Err(rec("number of counters is zero".into()));
         }
@@ -324,7 +345,9 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
                 )));
             }
             if n_bitmap > bitmap_bytes.len() as u64 - off as u64 {
-                return Err(rec(format!("{n_bitmap} bitmap bytes at offset {off} do not fit")));
+                return Err(rec(format!(
+                    "{n_bitmap} bitmap bytes at offset {off} do not fit"
+                )));
             }
             bitmap.extend_from_slice(&bitmap_bytes[off as usize..(off as u64 + n_bitmap) as usize]);
         }
@@ -338,7 +361,13 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
                     v
                 }
             })
-            .map_err(|e| rec(format!("value profile data at offset {value_pos}: {e}")))?;
+            .map_err(|e| {
+                let what = format!(
+                    "record {i} ({}): value profile data at offset {value_pos}",
+                    name_of(&names, name_ref)
+                );
+                FormatError::new(e.kind(), format!("{what}: {e}"))
+            })?;
             value_pos += size;
             Some(Box::new(sites))
         } else {
@@ -354,7 +383,14 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
         counters_delta = counters_delta.wrapping_sub(DATA_SIZE as i64);
         bitmap_delta = bitmap_delta.wrapping_sub(DATA_SIZE as i64);
     }
-    let profile = RawProfile { version, binary_ids, names, records, counts, bitmap };
+    let profile = RawProfile {
+        version,
+        binary_ids,
+        names,
+        records,
+        counts,
+        bitmap,
+    };
     Ok((profile, value_pos))
 }
 
@@ -448,10 +484,17 @@ fn decode_names(section: &[u8]) -> Result<NameTable, FormatError> {
     }
     names.sort_unstable();
     names.dedup();
-    let mut by_md5: Vec<(u64, u32)> =
-        names.iter().enumerate().map(|(i, n)| (md5_hash(n), i as u32)).collect();
+    let mut by_md5: Vec<(u64, u32)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (md5_hash(n), i as u32))
+        .collect();
     by_md5.sort_unstable();
-    Ok(NameTable { id: NEXT_TABLE_ID.fetch_add(1, Ordering::Relaxed), names, by_md5 })
+    Ok(NameTable {
+        id: NEXT_TABLE_ID.fetch_add(1, Ordering::Relaxed),
+        names,
+        by_md5,
+    })
 }
 
 /// zlib-inflates `data`, which must decode to at most `limit` bytes.
@@ -463,9 +506,9 @@ fn inflate(data: &[u8], limit: u64) -> Result<Vec<u8>, FormatError> {
     let bad = |why: String| malformed(format!("names section: zlib data is corrupt ({why})"));
     match z.decompress_vec(data, &mut out, FlushDecompress::Finish) {
         Ok(Status::StreamEnd) => Ok(out),
-        Ok(_) if out.len() == cap && (cap as u64) == limit => {
-            Err(bad(format!("inflates to more than the announced {limit} bytes")))
-        }
+        Ok(_) if out.len() == cap && (cap as u64) == limit => Err(bad(format!(
+            "inflates to more than the announced {limit} bytes"
+        ))),
         Ok(_) => Err(bad("stream ends early".into())),
         Err(e) => Err(bad(e.to_string())),
     }

@@ -175,7 +175,10 @@ fn merge_site(ours: &mut Vec<ValueData>, input: &mut [ValueData]) -> bool {
         if i < ours.len() && ours[i].value == j.value {
             let (sum, of) = ours[i].count.overflowing_add(j.count);
             overflowed |= of;
-            merged.push(ValueData { value: j.value, count: if of { u64::MAX } else { sum } });
+            merged.push(ValueData {
+                value: j.value,
+                count: if of { u64::MAX } else { sum },
+            });
             i += 1;
             continue;
         }
@@ -191,7 +194,10 @@ mod tests {
     use super::*;
 
     fn vd(pairs: &[(u64, u64)]) -> Vec<ValueData> {
-        pairs.iter().map(|&(value, count)| ValueData { value, count }).collect()
+        pairs
+            .iter()
+            .map(|&(value, count)| ValueData { value, count })
+            .collect()
     }
 
     fn merge(a: &mut Record, b: Record, warn: &mut impl FnMut(MergeWarning)) {
@@ -219,7 +225,9 @@ mod tests {
     fn different_counter_numbers_skip_the_new_record() {
         let mut a = rec(&[1, 2], &[(7, 1)]);
         let mut warnings = vec![];
-        merge(&mut a, rec(&[1, 2, 3], &[(7, 5)]), &mut |w| warnings.push(w));
+        merge(&mut a, rec(&[1, 2, 3], &[(7, 5)]), &mut |w| {
+            warnings.push(w)
+        });
         assert_eq!(a, rec(&[1, 2], &[(7, 1)]));
         assert_eq!(warnings, vec![MergeWarning::CountMismatch]);
     }
@@ -238,7 +246,13 @@ mod tests {
         let mut a = rec(&[1], &many);
         a.sort_value_data();
         assert_eq!(a.value_sites[0][0].len(), 255);
-        assert_eq!(a.value_sites[0][0][0], ValueData { value: 299, count: 300 });
+        assert_eq!(
+            a.value_sites[0][0][0],
+            ValueData {
+                value: 299,
+                count: 300
+            }
+        );
     }
 
     #[test]

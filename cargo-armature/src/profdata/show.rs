@@ -21,7 +21,10 @@ pub struct ShowOptions {
 
 impl Default for ShowOptions {
     fn default() -> Self {
-        ShowOptions { top: 10, all_functions: false }
+        ShowOptions {
+            top: 10,
+            all_functions: false,
+        }
     }
 }
 
@@ -31,7 +34,8 @@ pub fn show(path: &Path, opts: &ShowOptions) -> anyhow::Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let indexed = bytes.len() >= 8 && super::error::le64(&bytes) == super::flags::INDEXED_MAGIC;
     let (profile, format) = if indexed {
-        let p = super::parse_indexed(&bytes).with_context(|| format!("invalid profile {}", path.display()))?;
+        let p = super::parse_indexed(&bytes)
+            .with_context(|| format!("invalid profile {}", path.display()))?;
         let format = format!("indexed v{}", p.version);
         (p, format)
     } else {
@@ -56,7 +60,10 @@ fn render(p: &IndexedProfile, format: &str, size: usize, opts: &ShowOptions) -> 
     names.dedup();
     let computed = p.computed_summary();
     let counters: usize = fns.iter().map(|f| f.record.counts.len()).sum();
-    let never_run = fns.iter().filter(|f| f.record.counts.iter().all(|&c| c == 0)).count();
+    let never_run = fns
+        .iter()
+        .filter(|f| f.record.counts.iter().all(|&c| c == 0))
+        .count();
     let (mut ic_sites, mut ic_targets, mut ic_unknown, mut mem_sites) = (0, 0, 0, 0);
     for f in fns {
         ic_sites += f.record.value_sites[KIND_INDIRECT_CALL].len();
@@ -78,7 +85,11 @@ fn render(p: &IndexedProfile, format: &str, size: usize, opts: &ShowOptions) -> 
     let _ = writeln!(o, "counters:              {counters}");
     let _ = writeln!(o, "total count:           {}", computed.total_block_count);
     let _ = writeln!(o, "max function count:    {}", computed.max_function_count);
-    let _ = writeln!(o, "max internal count:    {}", computed.max_internal_block_count);
+    let _ = writeln!(
+        o,
+        "max internal count:    {}",
+        computed.max_internal_block_count
+    );
     let _ = writeln!(
         o,
         "indirect-call sites:   {ic_sites} ({ic_targets} targets, {ic_unknown} outside the profile)"
@@ -87,11 +98,21 @@ fn render(p: &IndexedProfile, format: &str, size: usize, opts: &ShowOptions) -> 
     let _ = writeln!(o, "binary ids:            {}", p.binary_ids.len());
     if opts.top > 0 && !fns.is_empty() {
         let mut hot: Vec<&Function> = fns.iter().collect();
-        hot.sort_by(|a, b| max_count(b).cmp(&max_count(a)).then_with(|| a.name.cmp(&b.name)));
+        hot.sort_by(|a, b| {
+            max_count(b)
+                .cmp(&max_count(a))
+                .then_with(|| a.name.cmp(&b.name))
+        });
         let _ = writeln!(o, "\nhottest functions (by largest counter):");
         let _ = writeln!(o, "{:>20} {:>20}  name", "max count", "entry count");
         for f in hot.iter().take(opts.top) {
-            let _ = writeln!(o, "{:>20} {:>20}  {}", max_count(f), f.record.counts[0], f.name_str());
+            let _ = writeln!(
+                o,
+                "{:>20} {:>20}  {}",
+                max_count(f),
+                f.record.counts[0],
+                f.name_str()
+            );
         }
     }
     if let Some(stored) = &p.summary {
@@ -110,11 +131,23 @@ fn render(p: &IndexedProfile, format: &str, size: usize, opts: &ShowOptions) -> 
         for f in all {
             let r = &f.record;
             let _ = writeln!(o, "  {}", f.name_str());
-            let _ = writeln!(o, "    hash: {:#018x}  counters: {}  max: {}", f.hash, r.counts.len(), max_count(f));
+            let _ = writeln!(
+                o,
+                "    hash: {:#018x}  counters: {}  max: {}",
+                f.hash,
+                r.counts.len(),
+                max_count(f)
+            );
             let _ = writeln!(o, "    counts: {:?}", r.counts);
-            for (kind, label) in [(KIND_INDIRECT_CALL, "indirect-call"), (KIND_MEMOP_SIZE, "memop")] {
+            for (kind, label) in [
+                (KIND_INDIRECT_CALL, "indirect-call"),
+                (KIND_MEMOP_SIZE, "memop"),
+            ] {
                 for (i, site) in r.value_sites[kind].iter().enumerate() {
-                    let values: Vec<String> = site.iter().map(|v| format!("{:#x}:{}", v.value, v.count)).collect();
+                    let values: Vec<String> = site
+                        .iter()
+                        .map(|v| format!("{:#x}:{}", v.value, v.count))
+                        .collect();
                     let _ = writeln!(o, "    {label} site {i}: [{}]", values.join(", "));
                 }
             }

@@ -9,8 +9,8 @@ use super::record::Record;
 /// Percentiles (in millionths) of the total count at which the detailed
 /// summary is cut (`ProfileSummaryBuilder::DefaultCutoffs`).
 pub(crate) const CUTOFFS: [u64; 16] = [
-    10000, 100000, 200000, 300000, 400000, 500000, 600000, 700000, 800000, 900000, 950000,
-    990000, 999000, 999900, 999990, 999999,
+    10000, 100000, 200000, 300000, 400000, 500000, 600000, 700000, 800000, 900000, 950000, 990000,
+    999000, 999900, 999990, 999999,
 ];
 /// On-disk size of a summary with 6 fields and 16 cutoffs.
 pub(crate) const SUMMARY_SIZE: usize = 8 * (2 + 6 + 3 * 16);
@@ -90,12 +90,18 @@ impl SummaryBuilder {
         for &cutoff in &CUTOFFS {
             let want = (self.total as u128 * cutoff as u128 / 1_000_000) as u64;
             while sum < want {
-                let Some((&c, &freq)) = iter.next() else { break };
+                let Some((&c, &freq)) = iter.next() else {
+                    break;
+                };
                 count = c;
                 sum = sum.wrapping_add(c.wrapping_mul(freq as u64));
                 seen = seen.wrapping_add(freq);
             }
-            entries.push(SummaryEntry { cutoff, min_count: count, num_blocks: seen as u64 });
+            entries.push(SummaryEntry {
+                cutoff,
+                min_count: count,
+                num_blocks: seen as u64,
+            });
         }
         Summary {
             total_num_functions: self.num_functions as u64,
@@ -145,7 +151,11 @@ impl Summary {
         let entries = (0..nentries)
             .map(|e| {
                 let at = 2 + nfields + 3 * e;
-                SummaryEntry { cutoff: w(at), min_count: w(at + 1), num_blocks: w(at + 2) }
+                SummaryEntry {
+                    cutoff: w(at),
+                    min_count: w(at + 1),
+                    num_blocks: w(at + 2),
+                }
             })
             .collect();
         let summary = Summary {
@@ -168,17 +178,37 @@ mod tests {
     #[test]
     fn cutoffs_walk_counts_from_the_top() {
         let mut b = SummaryBuilder::default();
-        b.add(&Record { counts: vec![100, 1, 1, 0], ..Default::default() });
-        b.add(&Record { counts: vec![u64::MAX, 5], ..Default::default() });
+        b.add(&Record {
+            counts: vec![100, 1, 1, 0],
+            ..Default::default()
+        });
+        b.add(&Record {
+            counts: vec![u64::MAX, 5],
+            ..Default::default()
+        });
         let s = b.finish();
         assert_eq!(s.total_num_functions, 1);
         assert_eq!(s.total_num_blocks, 4);
         assert_eq!(s.total_block_count, 102);
         assert_eq!(s.max_internal_block_count, 1);
         // 1% of 102 is 1: the first count, 100, covers it.
-        assert_eq!(s.entries[0], SummaryEntry { cutoff: 10000, min_count: 100, num_blocks: 1 });
+        assert_eq!(
+            s.entries[0],
+            SummaryEntry {
+                cutoff: 10000,
+                min_count: 100,
+                num_blocks: 1
+            }
+        );
         // 99.9999% is 101: needs the two 1s as well.
-        assert_eq!(s.entries[15], SummaryEntry { cutoff: 999999, min_count: 1, num_blocks: 3 });
+        assert_eq!(
+            s.entries[15],
+            SummaryEntry {
+                cutoff: 999999,
+                min_count: 1,
+                num_blocks: 3
+            }
+        );
         let mut bytes = vec![0; SUMMARY_SIZE];
         s.encode(&mut bytes);
         let (back, size) = Summary::decode(&Bytes { buf: &bytes }, 0).unwrap();

@@ -37,7 +37,9 @@ pub(crate) fn decode(
         )));
     }
     if num_kinds as usize > NUM_VALUE_KINDS {
-        return Err(malformed(format!("number of value profile kinds is invalid ({num_kinds})")));
+        return Err(malformed(format!(
+            "number of value profile kinds is invalid ({num_kinds})"
+        )));
     }
     if total % 8 != 0 || total < 8 {
         return Err(malformed(format!(
@@ -63,14 +65,18 @@ pub(crate) fn decode(
         }
         let counts_end = off + 8 + num_sites;
         if counts_end > total {
-            return Err(malformed("value profile address is greater than total size"));
+            return Err(malformed(
+                "value profile address is greater than total size",
+            ));
         }
         let site_counts = &blob[o + 8..counts_end as usize];
         let num_values: u64 = site_counts.iter().map(|&c| c as u64).sum();
         let values_at = off + align8(8 + num_sites);
         let next = values_at + 16 * num_values;
         if next > total {
-            return Err(malformed("value profile address is greater than total size"));
+            return Err(malformed(
+                "value profile address is greater than total size",
+            ));
         }
         let mut at = values_at as usize;
         let kind_sites = &mut sites[kind];
@@ -154,6 +160,9 @@ mod tests {
         let mut out = vec![];
         encode(&Default::default(), &mut out);
         out[4] = 5;
-        assert!(decode(&out, |_, v| v).unwrap_err().to_string().contains("kinds"));
+        assert!(decode(&out, |_, v| v)
+            .unwrap_err()
+            .to_string()
+            .contains("kinds"));
     }
 }
