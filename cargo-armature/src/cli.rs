@@ -49,6 +49,8 @@ pub enum Command {
     /// Show which toolchain pieces this machine has, and how to get the missing ones
     Doctor(doctor::DoctorArgs),
     // --- commands owned by other modules: add the variant below this line ---
+    /// Profile-guided optimisation of a server: instrument, train under load, rebuild, compare
+    Pgo(crate::pgo::PgoArgs),
 }
 
 impl Command {
@@ -60,6 +62,7 @@ impl Command {
             Self::Bench(args) => bench::run(args),
             Self::Doctor(args) => doctor::run(args),
             // --- and its arm below this line ---
+            Self::Pgo(args) => crate::pgo::run(args),
         }
     }
 }

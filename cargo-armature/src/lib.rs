@@ -17,3 +17,5 @@ pub mod profiles;
 // --- modules owned by other commands: add one `pub mod NAME;` line each below ---
 pub mod toolchain;
 pub mod profdata;
+pub mod load;
+pub mod pgo;
