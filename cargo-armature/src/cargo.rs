@@ -110,7 +110,7 @@ pub fn run_json(
                 }
             }
             // A test or bench binary's own output goes to stdout as text.
-            Message::TextLine(line) => println!("{line}"),
+            Message::TextLine(line) => writeln!(std::io::stdout(), "{line}")?,
             _ => {}
         }
     }

@@ -8,6 +8,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use std::io::Write as _;
+
 use anyhow::Result;
 use clap::Args;
 
@@ -93,6 +95,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     cargo::run_json(&cargo_args, &envs, None)?;
 
     let outcomes = summary::collect(&home, started)?;
-    print!("{}", summary::render(&outcomes, &args.baseline));
+    write!(
+        std::io::stdout(),
+        "{}",
+        summary::render(&outcomes, &args.baseline)
+    )?;
     Ok(())
 }

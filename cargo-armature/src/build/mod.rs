@@ -6,6 +6,8 @@ pub mod rustflags;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use std::io::Write as _;
+
 use anyhow::{Context, Result};
 use clap::Args;
 
@@ -84,7 +86,10 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let binaries = cargo::run_json(&cargo_args, &envs, None)?;
     print_binaries(&binaries, profile)?;
     if args.native && !binaries.is_empty() {
-        println!("(built for this machine's CPU: it may not run on other CPUs)");
+        writeln!(
+            std::io::stdout(),
+            "(built for this machine's CPU: it may not run on other CPUs)"
+        )?;
     }
     Ok(())
 }
@@ -126,7 +131,10 @@ pub fn native_args(
 
 fn print_binaries(binaries: &[Binary], profile: &str) -> Result<()> {
     if binaries.is_empty() {
-        println!("Built with [profile.{profile}]; no binary target was built (a library only?)");
+        writeln!(
+            std::io::stdout(),
+            "Built with [profile.{profile}]; no binary target was built (a library only?)"
+        )?;
         return Ok(());
     }
     for bin in binaries {
@@ -138,12 +146,13 @@ fn print_binaries(binaries: &[Binary], profile: &str) -> Result<()> {
                 )
             })?
             .len();
-        println!(
+        writeln!(
+            std::io::stdout(),
             "Built {} with [profile.{profile}]: {} ({})",
             bin.name,
             bin.path.display(),
             crate::fs::human_size(size)
-        );
+        )?;
     }
     Ok(())
 }

@@ -9,6 +9,8 @@ pub mod write;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use std::io::Write as _;
+
 use anyhow::{Context, Result};
 use clap::Args;
 
@@ -176,23 +178,29 @@ pub fn run(args: NewArgs) -> Result<()> {
         .with_context(|| format!("nothing was written to {}", plan.target.display()))?;
 
     let shown = display_path(&plan.target);
-    println!(
+    writeln!(
+        std::io::stdout(),
         "Created `{}` ({} template, {} files) in {shown}",
         args.name,
         args.template.dir(),
         plan.files.len()
-    );
-    println!("  armature-core: {}", plan.core.describe());
+    )?;
+    writeln!(
+        std::io::stdout(),
+        "  armature-core: {}",
+        plan.core.describe()
+    )?;
     let git_note = match git {
         write::Git::Initialized => "created a repository",
         write::Git::Skipped if args.no_git => "skipped (--no-git)",
         write::Git::Skipped => "inside an existing repository, none created",
         write::Git::NotInstalled => "git is not installed; no repository created",
     };
-    println!("  git: {git_note}");
-    println!(
+    writeln!(std::io::stdout(), "  git: {git_note}")?;
+    writeln!(
+        std::io::stdout(),
         "Next:\n  cd {shown}\n  cargo test\n  cargo run --release\n  cargo armature build --fat"
-    );
+    )?;
     Ok(())
 }
 
