@@ -414,6 +414,9 @@ fn show_describes_the_profile() {
     assert!(text.contains("DIFFERS"), "{text}");
 }
 
+/// A change applied to a copy of a good profile.
+type Corruption = Box<dyn Fn(&mut Vec<u8>)>;
+
 // ---------------------------------------------------------------- rustc acceptance
 
 /// Builds the fixture with `-Cprofile-use`, returning (stderr, IR without
@@ -501,7 +504,7 @@ fn corrupt_indexed_profiles_are_caught() {
     let (item, data) = find_item(&bytes, "app4main");
     let counts = u64::from_le_bytes(bytes[data + 8..data + 16].try_into().unwrap()) as usize;
     let value_data = data + 16 + 8 * counts + 8; // after the (empty) bitmap size
-    let cases: Vec<(&str, Box<dyn Fn(&mut Vec<u8>)>, &str)> = vec![
+    let cases: Vec<(&str, Corruption, &str)> = vec![
         (
             "clear the IR bit",
             Box::new(|b| b[15] &= !1),
@@ -576,7 +579,6 @@ fn corrupt_raw_profiles_are_reported_with_their_defect() {
         let names_size = u64_at(&good, 72) as usize;
         names + names_size.next_multiple_of(8)
     };
-    type Corruption = Box<dyn Fn(&mut Vec<u8>)>;
     let cases: Vec<(&str, Corruption, ErrorKind, &str, bool)> = vec![
         (
             "bad magic",

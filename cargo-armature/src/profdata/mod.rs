@@ -279,9 +279,17 @@ fn load_file(path: &Path, cache: &NameCache) -> anyhow::Result<Loaded> {
 }
 
 struct Pipeline {
-    /// Loaded files waiting to be merged, the next index to merge, abort flag.
-    state: Mutex<(Vec<Option<anyhow::Result<Loaded>>>, usize, bool)>,
+    state: Mutex<PipelineState>,
     ready: Condvar,
+}
+
+struct PipelineState {
+    /// Loaded files waiting to be merged, by input index.
+    loaded: Vec<Option<anyhow::Result<Loaded>>>,
+    /// The next input index to merge.
+    merged: usize,
+    /// Set when the merge failed: workers stop.
+    abort: bool,
 }
 
 /// llvm-profdata's final step: contexts merged pairwise, `[i] ← [i + mid]`,
@@ -317,7 +325,11 @@ fn merge_in_order(
         .min(files.len());
     let window = 4 * workers;
     let pipe = Pipeline {
-        state: Mutex::new(((0..files.len()).map(|_| None).collect(), 0, false)),
+        state: Mutex::new(PipelineState {
+            loaded: (0..files.len()).map(|_| None).collect(),
+            merged: 0,
+            abort: false,
+        }),
         ready: Condvar::new(),
     };
     let next_job = AtomicUsize::new(0);
@@ -331,15 +343,15 @@ fn merge_in_order(
                 }
                 {
                     let mut st = pipe.state.lock().expect("pipeline");
-                    while i >= st.1 + window && !st.2 {
+                    while i >= st.merged + window && !st.abort {
                         st = pipe.ready.wait(st).expect("pipeline");
                     }
-                    if st.2 {
+                    if st.abort {
                         return;
                     }
                 }
                 let loaded = load_file(&files[i], cache);
-                pipe.state.lock().expect("pipeline").0[i] = Some(loaded);
+                pipe.state.lock().expect("pipeline").loaded[i] = Some(loaded);
                 pipe.ready.notify_all();
             });
         }
@@ -348,7 +360,7 @@ fn merge_in_order(
                 let loaded = {
                     let mut st = pipe.state.lock().expect("pipeline");
                     loop {
-                        if let Some(l) = st.0[i].take() {
+                        if let Some(l) = st.loaded[i].take() {
                             break l;
                         }
                         st = pipe.ready.wait(st).expect("pipeline");
@@ -361,13 +373,13 @@ fn merge_in_order(
                 {
                     empty += 1;
                 }
-                pipe.state.lock().expect("pipeline").1 = i + 1;
+                pipe.state.lock().expect("pipeline").merged = i + 1;
                 pipe.ready.notify_all();
             }
             anyhow::Ok(())
         })();
         if result.is_err() {
-            pipe.state.lock().expect("pipeline").2 = true;
+            pipe.state.lock().expect("pipeline").abort = true;
             pipe.ready.notify_all();
         }
         result

@@ -46,8 +46,11 @@ impl NameTable {
 /// run of one binary carries the same section, so it is inflated once.
 #[derive(Default)]
 pub(crate) struct NameCache {
-    tables: Mutex<HashMap<u64, Vec<(Box<[u8]>, Arc<NameTable>)>>>,
+    tables: Mutex<CachedTables>,
 }
+
+/// Hash of a names section -> (section bytes, decoded table) pairs.
+type CachedTables = HashMap<u64, Vec<(Box<[u8]>, Arc<NameTable>)>>;
 
 static NEXT_TABLE_ID: AtomicU64 = AtomicU64::new(0);
 

@@ -90,7 +90,7 @@ impl Record {
         &mut self,
         counts: &[u64],
         bitmap: &[u8],
-        mut value_sites: [Vec<Vec<ValueData>>; NUM_VALUE_KINDS],
+        value_sites: [Vec<Vec<ValueData>>; NUM_VALUE_KINDS],
         warn: &mut impl FnMut(MergeWarning),
     ) {
         if self.counts.len() != counts.len() {
@@ -132,9 +132,7 @@ impl Record {
         for (dst, src) in self.bitmap.iter_mut().zip(bitmap) {
             *dst |= *src;
         }
-        for kind in 0..NUM_VALUE_KINDS {
-            let theirs = std::mem::take(&mut value_sites[kind]);
-            let ours = &mut self.value_sites[kind];
+        for (ours, theirs) in self.value_sites.iter_mut().zip(value_sites) {
             if ours.len() != theirs.len() {
                 warn(MergeWarning::ValueSiteCountMismatch);
                 continue;
@@ -152,7 +150,7 @@ impl Record {
     pub(crate) fn sort_value_data(&mut self) {
         for sites in &mut self.value_sites {
             for site in sites {
-                site.sort_by(|a, b| b.count.cmp(&a.count));
+                site.sort_by_key(|v| std::cmp::Reverse(v.count));
                 site.truncate(MAX_VALUES_PER_SITE);
             }
         }
