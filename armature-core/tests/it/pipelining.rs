@@ -166,3 +166,26 @@ fn pipelined_large_bodies_come_back_intact_and_in_order() {
     drop(conn);
     stop(server);
 }
+
+#[test]
+fn a_bad_request_in_a_batch_is_answered_after_the_good_ones_before_it() {
+    let server = start(echo_app());
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = get("/echo/1");
+    batch.extend(get("/echo/2"));
+    batch.extend_from_slice(b"GET /echo/3 HTTP/1.1\r\nHost : x\r\n\r\n");
+    batch.extend(get("/echo/4"));
+    conn.send(&batch);
+    let rest = conn
+        .closed_within(crate::support::IO_TIMEOUT)
+        .unwrap_or_else(|| panic!("not closed; received {}", show(&conn.received)));
+    let got: Vec<(u16, String)> = parse_all(&rest, true)
+        .iter()
+        .map(|r| (r.status, r.text()))
+        .collect();
+    assert_eq!(got.len(), 3, "{}", show(&rest));
+    assert_eq!(got[0], (200, "1".to_owned()));
+    assert_eq!(got[1], (200, "2".to_owned()));
+    assert_eq!(got[2].0, 400, "{}", show(&rest));
+    stop(server);
+}

@@ -13,7 +13,10 @@ use std::sync::Arc;
 use armature_core::extract::State;
 use armature_core::{App, ShutdownHandle};
 
-use crate::support::{config, echo_app, get, show, start, stop, RawConn, IO_TIMEOUT};
+use crate::support::{config, echo_app, get, show, start_with, stop, RawConn, IO_TIMEOUT};
+
+/// A drain timeout no test waits for: a shutdown that returns did not need it.
+const LONG_DRAIN: Duration = Duration::from_secs(600);
 
 /// Set in the child's environment; `child_server` does nothing without it.
 const CHILD_ENV: &str = "ARMATURE_IT_SHUTDOWN_CHILD";
@@ -160,7 +163,9 @@ fn shutdown_handle_is_clone_send_sync() {
 
 #[test]
 fn shutdown_closes_idle_connections_and_returns() {
-    let server = start(echo_app());
+    // A drain timeout far beyond IO_TIMEOUT: shutdown returns in time only if the idle
+    // connections are really closed, not merely dropped when the drain gives up.
+    let server = start_with(echo_app(), config().drain_timeout(LONG_DRAIN));
     let mut used = RawConn::connect(server.addr());
     used.send(&get("/echo/1"));
     assert_eq!(used.read_response().text(), "1");
@@ -200,7 +205,7 @@ fn shutdown_lets_an_in_flight_request_finish() {
             "finished"
         },
     );
-    let server = start(app);
+    let server = start_with(app, config().drain_timeout(LONG_DRAIN));
     let handle = server.handle();
     let mut conn = RawConn::connect(server.addr());
     conn.send(&get("/slow"));
@@ -235,7 +240,7 @@ fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
 #[test]
 fn server_run_returns_after_handle_shutdown() {
     let server = echo_app()
-        .config(config())
+        .config(config().drain_timeout(LONG_DRAIN))
         .bind("127.0.0.1:0")
         .expect("bind");
     let addr = server.local_addr();

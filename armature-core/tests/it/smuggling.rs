@@ -59,6 +59,18 @@ const AMBIGUOUS: &[(&str, &[u8])] = &[
         b"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n",
     ),
     (
+        "Transfer-Encoding in HTTP/1.0",
+        b"POST /body HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+    ),
+    (
+        "chunked twice",
+        b"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ),
+    (
+        "chunk size line ending in a bare LF",
+        b"POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+    ),
+    (
         "obs-fold with a space",
         b"GET /text HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n",
     ),
