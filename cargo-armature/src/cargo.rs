@@ -35,9 +35,15 @@ impl Project {
             cmd.manifest_path(path);
         }
         let meta = cmd.exec().map_err(|e| {
+            let why = match &e {
+                cargo_metadata::Error::CargoMetadata { stderr } => {
+                    stderr.trim().trim_start_matches("error: ").to_owned()
+                }
+                other => other.to_string(),
+            };
             crate::error::usage(format!(
-                "cannot read the Cargo project here ({}); run this inside a Cargo project or pass --manifest-path",
-                e.to_string().trim()
+                "cannot read the Cargo project here ({why}); \
+                 run this inside a Cargo project or pass --manifest-path"
             ))
         })?;
         let root: PathBuf = meta.workspace_root.into();

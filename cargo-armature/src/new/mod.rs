@@ -72,20 +72,19 @@ pub struct NewArgs {
     pub core: CoreArgs,
 }
 
-/// Where the app's armature-core comes from (at most one of these).
+/// Where the app's armature-core comes from (at most one of path, version, git).
 #[derive(Debug, Args)]
-#[group(multiple = false)]
 pub struct CoreArgs {
     /// Depend on the armature-core in this directory
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", group = "core_source")]
     pub core_path: Option<PathBuf>,
 
     /// Depend on this armature-core version from crates.io, e.g. 0.1
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = "VERSION", group = "core_source")]
     pub core_version: Option<String>,
 
     /// Depend on armature-core from this git repository
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", group = "core_source")]
     pub core_git: Option<String>,
 
     /// Branch of --core-git

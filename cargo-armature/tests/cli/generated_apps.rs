@@ -1,0 +1,122 @@
+//! Generated apps for real: `new` with each template, then (offline, in one
+//! shared target directory) `cargo build`, `cargo test`, fmt and clippy as the
+//! generated CI runs them, start the binary and `GET /health`, stop it with
+//! SIGTERM. For `minimal` also the aliases and the fat and native builds.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::support::{
+    armature, cargo, dump, http_get_status, shared_target_dir, success, RunningApp, TempProject,
+};
+
+/// Creates `name` from `template` (core: this checkout) and runs what its CI
+/// runs, then the binary; returns the app directory.
+fn check_app(tmp: &TempProject, name: &str, template: &str) -> PathBuf {
+    success(&armature(
+        tmp.path(),
+        &["new", name, "--template", template, "--no-git"],
+    ));
+    let app = tmp.path().join(name);
+    success(&cargo(&app, &["build"]));
+    let tests = cargo(&app, &["test"]);
+    success(&tests);
+    let summary = String::from_utf8_lossy(&tests.stdout);
+    assert!(summary.contains("test result: ok."), "{}", dump(&tests));
+    success(&cargo(&app, &["fmt", "--all", "--check"]));
+    success(&cargo(
+        &app,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    ));
+
+    serve_health(&shared_target_dir().join("debug").join(name));
+    app
+}
+
+/// Starts `binary`, expects 200 from `/health`, and a clean exit on SIGTERM.
+fn serve_health(binary: &Path) {
+    let app = RunningApp::start(binary);
+    assert_eq!(http_get_status(app.addr, "/health"), 200);
+    assert!(
+        app.terminate(Duration::from_secs(20)),
+        "{} did not exit cleanly on SIGTERM",
+        binary.display()
+    );
+}
+
+/// The binary path in a `Built NAME with [profile.P]: PATH (SIZE)` line.
+fn built_binary(stdout: &str) -> PathBuf {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Built "))
+        .unwrap_or_else(|| panic!("no `Built` line:\n{stdout}"));
+    let path = line
+        .split_once("]: ")
+        .unwrap()
+        .1
+        .rsplit_once(" (")
+        .unwrap()
+        .0;
+    PathBuf::from(path)
+}
+
+#[test]
+fn minimal_app() {
+    let tmp = TempProject::new();
+    let app = check_app(&tmp, "hello-minimal", "minimal");
+
+    // Every alias resolves (the armature ones through this binary on PATH).
+    for alias in [
+        "build-fat",
+        "build-native",
+        "bench-native",
+        "pgo-gen",
+        "pgo-build",
+    ] {
+        let out = cargo(&app, &[alias, "--help"]);
+        assert!(
+            out.status.success(),
+            "alias `cargo {alias}` does not resolve:\n{}",
+            dump(&out)
+        );
+    }
+
+    // The fat build, then the alias for it (a no-op: same profile, same target dir).
+    let fat = success(&armature(&app, &["build", "--fat"]));
+    let fat_bin = built_binary(&fat);
+    assert_eq!(
+        fat_bin,
+        shared_target_dir().join("release-fat/hello-minimal")
+    );
+    serve_health(&fat_bin);
+    success(&cargo(&app, &["build-fat"]));
+
+    // The native build through its alias, into its own target directory.
+    let native = success(&cargo(&app, &["build-native"]));
+    let native_bin = built_binary(&native);
+    assert_eq!(
+        native_bin,
+        shared_target_dir().join("native/release-native/hello-minimal")
+    );
+    assert!(native_bin.is_file());
+    // The fat build's cache survived the native one.
+    assert!(fat_bin.is_file());
+}
+
+#[test]
+fn api_app() {
+    let tmp = TempProject::new();
+    let app = check_app(&tmp, "hello-api", "api");
+    // The generated tests cover every route.
+    let tests = std::fs::read_to_string(app.join("tests/api.rs")).unwrap();
+    for route in [
+        "\"POST\", \"/todos\"",
+        "server.get(\"/todos/1\")",
+        "\"PUT\", \"/todos/1\"",
+        "\"DELETE\", \"/todos/1\"",
+        "\"/todos?done=true\"",
+        "\"/health\"",
+    ] {
+        assert!(tests.contains(route), "tests/api.rs never calls {route}");
+    }
+}
