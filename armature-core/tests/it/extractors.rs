@@ -76,7 +76,7 @@ fn app() -> App<AppState> {
     })
     .get("/headers", |Headers(h): Headers| async move {
         h.get("x-custom")
-            .map(|v| String::from_utf8_lossy(v.as_ref()).into_owned())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
             .unwrap_or_else(|| "missing".to_owned())
     })
     .get("/state", |State(st): State<AppState>| async move {
