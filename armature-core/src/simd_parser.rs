@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use crate::http::headers::{HeaderMap, HeaderName, StandardHeader};
+use crate::http::headers::{Entry, HeaderMap, StandardHeader};
 use crate::http::request::{RawParams, Version};
 use crate::http::{HttpRequest, Method, StatusCode};
 
@@ -99,9 +99,6 @@ pub(crate) struct Framing {
     pub expect_continue: bool,
 }
 
-/// A header as offsets: its interned name (if standard), name range, value range.
-type RawHeader = (Option<StandardHeader>, u32, u32, u32, u32);
-
 /// A parsed head, as byte offsets into the buffer it was parsed from.
 #[derive(Debug)]
 pub(crate) struct RawHead {
@@ -109,28 +106,21 @@ pub(crate) struct RawHead {
     pub version: Version,
     target: (u32, u32),
     path_len: u32,
-    headers: SmallVec<[RawHeader; 16]>,
+    headers: SmallVec<[Entry; 12]>,
     pub head_len: usize,
     pub framing: Framing,
 }
 
 impl RawHead {
-    /// Builds the request from `head`, the bytes the offsets refer to (at least `head_len`).
+    /// Builds the request from `head`, the bytes the offsets refer to (at least
+    /// `head_len`, starting where the parsed buffer started).
     pub fn into_request(self, head: &Bytes) -> HttpRequest {
-        let mut headers = HeaderMap::new();
-        for &(std, ns, ne, vs, ve) in &self.headers {
-            let name = match std {
-                Some(s) => HeaderName::from(s),
-                None => HeaderName::from_bytes(head.slice(ns as usize..ne as usize)),
-            };
-            headers.push(name, head.slice(vs as usize..ve as usize));
-        }
         HttpRequest {
             method: self.method,
             version: self.version,
-            target: head.slice(self.target.0 as usize..self.target.1 as usize),
-            path_len: self.path_len as usize,
-            headers,
+            headers: HeaderMap::from_parts(head.clone(), self.headers),
+            target: self.target,
+            path_len: self.path_len,
             body: Bytes::new(),
             params: RawParams::new(),
         }
@@ -240,12 +230,7 @@ impl SIMDParser {
         if path.len() > self.max_uri_len {
             return Err(ParseError::new(ErrorKind::UriTooLong));
         }
-        // httparse lets bytes >= 0x80 through; `HttpRequest::uri` relies on UTF-8.
-        if std::str::from_utf8(path.as_bytes()).is_err() {
-            return Err(ParseError::new(ErrorKind::Malformed(
-                "request target is not UTF-8",
-            )));
-        }
+        // httparse has validated the target as UTF-8 (`HttpRequest::uri` relies on it).
         let target_start = if path.starts_with('/') || (path == "*" && method == Method::Options) {
             0
         } else if let Some(rest) = path
@@ -277,6 +262,7 @@ impl SIMDParser {
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut saw_te = false;
+        let mut hosts = 0u32;
         let mut headers = SmallVec::new();
         for h in req.headers.iter() {
             let std = StandardHeader::from_bytes(h.name.as_bytes());
@@ -328,6 +314,7 @@ impl SIMDParser {
                         }
                     }
                 }
+                Some(StandardHeader::Host) => hosts += 1,
                 Some(StandardHeader::Expect) => {
                     if trim(value).eq_ignore_ascii_case(b"100-continue") {
                         framing.expect_continue = version == Version::Http11;
@@ -338,13 +325,18 @@ impl SIMDParser {
                 _ => {}
             }
             let (ns, vs) = (off(h.name.as_bytes()), off(value));
-            headers.push((
+            headers.push(Entry {
                 std,
-                ns,
-                ns + h.name.len() as u32,
-                vs,
-                vs + value.len() as u32,
-            ));
+                name: (ns, ns + h.name.len() as u32),
+                value: (vs, vs + value.len() as u32),
+            });
+        }
+        // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; requests that
+        // disagree about their host are a known route to cache and routing confusion.
+        if hosts > 1 || (hosts == 0 && version == Version::Http11) {
+            return Err(ParseError::new(ErrorKind::Malformed(
+                "an HTTP/1.1 request needs exactly one Host header",
+            )));
         }
         if saw_te && !chunked {
             return Err(ParseError::new(ErrorKind::Smuggling(
@@ -553,7 +545,7 @@ mod tests {
         assert_eq!(req.header_str("x-y"), Some("z"));
         assert_eq!(
             req.headers().get_standard(StandardHeader::Host).unwrap(),
-            "x"
+            b"x"
         );
         assert_eq!(&rest[..], b"NEXT");
     }
@@ -574,6 +566,8 @@ mod tests {
             (b"GET nopath HTTP/1.1\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 417),
             (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         ];
         for (raw, status) in cases {
             let err = parse(raw).unwrap_err();
@@ -588,7 +582,7 @@ mod tests {
 
     #[test]
     fn duplicate_equal_content_length_is_accepted() {
-        let raw = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
         let head = SIMDParser::new().parse_raw(raw).unwrap();
         assert_eq!(head.framing.body, BodyKind::Length(3));
     }
@@ -612,15 +606,18 @@ mod tests {
     #[test]
     fn keep_alive_rules() {
         let ka = |raw: &[u8]| SIMDParser::new().parse_raw(raw).unwrap().framing.keep_alive;
-        assert!(ka(b"GET / HTTP/1.1\r\n\r\n"));
-        assert!(!ka(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        ));
         assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
         assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
     }
 
     #[test]
     fn absolute_form_keeps_the_path() {
-        let (req, _) = parse(b"GET http://example.com/x?y HTTP/1.1\r\n\r\n").unwrap();
+        let (req, _) =
+            parse(b"GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap();
         assert_eq!(req.path(), "/x");
         assert_eq!(req.query(), Some("y"));
     }

@@ -64,68 +64,22 @@ standard_headers! {
     (XRequestId, "x-request-id"),
 }
 
-/// The name of a request header: interned when it is a common one, otherwise a
-/// zero-copy slice of the read buffer.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct HeaderName(NameRepr);
-
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum NameRepr {
-    Standard(StandardHeader),
-    Custom(Bytes),
+/// One header line of a request, as byte ranges into the map's buffer.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry {
+    /// The interned name, when it is a standard header.
+    pub std: Option<StandardHeader>,
+    pub name: (u32, u32),
+    pub value: (u32, u32),
 }
 
-impl HeaderName {
-    /// Interns `name` when it is a standard header, else keeps the slice as it is.
-    #[inline]
-    pub fn from_bytes(name: Bytes) -> HeaderName {
-        match StandardHeader::from_bytes(&name) {
-            Some(s) => HeaderName(NameRepr::Standard(s)),
-            None => HeaderName(NameRepr::Custom(name)),
-        }
-    }
-
-    /// The standard header this is, if any.
-    pub fn standard(&self) -> Option<StandardHeader> {
-        match &self.0 {
-            NameRepr::Standard(s) => Some(*s),
-            NameRepr::Custom(_) => None,
-        }
-    }
-
-    /// The name as bytes (lower-case for standard headers, as received otherwise).
-    pub fn as_bytes(&self) -> &[u8] {
-        match &self.0 {
-            NameRepr::Standard(s) => s.as_str().as_bytes(),
-            NameRepr::Custom(b) => b,
-        }
-    }
-
-    /// The name as a string (header names are tokens, hence ASCII).
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(self.as_bytes()).unwrap_or("")
-    }
-
-    /// ASCII case-insensitive comparison with `name`.
-    #[inline]
-    pub fn eq_ignore_case(&self, name: &str) -> bool {
-        self.as_bytes().eq_ignore_ascii_case(name.as_bytes())
-    }
-}
-
-impl From<StandardHeader> for HeaderName {
-    fn from(s: StandardHeader) -> Self {
-        HeaderName(NameRepr::Standard(s))
-    }
-}
-
-impl fmt::Debug for HeaderName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The headers of a request, in the order received. Up to 12 live inline.
+/// The headers of a request, in the order received.
+///
+/// The map keeps the request head's bytes (one `Bytes`, shared with the read
+/// buffer) and, per line, the ranges of name and value: about 20 bytes a header, 12
+/// inline, so a request stays small enough to move cheaply through the handler
+/// chain. Values are returned as slices, or as zero-copy `Bytes` with
+/// [`HeaderMap::get_bytes`].
 ///
 /// ```
 /// use armature_core::http::HeaderMap;
@@ -133,10 +87,12 @@ impl fmt::Debug for HeaderName {
 /// let mut h = HeaderMap::new();
 /// h.append(Bytes::from_static(b"Content-Type"), Bytes::from_static(b"text/plain"));
 /// assert_eq!(h.get_str("content-type"), Some("text/plain"));
+/// assert_eq!(h.get("CONTENT-TYPE"), Some(&b"text/plain"[..]));
 /// ```
 #[derive(Clone, Default)]
 pub struct HeaderMap {
-    entries: SmallVec<[(HeaderName, Bytes); 12]>,
+    pub(crate) buf: Bytes,
+    pub(crate) entries: SmallVec<[Entry; 12]>,
 }
 
 impl HeaderMap {
@@ -145,31 +101,61 @@ impl HeaderMap {
         HeaderMap::default()
     }
 
-    /// Adds a header (names are interned when standard).
-    pub fn append(&mut self, name: Bytes, value: Bytes) {
-        self.entries.push((HeaderName::from_bytes(name), value));
+    pub(crate) fn from_parts(buf: Bytes, entries: SmallVec<[Entry; 12]>) -> Self {
+        HeaderMap { buf, entries }
     }
 
-    pub(crate) fn push(&mut self, name: HeaderName, value: Bytes) {
-        self.entries.push((name, value));
+    /// Adds a header. (Copies: meant for requests built by hand; parsed requests
+    /// share the read buffer.)
+    pub fn append(&mut self, name: Bytes, value: Bytes) {
+        let mut buf = Vec::with_capacity(self.buf.len() + name.len() + value.len());
+        buf.extend_from_slice(&self.buf);
+        let ns = buf.len() as u32;
+        buf.extend_from_slice(&name);
+        let vs = buf.len() as u32;
+        buf.extend_from_slice(&value);
+        self.buf = Bytes::from(buf);
+        self.entries.push(Entry {
+            std: StandardHeader::from_bytes(&name),
+            name: (ns, ns + name.len() as u32),
+            value: (vs, vs + value.len() as u32),
+        });
+    }
+
+    #[inline]
+    fn slice(&self, r: (u32, u32)) -> &[u8] {
+        &self.buf[r.0 as usize..r.1 as usize]
+    }
+
+    #[inline]
+    fn find(&self, name: &str) -> Option<&Entry> {
+        match StandardHeader::from_bytes(name.as_bytes()) {
+            Some(std) => self.entries.iter().find(|e| e.std == Some(std)),
+            None => self.entries.iter().find(|e| {
+                e.std.is_none() && self.slice(e.name).eq_ignore_ascii_case(name.as_bytes())
+            }),
+        }
     }
 
     /// The first value of `name` (ASCII case-insensitive).
     #[inline]
-    pub fn get(&self, name: &str) -> Option<&Bytes> {
-        self.entries
-            .iter()
-            .find(|(n, _)| n.eq_ignore_case(name))
-            .map(|(_, v)| v)
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.find(name).map(|e| self.slice(e.value))
+    }
+
+    /// The first value of `name` as a zero-copy `Bytes`.
+    pub fn get_bytes(&self, name: &str) -> Option<Bytes> {
+        self.find(name)
+            .map(|e| self.buf.slice(e.value.0 as usize..e.value.1 as usize))
     }
 
     /// The first value of a standard header.
     #[inline]
-    pub fn get_standard(&self, name: StandardHeader) -> Option<&Bytes> {
+    pub fn get_standard(&self, name: StandardHeader) -> Option<&[u8]> {
         self.entries
             .iter()
-            .find(|(n, _)| n.standard() == Some(name))
-            .map(|(_, v)| v)
+            .find(|e| e.std == Some(name))
+            .map(|e| self.slice(e.value))
     }
 
     /// The first value of `name` as UTF-8 text, if it is.
@@ -178,21 +164,24 @@ impl HeaderMap {
     }
 
     /// Every value of `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Bytes> + 'a {
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.entries
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_case(name))
-            .map(|(_, v)| v)
+            .filter(move |e| self.slice(e.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|e| self.slice(e.value))
     }
 
     /// Whether `name` is present.
     pub fn contains(&self, name: &str) -> bool {
-        self.get(name).is_some()
+        self.find(name).is_some()
     }
 
-    /// All headers in the order received.
-    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &Bytes)> {
-        self.entries.iter().map(|(n, v)| (n, v))
+    /// All headers in the order received: name (as sent) and value.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.entries.iter().map(|e| {
+            let name = std::str::from_utf8(self.slice(e.name)).unwrap_or("");
+            (name, self.slice(e.value))
+        })
     }
 
     /// The number of header lines.
@@ -209,11 +198,7 @@ impl HeaderMap {
 impl fmt::Debug for HeaderMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(
-                self.entries
-                    .iter()
-                    .map(|(n, v)| (n, String::from_utf8_lossy(v))),
-            )
+            .entries(self.iter().map(|(n, v)| (n, String::from_utf8_lossy(v))))
             .finish()
     }
 }

@@ -6,7 +6,7 @@ pub(crate) mod request;
 mod response;
 mod status;
 
-pub use headers::{HeaderMap, HeaderName, LazyHeaders, StandardHeader};
+pub use headers::{HeaderMap, LazyHeaders, StandardHeader};
 pub use method::{Method, UnknownMethod};
 pub use request::{HttpRequest, Version};
 pub use response::{Body, BodyStream, BoxError, HttpResponse};

@@ -31,11 +31,12 @@ pub(crate) type RawParams = SmallVec<[(&'static str, u32, u32); 4]>;
 pub struct HttpRequest {
     pub(crate) method: Method,
     pub(crate) version: Version,
-    /// The request target, validated as UTF-8 by the parser.
-    pub(crate) target: Bytes,
-    /// Length of the path part of `target` (before `?`).
-    pub(crate) path_len: usize,
+    /// The head's bytes and the header ranges into them.
     pub(crate) headers: HeaderMap,
+    /// The request target's range in the head, validated as UTF-8 by the parser.
+    pub(crate) target: (u32, u32),
+    /// Length of the path part of the target (before `?`).
+    pub(crate) path_len: u32,
     pub(crate) body: Bytes,
     pub(crate) params: RawParams,
 }
@@ -50,14 +51,16 @@ impl HttpRequest {
     /// assert_eq!(req.query(), Some("verbose=1"));
     /// ```
     pub fn new(method: Method, target: &str) -> HttpRequest {
-        let target = Bytes::copy_from_slice(target.as_bytes());
-        let path_len = memchr::memchr(b'?', &target).unwrap_or(target.len());
+        let path_len = memchr::memchr(b'?', target.as_bytes()).unwrap_or(target.len());
         HttpRequest {
             method,
             version: Version::Http11,
-            target,
-            path_len,
-            headers: HeaderMap::new(),
+            headers: HeaderMap::from_parts(
+                Bytes::copy_from_slice(target.as_bytes()),
+                Default::default(),
+            ),
+            target: (0, target.len() as u32),
+            path_len: path_len as u32,
             body: Bytes::new(),
             params: RawParams::new(),
         }
@@ -93,23 +96,26 @@ impl HttpRequest {
     /// The full request target (`/path?query`).
     #[inline]
     pub fn uri(&self) -> &str {
-        // SAFETY: `target` is validated as UTF-8 when the request is built
-        // (`HttpRequest::new` takes a `&str`; the parser checks with `from_utf8`).
-        unsafe { std::str::from_utf8_unchecked(&self.target) }
+        let target = &self.headers.buf[self.target.0 as usize..self.target.1 as usize];
+        // SAFETY: the target is validated as UTF-8 when the request is built
+        // (`HttpRequest::new` takes a `&str`; the parser checks with `from_utf8`),
+        // and appending headers never moves it (the buffer is copied as a whole).
+        unsafe { std::str::from_utf8_unchecked(target) }
     }
 
     /// The path, without the query string, not percent-decoded.
     #[inline]
     pub fn path(&self) -> &str {
-        &self.uri()[..self.path_len]
+        &self.uri()[..self.path_len as usize]
     }
 
     /// The raw query string after `?`, if any.
     #[inline]
     pub fn query(&self) -> Option<&str> {
         let uri = self.uri();
-        if self.path_len < uri.len() {
-            Some(&uri[self.path_len + 1..])
+        let path_len = self.path_len as usize;
+        if path_len < uri.len() {
+            Some(&uri[path_len + 1..])
         } else {
             None
         }
@@ -129,7 +135,7 @@ impl HttpRequest {
     /// The first value of header `name` (ASCII case-insensitive).
     #[inline]
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.get(name).map(|b| &b[..])
+        self.headers.get(name)
     }
 
     /// The first value of header `name` as text.

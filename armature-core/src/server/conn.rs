@@ -55,6 +55,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
     let mut waiting = Waiting::Idle;
     let mut continue_sent = false;
     let config = &ctx.shared.config;
+    let timer = tokio::time::sleep(config.keep_alive_timeout);
+    tokio::pin!(timer);
 
     loop {
         // 1. Answer every complete request already buffered.
@@ -103,17 +105,22 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             let mut req = head.into_request(&bytes);
             req.body = body;
 
-            let resp = dispatch(&ctx, req).await;
+            let mut resp = dispatch(&ctx, req).await;
             // Checked after the handler: a shutdown that began meanwhile ends the
             // connection with this response, announced by `Connection: close`.
             let keep_alive = wants_keep_alive && !ctx.shutting_down.get();
-            match out.encode(resp, keep_alive, http10, head_only) {
+            match out.encode(&mut resp, keep_alive, http10, head_only) {
                 Pending::Done => {}
                 Pending::Stream(body) => {
                     if out.flush(&mut stream).await.is_err()
-                        || send_chunked(&mut stream, body).await.is_err()
+                        || send_stream(&mut stream, body, !http10).await.is_err()
                     {
                         return;
+                    }
+                    if http10 {
+                        // The body was delimited by the close (no transfer coding on 1.0).
+                        close = true;
+                        break;
                     }
                 }
             }
@@ -147,12 +154,30 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             rbuf.reserve(READ_BUF);
         }
         set_idle(idle);
-        let read = tokio::time::timeout_at(deadline, stream.read_buf(&mut rbuf)).await;
+        // The timer only ever moves earlier here; a later deadline (the usual case:
+        // each request pushes the keep-alive deadline out) is applied lazily when the
+        // timer fires. So a busy connection touches the timer wheel about once per
+        // timeout period, not once per request.
+        if deadline < timer.deadline() {
+            timer.as_mut().reset(deadline);
+        }
+        let read = loop {
+            tokio::select! {
+                biased;
+                r = stream.read_buf(&mut rbuf) => break Ok(r),
+                () = &mut timer => {
+                    if Instant::now() >= deadline {
+                        break Err(());
+                    }
+                    timer.as_mut().reset(deadline);
+                }
+            }
+        };
         set_idle(false);
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => return,
             Ok(Ok(_)) => {}
-            Err(_timeout) => {
+            Err(()) => {
                 if !idle {
                     error_response(
                         &mut out,
@@ -251,13 +276,15 @@ async fn dispatch<S: Send + Sync + 'static>(ctx: &WorkerCtx<S>, mut req: HttpReq
 }
 
 fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str>) {
-    let _ = out.encode(Response::text(status, msg), false, false, false);
+    let _ = out.encode(&mut Response::text(status, msg), false, false, false);
 }
 
-/// Sends a streamed body as chunks, then the last chunk.
-async fn send_chunked<T: Io>(
+/// Sends a streamed body: as chunks then the last chunk, or (`chunked == false`, for
+/// HTTP/1.0) as raw bytes that the connection's close will delimit.
+async fn send_stream<T: Io>(
     stream: &mut T,
     mut body: crate::http::BodyStream,
+    chunked: bool,
 ) -> std::io::Result<()> {
     use std::future::poll_fn;
     let mut frame = Vec::with_capacity(64);
@@ -265,6 +292,7 @@ async fn send_chunked<T: Io>(
         let item = poll_fn(|cx| body.as_mut().poll_next(cx)).await;
         match item {
             Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) if !chunked => stream.write_all(&chunk).await?,
             Some(Ok(chunk)) => {
                 frame.clear();
                 frame.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
@@ -288,6 +316,7 @@ async fn send_chunked<T: Io>(
                 // The body failed midway: the framing cannot be completed, so close.
                 return Err(std::io::Error::other("response body stream failed"));
             }
+            None if !chunked => return Ok(()),
             None => return stream.write_all(b"0\r\n\r\n").await,
         }
     }
