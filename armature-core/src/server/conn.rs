@@ -105,7 +105,14 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             let mut req = head.into_request(&bytes);
             req.body = body;
 
-            let mut resp = dispatch(&ctx, req).await;
+            let call = route(&ctx, &mut req);
+            // Extractors have taken what they need: the request is not held across
+            // the handler's await.
+            drop(req);
+            let mut resp = match call {
+                Ok(call) => call.await,
+                Err(resp) => resp,
+            };
             // Checked after the handler: a shutdown that began meanwhile ends the
             // connection with this response, announced by `Connection: close`.
             let keep_alive = wants_keep_alive && !ctx.shutting_down.get();
@@ -232,9 +239,13 @@ fn frame(head: &RawHead, rbuf: &mut BytesMut, max_body: usize, max_trailers: usi
     }
 }
 
-/// Routes and runs one request. Panics in the handler become `500`.
+/// Routes a request and starts its handler (extractors run here). Routing failures
+/// and rejections answer at once; a panic in the handler becomes `500`.
 #[inline]
-async fn dispatch<S: Send + Sync + 'static>(ctx: &WorkerCtx<S>, mut req: HttpRequest) -> Response {
+fn route<S: Send + Sync + 'static>(
+    ctx: &WorkerCtx<S>,
+    req: &mut HttpRequest,
+) -> Result<CatchPanic, Response> {
     let shared = &*ctx.shared;
     let found = {
         let mut cache = ctx.route_cache.borrow_mut();
@@ -270,9 +281,9 @@ async fn dispatch<S: Send + Sync + 'static>(ctx: &WorkerCtx<S>, mut req: HttpReq
             req.params = params;
             ep
         }
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
-    CatchPanic::new(&*endpoint.handler, req, &shared.state).await
+    Ok(CatchPanic::new(&*endpoint.handler, req, &shared.state))
 }
 
 fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str>) {
