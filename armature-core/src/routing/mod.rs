@@ -1,1 +1,574 @@
-//! Routing (placeholder).
+//! Request routing: one matchit tree per method, an exact-match map in front of them
+//! for routes without parameters, and an optional per-worker LRU cache of dynamic
+//! matches.
+//!
+//! ```
+//! use armature_core::routing::Router;
+//!
+//! let mut router = Router::new();
+//! router.get("/health", "health");
+//! router.get("/users/:id", "get_user");            // or "/users/{id}"
+//! router.post("/users", "create_user");
+//! router.get("/files/*path", "file");              // or "/files/{*path}"
+//! router.check().expect("valid routes");
+//!
+//! let m = router.match_route("GET", "/users/123")?;
+//! assert_eq!((*m.value, m.params.get("id")), ("get_user", Some("123")));
+//! let m = router.match_route("HEAD", "/files/a/b.txt")?;  // HEAD falls back to GET
+//! assert_eq!(m.params.get("path"), Some("a/b.txt"));
+//! # Ok::<(), armature_core::routing::MatchError>(())
+//! ```
+//!
+//! A path is matched as it arrives (still percent-encoded): parameter values borrow
+//! from it undecoded. Static segments win over parameters, parameters over catch-alls
+//! (matchit's priority); a catch-all matches one or more characters, so
+//! `/files/*path` matches neither `/files` nor `/files/`. A trailing slash matters:
+//! `/users` and `/users/` are different routes.
+
+mod cache;
+mod error;
+mod pattern;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use smallvec::SmallVec;
+
+use crate::small_vec::PathParams;
+use crate::Method;
+
+pub use cache::RouteCache;
+pub use error::{MatchError, RouteError};
+pub use pattern::pattern_params;
+
+use cache::Resolved;
+
+/// Number of methods, the size of per-method tables.
+const METHODS: usize = Method::ALL.len();
+
+/// An empty slot in [`Slots`].
+const NO_ROUTE: u32 = u32::MAX;
+
+/// For one static path: the route of each method (by [`Method::index`]).
+type Slots = [u32; METHODS];
+
+/// The static map's hasher: foldhash (through lru's hashbrown), several times faster
+/// than SipHash on short paths. The map's keys are the app's own routes, so a client
+/// cannot grow it or fill a bucket.
+type StaticHasher = lru::DefaultHasher;
+
+/// A successful match: the route's value and its parameters.
+///
+/// Parameter keys borrow from the router, values from the path (undecoded).
+#[derive(Debug)]
+pub struct RouteMatch<'r, 'p, T> {
+    /// The value the route was added with.
+    pub value: &'r T,
+    /// The parameters, in the order of the pattern.
+    pub params: PathParams<'p>,
+}
+
+/// Something that names a request method for [`Router::match_route`]: a [`Method`]
+/// or its wire name (`"GET"`; an unknown name matches no route).
+pub trait RouteMethod: sealed::Sealed {
+    /// The method, or `None` for a name that is not one.
+    fn route_method(&self) -> Option<Method>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Method {}
+    impl Sealed for &str {}
+    impl Sealed for String {}
+    impl Sealed for &String {}
+}
+
+impl RouteMethod for Method {
+    #[inline]
+    fn route_method(&self) -> Option<Method> {
+        Some(*self)
+    }
+}
+
+impl RouteMethod for &str {
+    #[inline]
+    fn route_method(&self) -> Option<Method> {
+        Method::from_bytes(self.as_bytes())
+    }
+}
+
+impl RouteMethod for String {
+    #[inline]
+    fn route_method(&self) -> Option<Method> {
+        Method::from_bytes(self.as_bytes())
+    }
+}
+
+impl RouteMethod for &String {
+    #[inline]
+    fn route_method(&self) -> Option<Method> {
+        Method::from_bytes(self.as_bytes())
+    }
+}
+
+/// One added route.
+struct Route<T> {
+    method: Method,
+    /// The pattern as given.
+    pattern: Box<str>,
+    /// The pattern in matchit's syntax (to recognise conflicts).
+    matchit: Box<str>,
+    /// Parameter names in pattern order.
+    params: Box<[Box<str>]>,
+    value: T,
+}
+
+/// Where a lookup found its route.
+enum Found<'r, 'p> {
+    Static(u32),
+    Dynamic(u32, matchit::Params<'r, 'p>),
+}
+
+/// Maps `(method, path)` to a value of type `T` (typically a handler).
+///
+/// Routes are added with [`route`](Self::route) (which reports an invalid or
+/// conflicting route as an `Err`) or the builder methods [`get`](Self::get),
+/// [`post`](Self::post), ... (which record the first error for
+/// [`check`](Self::check)). Matching never allocates for a static route or for up to
+/// four parameters.
+///
+/// `HEAD` requests use the `GET` route of a path when there is no `HEAD` route for
+/// it, and `Allow` lists `HEAD` wherever `GET` is.
+pub struct Router<T> {
+    routes: Vec<Route<T>>,
+    trees: [matchit::Router<u32>; METHODS],
+    statics: HashMap<Box<str>, Slots, StaticHasher>,
+    /// Bit `i`: the tree of method `i` has a route with parameters.
+    dynamic: u16,
+    first_error: Option<RouteError>,
+    /// Identity of this router state, for [`RouteCache`].
+    stamp: u64,
+}
+
+impl<T> Default for Router<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> fmt::Debug for Router<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        for route in &self.routes {
+            list.entry(&format_args!("{} {}", route.method, route.pattern));
+        }
+        list.finish()
+    }
+}
+
+macro_rules! method_builders {
+    ($($name:ident => $method:ident,)*) => {$(
+        #[doc = concat!("Adds a `", stringify!($method), "` route; an error is kept for [`check`](Self::check).")]
+        pub fn $name(&mut self, pattern: &str, value: T) -> &mut Self {
+            self.add(Method::$method, pattern, value)
+        }
+    )*};
+}
+
+impl<T> Router<T> {
+    /// An empty router.
+    pub fn new() -> Self {
+        Router {
+            routes: Vec::new(),
+            trees: std::array::from_fn(|_| matchit::Router::new()),
+            statics: HashMap::default(),
+            dynamic: 0,
+            first_error: None,
+            stamp: cache::next_stamp(),
+        }
+    }
+
+    /// Adds a route for `method` and `pattern`.
+    ///
+    /// Patterns start with `/`; a segment `:name` or `{name}` is a parameter, a last
+    /// segment `*name` or `{*name}` a catch-all; `{name}` may follow a static prefix
+    /// within its segment (`/v{version}`); `{{` and `}}` are literal braces.
+    ///
+    /// # Errors
+    ///
+    /// [`RouteError`] for an invalid pattern, or a conflict with a route of the same
+    /// method (the same pattern, or one matching the same paths).
+    pub fn route(
+        &mut self,
+        method: Method,
+        pattern: &str,
+        value: T,
+    ) -> Result<&mut Self, RouteError> {
+        let parsed = pattern::parse(pattern)?;
+        let m = method.index();
+        if let Some(existing) = self
+            .routes
+            .iter()
+            .find(|r| r.method == method && *r.matchit == *parsed.matchit)
+        {
+            return Err(RouteError::Conflict {
+                method,
+                pattern: pattern.to_owned(),
+                with: existing.pattern.to_string(),
+            });
+        }
+        let id = u32::try_from(self.routes.len())
+            .ok()
+            .filter(|&id| id != NO_ROUTE)
+            .ok_or_else(|| RouteError::InvalidPattern {
+                pattern: pattern.to_owned(),
+                reason: "too many routes".into(),
+            })?;
+        if let Err(e) = self.trees[m].insert(parsed.matchit.as_str(), id) {
+            return Err(self.insert_error(method, pattern, e));
+        }
+        match &parsed.literal {
+            Some(literal) => {
+                self.statics
+                    .entry(literal.as_str().into())
+                    .or_insert([NO_ROUTE; METHODS])[m] = id;
+            }
+            None => self.dynamic |= 1 << m,
+        }
+        self.routes.push(Route {
+            method,
+            pattern: pattern.into(),
+            matchit: parsed.matchit.into(),
+            params: parsed.params.into_iter().map(Into::into).collect(),
+            value,
+        });
+        self.stamp = cache::next_stamp();
+        Ok(self)
+    }
+
+    /// Turns matchit's insertion error into ours, naming our patterns.
+    fn insert_error(&self, method: Method, pattern: &str, e: matchit::InsertError) -> RouteError {
+        let pattern = pattern.to_owned();
+        match e {
+            matchit::InsertError::Conflict { with } => {
+                let with = self
+                    .routes
+                    .iter()
+                    .find(|r| r.method == method && *r.matchit == *with)
+                    .map_or(with, |r| r.pattern.to_string());
+                RouteError::Conflict {
+                    method,
+                    pattern,
+                    with,
+                }
+            }
+            matchit::InsertError::InvalidCatchAll => RouteError::InvalidCatchAll { pattern },
+            other => RouteError::InvalidPattern {
+                pattern,
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    /// Adds a route, keeping the first error for [`check`](Self::check).
+    fn add(&mut self, method: Method, pattern: &str, value: T) -> &mut Self {
+        if let Err(e) = self.route(method, pattern, value) {
+            self.first_error.get_or_insert(e);
+        }
+        self
+    }
+
+    method_builders! {
+        get => Get,
+        post => Post,
+        put => Put,
+        delete => Delete,
+        patch => Patch,
+        head => Head,
+        options => Options,
+    }
+
+    /// The first error of the builder methods ([`get`](Self::get), ...), if any.
+    ///
+    /// # Errors
+    ///
+    /// That [`RouteError`]; the failed route was not added.
+    pub fn check(&self) -> Result<(), RouteError> {
+        match &self.first_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// The number of routes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether no route was added.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// The routes, as `(method, pattern as given, value)`, in the order added.
+    pub fn routes(&self) -> impl Iterator<Item = (Method, &str, &T)> + '_ {
+        self.routes
+            .iter()
+            .map(|r| (r.method, &*r.pattern, &r.value))
+    }
+
+    /// Finds the route for `method` (a [`Method`] or a name like `"GET"`) and `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`MatchError::NotFound`] when no method has a route for `path`,
+    /// [`MatchError::MethodNotAllowed`] (with the `Allow` value) when others do.
+    #[inline]
+    pub fn match_route<'r, 'p>(
+        &'r self,
+        method: impl RouteMethod,
+        path: &'p str,
+    ) -> Result<RouteMatch<'r, 'p, T>, MatchError>
+    where
+        'r: 'p,
+    {
+        let slots = self.statics.get(path);
+        let found = method.route_method().and_then(|method| {
+            self.slot(slots, method)
+                .map(Found::Static)
+                .or_else(|| self.lookup_after_static(method, path, slots))
+        });
+        match found {
+            Some(found) => Ok(self.to_match(found)),
+            None => Err(self.not_matched(path, slots)),
+        }
+    }
+
+    /// Like [`match_route`](Self::match_route), answering repeated dynamic paths from
+    /// `cache` (see [`RouteCache`]). Always gives the same result as `match_route`.
+    ///
+    /// # Errors
+    ///
+    /// As [`match_route`](Self::match_route).
+    #[inline]
+    pub fn match_cached<'r, 'p>(
+        &'r self,
+        cache: &mut RouteCache,
+        method: Method,
+        path: &'p str,
+    ) -> Result<RouteMatch<'r, 'p, T>, MatchError>
+    where
+        'r: 'p,
+    {
+        let slots = self.statics.get(path);
+        if let Some(id) = self.slot(slots, method) {
+            return Ok(self.static_match(id));
+        }
+        if self.dynamic == 0 || !cache.enabled() {
+            return match self.lookup_after_static(method, path, slots) {
+                Some(found) => Ok(self.to_match(found)),
+                None => Err(self.not_matched(path, slots)),
+            };
+        }
+        cache.sync(self.stamp);
+        if let Some(resolved) = cache.get(method, path) {
+            if let Some(hit) = self.cached_match(resolved, path) {
+                return Ok(hit);
+            }
+        }
+        match self.lookup_after_static(method, path, slots) {
+            Some(Found::Dynamic(id, params)) => {
+                let base = path.as_ptr() as usize;
+                let ranges: Option<SmallVec<[(u32, u32); 4]>> = params
+                    .iter()
+                    .map(|(_, value)| {
+                        // matchit's values are slices of `path`; store where.
+                        let start = (value.as_ptr() as usize).checked_sub(base)?;
+                        let end = start + value.len();
+                        (end <= path.len()).then_some((start as u32, end as u32))
+                    })
+                    .collect();
+                if let Some(ranges) = ranges {
+                    cache.insert(
+                        path,
+                        Resolved {
+                            method,
+                            route: id,
+                            ranges,
+                        },
+                    );
+                }
+                Ok(self.to_match(Found::Dynamic(id, params)))
+            }
+            Some(found) => Ok(self.to_match(found)),
+            None => Err(self.not_matched(path, slots)),
+        }
+    }
+
+    /// The route of `method` in a static path's slots.
+    #[inline]
+    fn slot(&self, slots: Option<&Slots>, method: Method) -> Option<u32> {
+        slots
+            .map(|s| s[method.index()])
+            .filter(|&id| id != NO_ROUTE)
+    }
+
+    /// The lookup once the static route of `method` is known to be absent: its tree,
+    /// then for `HEAD` the `GET` routes.
+    #[inline]
+    fn lookup_after_static<'r, 'p>(
+        &'r self,
+        method: Method,
+        path: &'p str,
+        slots: Option<&Slots>,
+    ) -> Option<Found<'r, 'p>> {
+        if let Some(found) = self.tree_lookup(method, path) {
+            return Some(found);
+        }
+        if method == Method::Head {
+            if let Some(id) = self.slot(slots, Method::Get) {
+                return Some(Found::Static(id));
+            }
+            return self.tree_lookup(Method::Get, path);
+        }
+        None
+    }
+
+    #[inline]
+    fn tree_lookup<'r, 'p>(&'r self, method: Method, path: &'p str) -> Option<Found<'r, 'p>> {
+        let m = method.index();
+        if self.dynamic & (1 << m) == 0 {
+            return None;
+        }
+        let matched = self.trees[m].at(path).ok()?;
+        Some(Found::Dynamic(*matched.value, matched.params))
+    }
+
+    #[inline]
+    fn static_match<'p>(&self, id: u32) -> RouteMatch<'_, 'p, T> {
+        RouteMatch {
+            value: &self.routes[id as usize].value,
+            params: PathParams::new(),
+        }
+    }
+
+    #[inline]
+    fn to_match<'r, 'p>(&'r self, found: Found<'r, 'p>) -> RouteMatch<'r, 'p, T>
+    where
+        'r: 'p,
+    {
+        match found {
+            Found::Static(id) => self.static_match(id),
+            Found::Dynamic(id, params) => {
+                let mut out = PathParams::new();
+                for (key, value) in params.iter() {
+                    out.push(Cow::Borrowed(key), Cow::Borrowed(value));
+                }
+                RouteMatch {
+                    value: &self.routes[id as usize].value,
+                    params: out,
+                }
+            }
+        }
+    }
+
+    /// Rebuilds a match from a cached resolution (keys from the route, values by
+    /// range from `path`).
+    #[inline]
+    fn cached_match<'r, 'p>(
+        &'r self,
+        resolved: &Resolved,
+        path: &'p str,
+    ) -> Option<RouteMatch<'r, 'p, T>>
+    where
+        'r: 'p,
+    {
+        let route = self.routes.get(resolved.route as usize)?;
+        let mut params = PathParams::new();
+        for (name, &(start, end)) in route.params.iter().zip(&resolved.ranges) {
+            let value = path.get(start as usize..end as usize)?;
+            params.push(Cow::Borrowed(&**name), Cow::Borrowed(value));
+        }
+        Some(RouteMatch {
+            value: &route.value,
+            params,
+        })
+    }
+
+    /// The error for a path with no route for the request's method.
+    #[cold]
+    fn not_matched(&self, path: &str, slots: Option<&Slots>) -> MatchError {
+        let mut allowed = 0u16;
+        for method in Method::ALL {
+            if self.slot(slots, method).is_some() || self.tree_lookup(method, path).is_some() {
+                allowed |= 1 << method.index();
+            }
+        }
+        if allowed & (1 << Method::Get.index()) != 0 {
+            allowed |= 1 << Method::Head.index();
+        }
+        if allowed == 0 {
+            return MatchError::NotFound;
+        }
+        let mut allow = String::with_capacity(32);
+        for method in Method::ALL
+            .into_iter()
+            .filter(|m| allowed & (1 << m.index()) != 0)
+        {
+            if !allow.is_empty() {
+                allow.push_str(", ");
+            }
+            allow.push_str(method.as_str());
+        }
+        MatchError::MethodNotAllowed { allow }
+    }
+
+    /// Matches with the trees alone (no static map, no cache): the reference the fast
+    /// paths are tested against.
+    #[cfg(test)]
+    fn match_trees_only<'r, 'p>(
+        &'r self,
+        method: Method,
+        path: &'p str,
+    ) -> Result<RouteMatch<'r, 'p, T>, MatchError>
+    where
+        'r: 'p,
+    {
+        let any = |m: Method| {
+            self.trees[m.index()].at(path).ok().map(|matched| {
+                let id = *matched.value;
+                if self.routes[id as usize].params.is_empty() {
+                    Found::Static(id)
+                } else {
+                    Found::Dynamic(id, matched.params)
+                }
+            })
+        };
+        let found = any(method).or_else(|| {
+            if method == Method::Head {
+                any(Method::Get)
+            } else {
+                None
+            }
+        });
+        if let Some(found) = found {
+            return Ok(self.to_match(found));
+        }
+        let mut allow: Vec<&str> = Method::ALL
+            .into_iter()
+            .filter(|&m| any(m).is_some() || (m == Method::Head && any(Method::Get).is_some()))
+            .map(Method::as_str)
+            .collect();
+        allow.dedup();
+        if allow.is_empty() {
+            Err(MatchError::NotFound)
+        } else {
+            Err(MatchError::MethodNotAllowed {
+                allow: allow.join(", "),
+            })
+        }
+    }
+}
