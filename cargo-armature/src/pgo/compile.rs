@@ -2,7 +2,7 @@
 //! messages parsed for the executable and for profile warnings (which rustc never turns
 //! into errors), and cargo's own stderr scanned too, since LLVM may print there.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -162,7 +162,11 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutcome> {
                 };
                 if show {
                     let mut err = std::io::stderr().lock();
-                    let _ = write!(err, "{}", rendered);
+                    if err.is_terminal() {
+                        let _ = write!(err, "{rendered}");
+                    } else {
+                        let _ = write!(err, "{}", strip_ansi(rendered));
+                    }
                 }
             }
             Message::TextLine(line) => eprintln!("      {line}"),

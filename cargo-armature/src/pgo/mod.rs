@@ -7,7 +7,7 @@
 //! armature pgo clean` removes them.
 
 pub mod compare;
-mod compile;
+pub mod compile;
 pub mod diagnostics;
 pub mod flags;
 pub mod merge;
@@ -152,8 +152,10 @@ pub struct PgoReport {
     pub host: String,
     /// The instrumented binary.
     pub instrumented_binary: PathBuf,
-    /// The PGO-optimised binary.
+    /// The PGO-optimised binary, copied to a stable path: `<target>/armature-pgo/bin/<name>`.
     pub pgo_binary: PathBuf,
+    /// Where cargo built it (under the optimised phase's target directory).
+    pub pgo_build_output: PathBuf,
     /// The merged profile.
     pub profile: PathBuf,
     /// Which merger wrote it.
@@ -219,8 +221,11 @@ pub fn run(args: PgoArgs) -> Result<()> {
         eprintln!("    note: {note}");
     }
     let (merger, notes) = Merger::select(args.merger, &rustc)?;
-    for n in &notes {
-        eprintln!("    note: {n}");
+    // Skipped llvm-profdata versions matter when none matched; otherwise only in -v.
+    if matches!(merger, Merger::Builtin) || args.verbose {
+        for n in &notes {
+            eprintln!("    note: {n}");
+        }
     }
     eprintln!(
         "    load: {} ({}), merger: {merger}",
@@ -369,7 +374,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         Some(c)
     };
 
-    let report = PgoReport {
+    let mut report = PgoReport {
         package: project.package.clone(),
         target: project.target.clone(),
         rustc: rustc.release.clone(),
@@ -377,6 +382,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         host: rustc.host.clone(),
         instrumented_binary: instrumented.executable.clone(),
         pgo_binary: optimized.executable.clone(),
+        pgo_build_output: optimized.executable.clone(),
         profile: profile_abs.clone(),
         merger: merger.to_string(),
         raw_profiles: raw_count,
@@ -397,7 +403,9 @@ pub fn run(args: PgoArgs) -> Result<()> {
         compare: comparison,
         phases: phases.times.clone(),
     };
-    let report_path = report_path(&optimized.executable);
+    let stable = install_binary(&optimized.executable, &layout)?;
+    report.pgo_binary = stable.clone();
+    let report_path = report_path(&stable);
     let json = serde_json::to_vec_pretty(&report)?;
     crate::fs::write_atomic(&report_path, &json)
         .with_context(|| format!("writing {}", report_path.display()))?;
@@ -409,13 +417,30 @@ pub fn run(args: PgoArgs) -> Result<()> {
     }
     eprintln!(
         "PGO binary: {}\n    profile: {}\n    report:  {}\n    {} function(s) without profile data; total {:.1} s",
-        optimized.executable.display(),
+        stable.display(),
         profile_abs.display(),
         report_path.display(),
         report.missing_functions,
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Copies the PGO binary to `<target>/armature-pgo/bin/<name>` (a path that does not
+/// depend on the host triple, for scripts and Dockerfiles) and returns that path.
+fn install_binary(built: &Path, layout: &Layout) -> Result<PathBuf> {
+    let name = built
+        .file_name()
+        .context("the PGO binary has no file name")?;
+    std::fs::create_dir_all(&layout.bin)
+        .with_context(|| format!("creating {}", layout.bin.display()))?;
+    let dest = layout.bin.join(name);
+    let tmp = layout.bin.join(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::copy(built, &tmp)
+        .with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
+    std::fs::rename(&tmp, &dest)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+    Ok(dest)
 }
 
 /// `<binary>.pgo-report.json` beside the binary.
@@ -654,9 +679,15 @@ fn no_profile_message(
     format!("{what}. {cause}{}", server::show_output(output))
 }
 
-fn check_diagnostics(out: &BuildOutcome, allow_missing: bool) -> Result<()> {
+/// Fails when the optimised build saw a profile warning that means it is not (fully)
+/// profile-guided; functions without profile data fail too unless `allow_missing`.
+pub fn check_diagnostics(out: &BuildOutcome, allow_missing: bool) -> Result<()> {
     let d = &out.diagnostics;
     if !d.fatal.is_empty() {
+        let changed = d
+            .fatal
+            .iter()
+            .any(|(k, _)| *k == diagnostics::ProfileProblem::HashMismatch);
         let list: Vec<String> = d
             .fatal
             .iter()
@@ -665,12 +696,18 @@ fn check_diagnostics(out: &BuildOutcome, allow_missing: bool) -> Result<()> {
             .collect();
         bail!(
             "rustc warned about the profile, so the build is not (fully) profile-guided; \
-             refusing to call it a PGO build:\n{}{}",
+             refusing to call it a PGO build:\n{}{}{}",
             list.join("\n"),
             if d.fatal.len() > 10 {
                 format!("\n  ... and {} more", d.fatal.len() - 10)
             } else {
                 String::new()
+            },
+            if changed {
+                "\nA hash mismatch means the code changed between the instrumented build and \
+                 this one (a source or path dependency edited meanwhile?); run pgo again."
+            } else {
+                ""
             }
         );
     }

@@ -212,6 +212,8 @@ pub struct Layout {
     pub instrumented: PathBuf,
     /// Target directory of the optimised build.
     pub optimized: PathBuf,
+    /// `bin/`: a copy of the last PGO binary and its report, at a stable path.
+    pub bin: PathBuf,
     /// `profiles/<package>/<target>`: merged profiles.
     pub profiles: PathBuf,
     /// `profiles/<package>/<target>/raw`: the `.profraw` files of the last run.
@@ -226,6 +228,7 @@ impl Layout {
         Layout {
             instrumented: root.join("instrumented"),
             optimized: root.join("optimized"),
+            bin: root.join("bin"),
             raw: profiles.join("raw"),
             profiles,
             root,

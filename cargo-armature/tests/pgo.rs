@@ -1,0 +1,575 @@
+//! `cargo armature pgo` end to end: the real binary on real projects in temp folders —
+//! a fixture server (std only, builds in seconds) for the failure modes, and an app made
+//! by `cargo armature new` for the whole loop. A failing test keeps its folder and
+//! prints the command's full output.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use cargo_armature::pgo::diagnostics::ProfileProblem;
+
+fn cargo_armature() -> &'static str {
+    env!("CARGO_BIN_EXE_cargo-armature")
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cargo-armature sits in the workspace")
+        .to_path_buf()
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pgo")
+}
+
+/// A temp folder kept (and named) when the test fails.
+struct TestDir(Option<tempfile::TempDir>);
+
+impl TestDir {
+    fn new(name: &str) -> TestDir {
+        TestDir(Some(
+            tempfile::Builder::new()
+                .prefix(&format!("armature-pgo-{name}-"))
+                .tempdir()
+                .expect("temp dir"),
+        ))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.as_ref().expect("present").path()
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let kept = self.0.take().expect("present").keep();
+            eprintln!("test failed: kept {}", kept.display());
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "target" {
+                copy_dir(&e.path(), &dest);
+            }
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A copy of the fixture server project.
+fn fixture_project(name: &str) -> TestDir {
+    let dir = TestDir::new(name);
+    copy_dir(&fixtures().join("server"), &dir.path().join("app"));
+    dir
+}
+
+struct Run {
+    output: Output,
+}
+
+impl Run {
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    fn all(&self) -> String {
+        format!(
+            "status: {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.output.status,
+            String::from_utf8_lossy(&self.output.stdout),
+            self.stderr()
+        )
+    }
+
+    fn assert_ok(&self) {
+        assert!(
+            self.output.status.success(),
+            "expected success:\n{}",
+            self.all()
+        );
+    }
+
+    fn assert_fails_with(&self, needles: &[&str]) {
+        assert!(
+            !self.output.status.success(),
+            "expected failure:\n{}",
+            self.all()
+        );
+        let err = self.stderr();
+        for n in needles {
+            assert!(err.contains(n), "stderr lacks {n:?}:\n{}", self.all());
+        }
+    }
+}
+
+/// Runs `cargo armature pgo ARGS` in `dir`, with a clean environment for the things
+/// the loop reads (`RUSTFLAGS`, `LLVM_PROFDATA`, `CARGO_TARGET_DIR`), plus `env`.
+fn pgo(dir: &Path, args: &[&str], env: &[(&str, &OsStr)]) -> Run {
+    let mut cmd = Command::new(cargo_armature());
+    cmd.arg("armature")
+        .arg("pgo")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("LLVM_PROFDATA")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET_DIR")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run {
+        output: cmd.output().expect("running cargo-armature"),
+    }
+}
+
+/// A `PATH` that has everything the real one has except the tools `hide` names:
+/// a folder of symlinks stands in for each PATH entry that holds a hidden tool.
+fn path_without(dir: &Path, hide: impl Fn(&str) -> bool) -> OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut entries = Vec::new();
+    for (i, entry) in std::env::split_paths(&path).enumerate() {
+        let Ok(listing) = std::fs::read_dir(&entry) else {
+            continue;
+        };
+        let names: Vec<_> = listing.flatten().collect();
+        if !names.iter().any(|e| hide(&e.file_name().to_string_lossy())) {
+            entries.push(entry);
+            continue;
+        }
+        let farm = dir.join(format!("path-{i}"));
+        std::fs::create_dir_all(&farm).unwrap();
+        for e in names {
+            let name = e.file_name();
+            if !hide(&name.to_string_lossy()) {
+                std::os::unix::fs::symlink(e.path(), farm.join(&name)).unwrap();
+            }
+        }
+        entries.push(farm);
+    }
+    std::env::join_paths(entries).unwrap()
+}
+
+fn prepend_path(first: &Path, rest: &OsStr) -> OsString {
+    let mut all = vec![first.to_path_buf()];
+    all.extend(std::env::split_paths(rest));
+    std::env::join_paths(all).unwrap()
+}
+
+fn read_report(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Rustc's profile warnings (PGO-FORMAT.md §4) that must never appear in a good run.
+const PROFILE_WARNINGS: [&str; 9] = [
+    "(bad magic)",
+    "file header is corrupt",
+    "unsupported instrumentation profile format version",
+    "Not an IR level instrumentation profile",
+    "malformed instrumentation profile data",
+    "function control flow change detected",
+    "Inconsistent number of counts",
+    "Inconsistent number of value sites",
+    "no profile data available for function",
+];
+
+fn assert_no_profile_warnings(run: &Run) {
+    let err = run.stderr();
+    for w in PROFILE_WARNINGS {
+        assert!(!err.contains(w), "rustc printed {w:?}:\n{}", run.all());
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `exe` on a free port, sends `GET path`, returns the status line, then stops
+/// it with SIGTERM and checks that it exits normally.
+fn serve_once(exe: &Path, path: &str) -> String {
+    let port = free_port();
+    let mut child = Command::new(exe)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", exe.display()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => {
+                let _ = child.kill();
+                panic!("{} never listened: {e}", exe.display());
+            }
+        }
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    // SAFETY: kill(2) on our own child's pid with a valid signal.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "{} did not exit cleanly: {status}",
+        exe.display()
+    );
+    response.lines().next().unwrap_or("").to_owned()
+}
+
+// ---------------------------------------------------------------------------------
+// Failure modes, each on a fixture binary built for the purpose.
+
+#[test]
+fn a_server_that_exits_at_once_is_reported_with_its_output() {
+    let dir = fixture_project("exits");
+    let run = pgo(
+        &dir.path().join("app"),
+        &["--bin", "exits-at-once", "--no-compare", "--duration", "1"],
+        &[],
+    );
+    run.assert_fails_with(&[
+        "the server exited before it accepted connections",
+        "exit code 3",
+        "DATABASE_URL is not set",
+        "training run",
+    ]);
+}
+
+#[test]
+fn a_server_that_never_listens_times_out_with_its_output() {
+    let dir = fixture_project("never-listens");
+    let t = Instant::now();
+    let run = pgo(
+        &dir.path().join("app"),
+        &[
+            "--bin",
+            "never-listens",
+            "--no-compare",
+            "--startup-timeout",
+            "3",
+        ],
+        &[],
+    );
+    run.assert_fails_with(&[
+        "did not accept connections on 127.0.0.1:",
+        "within 3 s",
+        "PORT=",
+        "warming caches...",
+    ]);
+    assert!(
+        t.elapsed() < Duration::from_secs(240),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn a_server_killed_by_sigterm_writes_no_profile_and_the_cause_is_named() {
+    let dir = fixture_project("no-profile");
+    let app = dir.path().join("app");
+    let run = pgo(
+        &app,
+        &[
+            "--bin",
+            "no-sigterm-handler",
+            "--no-compare",
+            "--duration",
+            "1",
+        ],
+        &[],
+    );
+    run.assert_fails_with(&[
+        "no profile was written",
+        "killed by SIGTERM",
+        "no SIGTERM handler",
+    ]);
+
+    // `pgo clean` removes the phase directories and profiles.
+    let root = app.join("target/armature-pgo");
+    assert!(root.join("instrumented").is_dir(), "{}", run.all());
+    let clean = pgo(&app, &["clean"], &[]);
+    clean.assert_ok();
+    assert!(!root.exists(), "{}", clean.all());
+    assert!(clean.stderr().contains("removed"), "{}", clean.all());
+}
+
+#[test]
+fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
+    let dir = fixture_project("llvm14");
+    let fake = dir.path().join("fake-llvm");
+    std::fs::create_dir_all(&fake).unwrap();
+    let script = fake.join("llvm-profdata");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'LLVM (http://llvm.org/):'\necho '  LLVM version 14.0.6'\necho '  Optimized build.'\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = prepend_path(
+        &fake,
+        &path_without(dir.path(), |n| n.starts_with("llvm-profdata")),
+    );
+
+    // rustup's llvm-tools, if installed, would be a matching one that PATH cannot hide.
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let rustup_has_one = std::fs::read_dir(sysroot.join("lib/rustlib"))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.path().join("bin/llvm-profdata").exists())
+        })
+        .unwrap_or(false);
+
+    let app = dir.path().join("app");
+    let run = pgo(
+        &app,
+        &["--bin", "server", "--no-compare", "--duration", "1"],
+        &[("PATH", path.as_os_str())],
+    );
+    run.assert_ok();
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("skipped llvm-profdata {}", script.display())),
+        "{}",
+        run.all()
+    );
+    assert!(err.contains("LLVM 14.0.6"), "{}", run.all());
+    if !rustup_has_one {
+        assert!(err.contains("merger: the built-in merger"), "{}", run.all());
+        let report = read_report(&app.join("target/armature-pgo/bin/server.pgo-report.json"));
+        assert_eq!(report["merger"], "the built-in merger");
+    }
+    // The built-in merger's profile is accepted by rustc without a single warning.
+    assert_no_profile_warnings(&run);
+    assert!(
+        err.contains("every function had profile data"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn without_wrk_the_builtin_driver_runs_the_loop_and_the_comparison() {
+    let dir = fixture_project("no-wrk");
+    let path = path_without(dir.path(), |n| n == "wrk");
+    let app = dir.path().join("app");
+    let run = pgo(
+        &app,
+        &[
+            "--bin",
+            "server",
+            "--duration",
+            "1",
+            "--compare-duration",
+            "1",
+            "--warmup",
+            "0.2",
+            "--connections",
+            "4",
+        ],
+        &[("PATH", path.as_os_str())],
+    );
+    run.assert_ok();
+    let err = run.stderr();
+    assert!(
+        err.contains("wrk is not on PATH: using the built-in load driver"),
+        "{}",
+        run.all()
+    );
+    assert_no_profile_warnings(&run);
+    let report = read_report(&app.join("target/armature-pgo/bin/server.pgo-report.json"));
+    assert_eq!(report["training"]["driver"], "builtin");
+    assert!(report["training"]["requests"].as_u64().unwrap() > 0);
+    let cmp = &report["compare"];
+    assert_eq!(cmp["driver"], "builtin");
+    assert_eq!(cmp["pairs"].as_array().unwrap().len(), 3);
+    for pair in cmp["pairs"].as_array().unwrap() {
+        assert!(pair["release_fat"]["rps"].as_f64().unwrap() > 0.0, "{pair}");
+        assert!(pair["pgo"]["rps"].as_f64().unwrap() > 0.0, "{pair}");
+    }
+    assert!(
+        err.contains("pgo/fat"),
+        "the table is printed:\n{}",
+        run.all()
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Rustc's profile warnings are caught, whichever way they arrive.
+
+#[test]
+fn a_profile_rustc_rejects_fails_the_optimised_build() {
+    use cargo_armature::pgo::compile::{build, BuildRequest};
+    use cargo_armature::pgo::project::Project;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: cargo_armature::pgo::PgoArgs,
+    }
+
+    let dir = fixture_project("bad-profile");
+    let app = dir.path().join("app");
+    // A text-format profile: rustc says "bad magic", exits 0 and builds without PGO.
+    let bad = dir.path().join("app-0000.profdata");
+    std::fs::write(
+        &bad,
+        "# IR level Instrumentation Flag\n:ir\nmain\n1\n1\n1\n",
+    )
+    .unwrap();
+    let manifest = app.join("Cargo.toml");
+    let cli = Cli::try_parse_from([
+        "pgo",
+        "--bin",
+        "server",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+    ])
+    .unwrap();
+    let project = Project::locate(&cli.args).unwrap();
+    let target = dir.path().join("target");
+    let host = cargo_armature::toolchain::RustcInfo::detect().unwrap().host;
+    let outcome = build(&BuildRequest {
+        project: &project,
+        target_dir: &target,
+        host_target: Some(&host),
+        rustflags: vec![
+            format!("-Cprofile-use={}", bad.display()),
+            "-Cllvm-args=-pgo-warn-missing-function".into(),
+        ],
+        cflags: &[],
+        profile_file: Some(&bad),
+        cargo_args: &[],
+        verbose: false,
+    })
+    .expect("rustc accepts the build; only warns");
+    assert!(outcome.executable.exists());
+    assert!(
+        outcome
+            .diagnostics
+            .fatal
+            .iter()
+            .any(|(k, _)| *k == ProfileProblem::BadMagic),
+        "{:?}",
+        outcome.diagnostics
+    );
+    let err = cargo_armature::pgo::check_diagnostics(&outcome, true).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not (fully) profile-guided"),
+        "{err:#}"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// The whole loop on an app made by `cargo armature new`.
+
+#[test]
+fn new_app_pgo_end_to_end() {
+    let dir = TestDir::new("e2e");
+    let name = "pgo-e2e-api";
+    let new = Command::new(cargo_armature())
+        .args(["armature", "new", name, "--template", "api", "--no-git"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        new.status.success(),
+        "cargo armature new failed:\n{}",
+        String::from_utf8_lossy(&new.stderr)
+    );
+    let app = dir.path().join(name);
+    // One target dir for every generated app's builds, shared across test runs.
+    let target = workspace_root().join("target/generated-apps");
+    let workload = fixtures().join("api-workload.toml");
+    let run = pgo(
+        &app,
+        &[
+            "--workload",
+            workload.to_str().unwrap(),
+            "--duration",
+            "2",
+            "--compare-duration",
+            "1",
+            "--warmup",
+            "0.5",
+        ],
+        &[("CARGO_TARGET_DIR", target.as_os_str())],
+    );
+    run.assert_ok();
+    assert_no_profile_warnings(&run);
+    let err = run.stderr();
+    for phase in [
+        "[1/6] instrumented build",
+        "[2/6] training run",
+        "[3/6] merge",
+        "[4/6] PGO build",
+        "[5/6] release-fat build",
+        "[6/6] compare",
+    ] {
+        assert!(err.contains(phase), "missing {phase:?}:\n{}", run.all());
+    }
+
+    let bin = target.join("armature-pgo/bin").join(name);
+    assert!(bin.is_file(), "{} missing:\n{}", bin.display(), run.all());
+    assert_eq!(serve_once(&bin, "/health"), "HTTP/1.1 200 OK");
+
+    let report = read_report(&target.join(format!("armature-pgo/bin/{name}.pgo-report.json")));
+    assert_eq!(report["missing_functions"], 0);
+    assert_eq!(report["profile_warnings"].as_array().unwrap().len(), 0);
+    assert!(report["training"]["requests"].as_u64().unwrap() > 0);
+    let cmp = &report["compare"];
+    let pairs = cmp["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 3);
+    for pair in pairs {
+        for build in ["release_fat", "pgo"] {
+            let fig = &pair[build];
+            assert!(fig["rps"].as_f64().unwrap() > 0.0, "{pair}");
+            assert!(fig["p50_us"].as_f64().unwrap() > 0.0, "{pair}");
+            assert!(
+                fig["p99_us"].as_f64().unwrap() >= fig["p50_us"].as_f64().unwrap(),
+                "{pair}"
+            );
+        }
+    }
+    assert!(cmp["release_fat"]["rps"].as_f64().unwrap() > 0.0);
+    assert!(cmp["pgo"]["rps"].as_f64().unwrap() > 0.0);
+    assert!(cmp["rps_ratio_median"].as_f64().unwrap() > 0.0);
+}
