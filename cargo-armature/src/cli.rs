@@ -13,6 +13,7 @@ Examples:
   cargo armature new shop --template api    a JSON CRUD service
   cargo armature build --fat                fat-LTO release build, prints the binary
   cargo armature build --native             build for this machine's CPU (target/native)
+  cargo armature pgo                        PGO loop: instrument, train under load, rebuild, compare
   cargo armature bench                      criterion benches vs the last saved baseline
   cargo armature doctor                     which toolchain pieces this machine has
 

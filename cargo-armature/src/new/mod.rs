@@ -27,7 +27,7 @@ pub const DRAIN_TIMEOUT_SECS: u64 = 10;
 pub const TERMINATION_GRACE_SECS: u64 = DRAIN_TIMEOUT_SECS + 20;
 /// Where `cargo armature pgo` leaves the optimised binary, relative to the app
 /// (`{name}` is replaced with the binary's name).
-pub const PGO_BINARY: &str = "target/release-fat/{name}";
+pub const PGO_BINARY: &str = "target/armature-pgo/bin/{name}";
 
 const EXAMPLES: &str = "\
 Examples:

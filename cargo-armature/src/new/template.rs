@@ -183,7 +183,7 @@ mod tests {
             core_source: "crates.io".into(),
             core_is_path: false,
             cli_install: "cargo install cargo-armature".into(),
-            pgo_binary: "target/release-fat/demo-app".into(),
+            pgo_binary: "target/armature-pgo/bin/demo-app".into(),
             port: 8080,
             drain_timeout_secs: 10,
             termination_grace_secs: 30,

@@ -23,7 +23,7 @@ fn check_app(tmp: &TempProject, name: &str, template: &str) -> PathBuf {
     success(&tests);
     let summary = String::from_utf8_lossy(&tests.stdout);
     assert!(summary.contains("test result: ok."), "{}", dump(&tests));
-    success(&cargo(&app, &["fmt", "--all", "--check"]));
+    success(&cargo(&app, &["fmt", "--check"]));
     success(&cargo(
         &app,
         &["clippy", "--all-targets", "--", "-D", "warnings"],

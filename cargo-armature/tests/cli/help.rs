@@ -35,9 +35,34 @@ fn doctor_help() {
     insta::assert_snapshot!(help(&["doctor"]));
 }
 
+/// The subcommands listed by `--help` (without `help`).
+fn commands() -> Vec<String> {
+    let top = help(&[]);
+    let section = top
+        .split("Commands:\n")
+        .nth(1)
+        .unwrap()
+        .split("\n\n")
+        .next()
+        .unwrap();
+    section
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn every_command_help_has_an_example() {
-    for cmd in ["new", "build", "bench", "doctor"] {
+    let commands = commands();
+    assert!(commands.len() >= 4, "{commands:?}");
+    let top = help(&[]);
+    for cmd in &commands {
+        assert!(
+            top.contains(&format!("  cargo armature {cmd} ")),
+            "top-level examples lack {cmd}"
+        );
         let text = help(&[cmd]);
         assert!(
             text.contains("Examples:\n"),

@@ -326,7 +326,7 @@ fn deploy_and_ci_keep_their_promises() {
     for needle in [
         "actions/checkout@v4",
         "dtolnay/rust-toolchain@stable",
-        "cargo fmt --all --check",
+        "cargo fmt --check",
         "cargo clippy --all-targets -- -D warnings",
         "cargo test",
         "run: cargo armature pgo",
