@@ -15,7 +15,7 @@ pub mod new;
 pub mod profiles;
 
 // --- modules owned by other commands: add one `pub mod NAME;` line each below ---
-pub mod toolchain;
-pub mod profdata;
 pub mod load;
 pub mod pgo;
+pub mod profdata;
+pub mod toolchain;

@@ -5,6 +5,7 @@
 mod bad_input;
 mod bench;
 mod build;
+mod doctor;
 mod generated_apps;
 mod help;
 mod new;

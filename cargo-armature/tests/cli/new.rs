@@ -348,3 +348,26 @@ fn deploy_and_ci_keep_their_promises() {
     }
     assert!(read(app.join(".gitignore")).contains("/target"));
 }
+
+#[test]
+fn gitlab_ci_runs_the_same_checks() {
+    let tmp = TempProject::new();
+    new_app(
+        tmp.path(),
+        &["lab", "--ci", "gitlab", "--no-git", "--core-version", "0.1"],
+    );
+    let ci = read(tmp.path().join("lab/.gitlab-ci.yml"));
+    for needle in [
+        "cargo fmt --check",
+        "cargo clippy --all-targets -- -D warnings",
+        "cargo test",
+        "cargo armature pgo",
+        "target/armature-pgo/bin/lab",
+    ] {
+        assert!(
+            ci.contains(needle),
+            ".gitlab-ci.yml lacks {needle:?}:\n{ci}"
+        );
+    }
+    assert!(!tmp.path().join("lab/.github").exists());
+}
