@@ -65,7 +65,7 @@ pub fn check_target(target: &Path, files: &BTreeMap<PathBuf, Vec<u8>>, force: bo
             )));
         }
     }
-    let meta = match std::fs::symlink_metadata(target) {
+    let meta = match std::fs::metadata(target) {
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", target.display())),
@@ -140,7 +140,10 @@ pub fn write_project(
         )));
     }
 
-    let result = stage_and_move(parent, target, files, git_init);
+    // Stage next to a new target, or inside an existing one (its parent may be
+    // read-only, e.g. `--path .`); either way on the same filesystem.
+    let staging_parent = if target.is_dir() { target } else { parent };
+    let result = stage_and_move(staging_parent, target, files, git_init);
     if result.is_err() {
         created.remove();
     }
@@ -148,7 +151,7 @@ pub fn write_project(
 }
 
 fn stage_and_move(
-    parent: &Path,
+    staging_parent: &Path,
     target: &Path,
     files: &BTreeMap<PathBuf, Vec<u8>>,
     git_init: bool,
@@ -157,11 +160,11 @@ fn stage_and_move(
     // merge left the replaced files in it (a fresh target took its place).
     let staging = tempfile::Builder::new()
         .prefix(".armature-new-")
-        .tempdir_in(parent)
+        .tempdir_in(staging_parent)
         .map_err(|e| {
             usage(format!(
                 "cannot write in {}: {e}; choose a --path you can write to",
-                parent.display()
+                staging_parent.display()
             ))
         })?;
 
