@@ -204,8 +204,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `exe` on a free port, sends `GET path`, returns the status line, then stops
-/// it with SIGTERM and checks that it exits normally.
+/// Starts `exe` on a free port, sends `GET path`, returns the response, then stops it
+/// with SIGTERM and checks that it exits normally.
 fn serve_once(exe: &Path, path: &str) -> String {
     let port = free_port();
     let mut child = Command::new(exe)
@@ -246,7 +246,7 @@ fn serve_once(exe: &Path, path: &str) -> String {
         "{} did not exit cleanly: {status}",
         exe.display()
     );
-    response.lines().next().unwrap_or("").to_owned()
+    response
 }
 
 // ---------------------------------------------------------------------------------
@@ -361,9 +361,16 @@ fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
     let run = pgo(
         &app,
         &["--bin", "server", "--no-compare", "--duration", "1"],
-        &[("PATH", path.as_os_str())],
+        &[
+            ("PATH", path.as_os_str()),
+            // The user's own flags stay in both phases.
+            ("RUSTFLAGS", OsStr::new("--cfg armature_user_flag")),
+        ],
     );
     run.assert_ok();
+    let pgo_bin = app.join("target/armature-pgo/bin/server");
+    let flag = serve_once(&pgo_bin, "/flag");
+    assert!(flag.ends_with("\r\n\r\nset"), "RUSTFLAGS lost: {flag:?}");
     let err = run.stderr();
     assert!(
         err.contains(&format!("skipped llvm-profdata {}", script.display())),
@@ -390,6 +397,13 @@ fn without_wrk_the_builtin_driver_runs_the_loop_and_the_comparison() {
     let dir = fixture_project("no-wrk");
     let path = path_without(dir.path(), |n| n == "wrk");
     let app = dir.path().join("app");
+    // The user's rustflags from a cargo config file stay in both phases.
+    std::fs::create_dir_all(app.join(".cargo")).unwrap();
+    std::fs::write(
+        app.join(".cargo/config.toml"),
+        "[build]\nrustflags = [\"--cfg\", \"armature_user_flag\"]\n",
+    )
+    .unwrap();
     let run = pgo(
         &app,
         &[
@@ -549,7 +563,8 @@ fn new_app_pgo_end_to_end() {
 
     let bin = target.join("armature-pgo/bin").join(name);
     assert!(bin.is_file(), "{} missing:\n{}", bin.display(), run.all());
-    assert_eq!(serve_once(&bin, "/health"), "HTTP/1.1 200 OK");
+    let response = serve_once(&bin, "/health");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
 
     let report = read_report(&target.join(format!("armature-pgo/bin/{name}.pgo-report.json")));
     assert_eq!(report["missing_functions"], 0);

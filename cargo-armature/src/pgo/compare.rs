@@ -22,6 +22,8 @@ pub struct CompareSettings {
     pub load: LoadOptions,
     /// Server arguments (placeholders allowed).
     pub server_args: Vec<String>,
+    /// Extra server environment.
+    pub server_env: Vec<(String, std::ffi::OsString)>,
     /// Waiting for the server to listen.
     pub startup_timeout: Duration,
     /// Waiting for it to exit after SIGTERM.
@@ -210,7 +212,7 @@ fn measure(
         exe: exe.to_path_buf(),
         addr: free_loopback_addr()?,
         args: settings.server_args.clone(),
-        env: Vec::new(),
+        env: settings.server_env.clone(),
         pin_cpu: pinned.then_some(1),
         echo: settings.echo,
     };

@@ -103,6 +103,9 @@ pub struct PgoArgs {
     /// An argument for the server; `{addr}`, `{host}`, `{port}` are replaced (repeatable).
     #[arg(long = "server-arg", value_name = "ARG", allow_hyphen_values = true)]
     pub server_args: Vec<String>,
+    /// An environment variable for the server, `KEY=VALUE` (repeatable), e.g. `WORKERS=1`.
+    #[arg(long = "server-env", value_name = "KEY=VALUE", value_parser = parse_env_pair)]
+    pub server_env: Vec<(String, String)>,
     /// Seconds to wait for the server to accept connections.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub startup_timeout: f64,
@@ -115,6 +118,15 @@ pub struct PgoArgs {
     /// Arguments for every `cargo build` (e.g. `--features x`).
     #[arg(last = true, value_name = "CARGO_ARGS")]
     pub cargo_args: Vec<String>,
+}
+
+fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+            Ok((k.to_owned(), v.to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
 }
 
 /// `cargo armature pgo <action>`.
@@ -348,6 +360,11 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 ..LoadOptions::default()
             },
             server_args: settings.server_args.clone(),
+            server_env: args
+                .server_env
+                .iter()
+                .map(|(k, v)| (k.clone(), OsString::from(v)))
+                .collect(),
             startup_timeout: settings.startup_timeout,
             stop_timeout: settings.stop_timeout,
             echo: args.verbose,
@@ -583,10 +600,15 @@ fn train(
         exe: instrumented.executable.clone(),
         addr: free_loopback_addr()?,
         args: settings.server_args.clone(),
-        env: vec![(
-            "LLVM_PROFILE_FILE".into(),
-            OsString::from(raw_dir.join("%m_%p.profraw")),
-        )],
+        env: args
+            .server_env
+            .iter()
+            .map(|(k, v)| (k.clone(), OsString::from(v)))
+            .chain([(
+                "LLVM_PROFILE_FILE".into(),
+                OsString::from(raw_dir.join("%m_%p.profraw")),
+            )])
+            .collect(),
         pin_cpu: None,
         echo: args.verbose,
     };
@@ -800,6 +822,8 @@ mod tests {
             "--server-arg=--addr",
             "--server-arg",
             "{addr}",
+            "--server-env",
+            "WORKERS=1",
             "--",
             "--features",
             "x",
@@ -811,6 +835,7 @@ mod tests {
         assert_eq!(a.merger, MergerChoice::Llvm);
         assert!(a.no_compare && a.keep_profiles);
         assert_eq!(a.server_args, vec!["--addr", "{addr}"]);
+        assert_eq!(a.server_env, vec![("WORKERS".to_owned(), "1".to_owned())]);
         assert_eq!(a.cargo_args, vec!["--features", "x"]);
         assert!(matches!(
             parse(&["clean"]).action,
