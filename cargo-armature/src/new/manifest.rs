@@ -86,6 +86,21 @@ impl CoreSource {
         }
     }
 
+    /// The command that installs cargo-armature on this machine: from the
+    /// bundled checkout when that is the source, else as [`Self::cli_install`].
+    pub fn cli_install_here(&self) -> String {
+        match self {
+            Self::Path { dir, bundled: true } => match dir.parent() {
+                Some(checkout) => format!(
+                    "cargo install --path {}",
+                    checkout.join("cargo-armature").display()
+                ),
+                None => self.cli_install(),
+            },
+            _ => self.cli_install(),
+        }
+    }
+
     fn dependency(&self) -> Item {
         let mut t = InlineTable::new();
         match self {

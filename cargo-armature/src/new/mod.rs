@@ -146,6 +146,7 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
         core_source: core.describe(),
         core_is_path: matches!(core, CoreSource::Path { .. }),
         cli_install: core.cli_install(),
+        cli_install_here: core.cli_install_here(),
         pgo_binary: PGO_BINARY.replace("{name}", &args.name),
         port: DEFAULT_PORT,
         drain_timeout_secs: DRAIN_TIMEOUT_SECS,

@@ -88,6 +88,8 @@ pub struct Vars {
     pub core_is_path: bool,
     /// The shell command that installs cargo-armature (for CI, Docker and the README).
     pub cli_install: String,
+    /// The command that installs cargo-armature on this machine (README, aliases).
+    pub cli_install_here: String,
     /// Where `cargo armature pgo` leaves the optimised binary, relative to the app.
     pub pgo_binary: String,
     /// The port the app listens on by default.
@@ -183,6 +185,7 @@ mod tests {
             core_source: "crates.io".into(),
             core_is_path: false,
             cli_install: "cargo install cargo-armature".into(),
+            cli_install_here: "cargo install --path /src/armature/cargo-armature".into(),
             pgo_binary: "target/armature-pgo/bin/demo-app".into(),
             port: 8080,
             drain_timeout_secs: 10,
