@@ -264,6 +264,27 @@ mod tests {
     }
 
     #[test]
+    fn c_flags_are_appended_when_the_compiler_takes_them() {
+        let host = "x86_64-unknown-linux-gnu";
+        let env = c_flag_env(&["-fno-profile-generate", "-fno-such-flag-armature"], host);
+        if !c_compiler_accepts("-fno-profile-generate") {
+            assert!(env.is_empty());
+            return;
+        }
+        let cflags = &env
+            .iter()
+            .find(|(k, _)| k == "CFLAGS")
+            .expect("CFLAGS set")
+            .1;
+        assert!(cflags.ends_with("-fno-profile-generate"), "{cflags}");
+        assert!(
+            !cflags.contains("such-flag"),
+            "a rejected flag is left out: {cflags}"
+        );
+        assert!(env.iter().any(|(k, _)| k == "CXXFLAGS"));
+    }
+
+    #[test]
     fn reads_config_files() {
         let dir = tempfile::tempdir().unwrap();
         let cargo = dir.path().join(".cargo");
