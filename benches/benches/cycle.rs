@@ -60,7 +60,7 @@ fn app() -> App {
 
 /// A JSON order of about 1 KiB.
 fn order_json() -> Vec<u8> {
-    let items = (0..8)
+    let items = (0..10)
         .map(|i| Item {
             id: i,
             name: format!("item number {i} with a longer name"),
