@@ -20,6 +20,7 @@
 #   WORKERS   worker threads of every server                  [1]
 #   SHORT=1   smoke run: 1 s runs, 1 s warm-up, 1 pair
 #   NO_BUILD=1 use the binaries already in target/PROFILE
+#   MAX_LOAD  if set, wait (up to 15 min) until the 1-minute load average is below it
 # Output: a markdown table on stdout, target/compare/results.json, raw wrk output
 # in target/compare/logs/.
 set -euo pipefail
@@ -160,6 +161,8 @@ run() {
         *) die "unknown workload '$w' (known: pipelined plaintext json)" ;;
     esac
     log="$logs/$w-c$c-$s-$tag.txt"
+    local load1
+    load1="$(cut -d' ' -f1 /proc/loadavg)"
     before="$(cpu_ticks "${PID[$s]}")"
     local args=(-t1 -c"$c" -d"${d}s" --timeout 5s "${script[@]}" "$(url "$s" "$path")")
     [[ "$w" == pipelined ]] && args+=(-- "$DEPTH")
@@ -173,13 +176,20 @@ run() {
     errors="$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$log")"
     non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$log")"
     [[ -n "$requests" && -n "$rps" ]] || die "cannot read wrk output: $(cat "$log")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$s" "$tag" "$rps" "$requests" \
-        "$((after - before))" "${errors:-0}" "${non2xx:-0}" "$d" >>"$runs"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$s" "$tag" "$rps" "$requests" \
+        "$((after - before))" "${errors:-0}" "${non2xx:-0}" "$d" "$load1" >>"$runs"
 }
 
 for s in $SERVERS; do start_server "$s"; done
 check_same_bytes
 
+if [[ -n "${MAX_LOAD:-}" ]]; then
+    for _ in $(seq 90); do
+        awk -v max="$MAX_LOAD" '{ exit !($1 < max) }' /proc/loadavg && break
+        echo "== load average $(cut -d' ' -f1 /proc/loadavg) >= $MAX_LOAD, waiting" >&2
+        sleep 10
+    done
+fi
 load="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== load average before: $load; $DURATION s runs, $WARMUP s warm-up, $PAIRS pairs, workers=$WORKERS" >&2
 for w in $WORKLOADS; do

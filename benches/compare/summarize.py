@@ -2,7 +2,7 @@
 """Summary of a run.sh comparison: a markdown table and a JSON file.
 
 Input: runs.tsv lines `workload conns server pair req/s requests cpu_ticks
-socket_errors non2xx seconds`. Per workload and connection count it reports the
+socket_errors non2xx seconds load1`. Per workload and connection count it reports the
 median req/s of each server, the per-pair ratio armature/peer (median and
 min..max spread) and the median server CPU microseconds per request. Void runs
 (socket errors or non-2xx responses) are listed and left out of every figure.
@@ -28,7 +28,7 @@ def main() -> int:
     runs = []
     with open(args.runs) as f:
         for line in f:
-            w, c, s, pair, rps, req, ticks, errs, non2xx, secs = line.rstrip("\n").split("\t")
+            w, c, s, pair, rps, req, ticks, errs, non2xx, secs, load1 = line.rstrip("\n").split("\t")
             req = int(req)
             run = {
                 "workload": w,
@@ -42,6 +42,7 @@ def main() -> int:
                 "socket_errors": int(errs),
                 "non_2xx": int(non2xx),
                 "seconds": int(secs),
+                "load1_before": float(load1),
             }
             run["void"] = run["socket_errors"] > 0 or run["non_2xx"] > 0 or req == 0
             runs.append(run)
