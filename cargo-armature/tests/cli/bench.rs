@@ -16,6 +16,7 @@ const QUICK: [&str; 7] = [
 
 #[test]
 fn bench_saves_then_compares() {
+    crate::support::ensure_workspace_fetched();
     let tmp = TempProject::new();
     success(&armature(tmp.path(), &["new", "bench-me", "--no-git"]));
     let app = tmp.path().join("bench-me");

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::{
-    armature, cargo, dump, http_get_status, shared_target_dir, success, RunningApp, TempProject,
+    armature, cargo, dump, ensure_workspace_fetched, http_get_status, shared_target_dir, success,
+    RunningApp, TempProject,
 };
 
 /// Creates `name` from `template` (core: this checkout) and runs what its CI
 /// runs, then the binary; returns the app directory.
 fn check_app(tmp: &TempProject, name: &str, template: &str) -> PathBuf {
+    ensure_workspace_fetched();
     success(&armature(
         tmp.path(),
         &["new", name, "--template", template, "--no-git"],

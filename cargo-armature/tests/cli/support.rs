@@ -25,6 +25,23 @@ pub fn shared_target_dir() -> PathBuf {
     workspace_root().join("target/generated-apps")
 }
 
+/// Makes sure the workspace's dependencies are in cargo's cache (a no-op when
+/// they are, as after any build in this repository). Generated apps then build
+/// offline: that is the promise under test.
+pub fn ensure_workspace_fetched() {
+    static FETCH: std::sync::Once = std::sync::Once::new();
+    FETCH.call_once(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["fetch", "--manifest-path"])
+            .arg(workspace_root().join("Cargo.toml"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo fetch failed:\n{}", dump(&out));
+    });
+}
+
 /// A `Command` with a predictable environment: no inherited rustflags, no
 /// colours, offline, the shared target directory, and this binary first on
 /// `PATH` so that `cargo armature` and the aliases find it.
