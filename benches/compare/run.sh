@@ -10,7 +10,7 @@
 #
 # Environment (defaults in brackets):
 #   PROFILE   cargo profile for every server                 [release-fat]
-#   SERVERS   servers to run, armature first                  [armature hyper axum actix]
+#   SERVERS   servers to run, armature first                  [armature hyper axum actix minihttp]
 #   WORKLOADS pipelined | plaintext | json                    [pipelined plaintext json]
 #   CONNS     wrk connection counts                           [64]
 #   DURATION  seconds per measured run                        [10]
@@ -30,7 +30,7 @@ root="$(cd "$here/../.." && pwd)"
 cd "$root"
 
 PROFILE="${PROFILE:-release-fat}"
-SERVERS="${SERVERS:-armature hyper axum actix}"
+SERVERS="${SERVERS:-armature hyper axum actix minihttp}"
 WORKLOADS="${WORKLOADS:-pipelined plaintext json}"
 CONNS="${CONNS:-64}"
 DURATION="${DURATION:-10}"
@@ -57,13 +57,14 @@ done
 bin_of() {
     case "$1" in
         armature) echo "$root/target/$PROFILE/examples/hello" ;;
-        hyper | axum | actix) echo "$root/target/$PROFILE/${1}_hello" ;;
-        *) die "unknown server '$1' (known: armature hyper axum actix)" ;;
+        hyper | axum | actix | minihttp) echo "$root/target/$PROFILE/${1}_hello" ;;
+        *) die "unknown server '$1' (known: armature hyper axum actix minihttp)" ;;
     esac
 }
 port_of() {
     case "$1" in
         armature) echo 18080 ;; hyper) echo 18081 ;; axum) echo 18082 ;; actix) echo 18083 ;;
+        minihttp) echo 18084 ;;
     esac
 }
 
@@ -114,17 +115,28 @@ start_server() {
     die "$s did not answer on port $port within 10 s"
 }
 
-# A response with the Date value blanked, header names in lower case and headers
-# sorted: the peers must send the same bytes as Armature up to those.
+# A response with the Date value blanked, header names and the reason phrase in
+# lower case and headers sorted: the peers must send the same bytes as Armature up
+# to those. may-minihttp hard-codes `Server: M`, the one difference allowed.
 normalised() {
     local resp head body
     resp="$(curl -s -i --max-time 2 "$(url "$1" "$2")" | tr -d '\r')"
     head="${resp%%$'\n\n'*}"
     body="${resp#*$'\n\n'}"
-    echo "${head%%$'\n'*}"
-    echo "${head#*$'\n'}" | sed -E 's/^([A-Za-z-]+):/\L\1:/; s/^date: .*/date: -/' | sort
+    echo "${head%%$'\n'*}" | tr '[:upper:]' '[:lower:]'
+    echo "${head#*$'\n'}" | sed -E 's/^([A-Za-z-]+):/\L\1:/; s/^date: .*/date: -/' |
+        if [[ "$1" == minihttp ]]; then sed 's/^server: M$/server: armature/'; else cat; fi | sort
     echo
     echo "$body"
+}
+
+# Every thread of every server must stay on core 1 (some runtimes pin their own).
+check_pinned() {
+    local s bad
+    for s in $SERVERS; do
+        bad="$(grep -h Cpus_allowed_list "/proc/${PID[$s]}"/task/*/status | grep -cv $'\t1$' || true)"
+        [[ "$bad" == 0 ]] || die "$s has $bad thread(s) not pinned to core 1"
+    done
 }
 
 check_same_bytes() {
@@ -198,6 +210,7 @@ for w in $WORKLOADS; do
             echo "-- $w c=$c: warm-up $s" >&2
             run "$s" "$w" "$c" "$WARMUP" warmup
         done
+        check_pinned
         for p in $(seq "$PAIRS"); do
             for s in $SERVERS; do
                 echo "-- $w c=$c: pair $p $s" >&2
