@@ -758,6 +758,16 @@ mod mutation {
     use super::*;
     use proptest::prelude::*;
 
+    fn indexed_sample() -> &'static Vec<u8> {
+        static SAMPLE: OnceLock<Vec<u8>> = OnceLock::new();
+        SAMPLE.get_or_init(|| {
+            let c = corpus();
+            let bytes: Vec<Vec<u8>> = c.runs_b.iter().map(|p| std::fs::read(p).unwrap()).collect();
+            let inputs: Vec<(&str, &[u8])> = bytes.iter().map(|b| ("b", &b[..])).collect();
+            merge_bytes(&inputs).unwrap()
+        })
+    }
+
     fn sample() -> &'static Vec<u8> {
         static SAMPLE: OnceLock<Vec<u8>> = OnceLock::new();
         SAMPLE.get_or_init(|| std::fs::read(&corpus().runs_a[2]).unwrap())
@@ -783,6 +793,28 @@ mod mutation {
                 b.truncate(n);
             }
             let _ = parse_raw(&b);
+            if let Ok(out) = merge_bytes(&[("mutant", &b)]) {
+                parse_indexed(&out).expect("our own output reads back");
+            }
+        }
+
+        /// The same for indexed profiles (read by `show` and as merge input).
+        #[test]
+        fn mutated_profdata_never_panic(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+            do_cut in any::<bool>(),
+        ) {
+            let mut b = indexed_sample().clone();
+            for (at, byte) in edits {
+                let i = at.index(b.len());
+                b[i] = byte;
+            }
+            if do_cut {
+                let n = cut.index(b.len());
+                b.truncate(n);
+            }
+            let _ = parse_indexed(&b);
             if let Ok(out) = merge_bytes(&[("mutant", &b)]) {
                 parse_indexed(&out).expect("our own output reads back");
             }

@@ -1,7 +1,10 @@
-//! Fuzz target: the `.profraw` reader and the merger never panic, and
-//! whatever they accept turns into an indexed profile that reads back.
+//! Fuzz target: the `.profraw` reader, the indexed reader and the merger
+//! never panic, and whatever they accept turns into an indexed profile that
+//! reads back.
 //!
-//! Run with: `cd fuzz && cargo +nightly fuzz run profraw corpus/profraw`
+//! Run with: `cd fuzz && cargo +nightly fuzz run profraw corpus/profraw`; seed
+//! `corpus/profraw/` with a few `.profraw` files, e.g. those the profdata tests
+//! build under `target/tmp/profdata-fixture-*/raw-a/`.
 
 #![no_main]
 
@@ -10,6 +13,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let raw = parse_raw(data);
+    let _ = parse_indexed(data);
     if let Ok(out) = merge_bytes(&[("fuzz", data)]) {
         let back = parse_indexed(&out).expect("the merger's output reads back");
         // Raw input that merges must also parse on its own.

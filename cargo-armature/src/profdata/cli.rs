@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{merge_files, show, ShowOptions};
+use super::{merge_files_with, show, MergeOptions, ShowOptions};
 
 /// `cargo armature profdata …`: work with PGO profiles without llvm-profdata.
 #[derive(Debug, clap::Args)]
@@ -24,6 +24,10 @@ pub enum ProfdataCommand {
         /// .profraw files, directories searched for *.profraw, or .profdata files.
         #[arg(required = true, value_name = "IN")]
         inputs: Vec<PathBuf>,
+        /// Reproduce `llvm-profdata merge --num-threads=N` (default: its own
+        /// default, min(CPUs, (inputs+1)/2)); 1 gives machine-independent output.
+        #[arg(long, value_name = "N")]
+        num_threads: Option<usize>,
     },
     /// Show a profile: functions, counts, hottest functions, summary.
     Show {
@@ -42,8 +46,16 @@ pub enum ProfdataCommand {
 /// warnings on stderr.
 pub fn run(args: ProfdataArgs) -> anyhow::Result<()> {
     match args.command {
-        ProfdataCommand::Merge { output, inputs } => {
-            let report = merge_files(&inputs, &output)?;
+        ProfdataCommand::Merge {
+            output,
+            inputs,
+            num_threads,
+        } => {
+            let options = match num_threads {
+                Some(n) => MergeOptions::num_threads(n),
+                None => MergeOptions::default(),
+            };
+            let report = merge_files_with(&inputs, &output, &options)?;
             for w in &report.warnings {
                 eprintln!("warning: {w}");
             }

@@ -263,11 +263,11 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
     };
 
     let num_buckets = b.u64(table_at, "hash table")?;
-    let num_entries = b.u64(table_at + 8, "hash table")?;
+    let num_entries = b.u64(table_at.saturating_add(8), "hash table")?;
     if num_buckets == 0 || !num_buckets.is_power_of_two() || num_buckets > buf.len() as u64 {
         return Err(malformed(format!("hash table has {num_buckets} buckets")));
     }
-    let offsets = b.slice(table_at + 16, 8 * num_buckets, "bucket table")?;
+    let offsets = b.slice(table_at.saturating_add(16), 8 * num_buckets, "bucket table")?;
     let mut functions = Vec::new();
     let mut entries = 0u64;
     for (bucket, off) in offsets.chunks_exact(8).map(le64).enumerate() {
@@ -275,13 +275,17 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
             continue;
         }
         let count = u16::from_le_bytes(b.slice(off, 2, "hash bucket")?.try_into().expect("2"));
-        let mut at = off + 2;
+        let mut at = off.saturating_add(2);
         for _ in 0..count {
             let key_hash = b.u64(at, "hash table item")?;
-            let key_len = b.u64(at + 8, "hash table item")?;
-            let data_len = b.u64(at + 16, "hash table item")?;
-            let name = b.slice(at + 24, key_len, "function name")?;
-            let data = b.slice(at + 24 + key_len, data_len, "function record")?;
+            let key_len = b.u64(at.saturating_add(8), "hash table item")?;
+            let data_len = b.u64(at.saturating_add(16), "hash table item")?;
+            let name = b.slice(at.saturating_add(24), key_len, "function name")?;
+            let data = b.slice(
+                at.saturating_add(24).saturating_add(key_len),
+                data_len,
+                "function record",
+            )?;
             let shown = String::from_utf8_lossy(name);
             if key_hash != md5_hash(name) {
                 return Err(malformed(format!(
@@ -294,7 +298,10 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
             read_records(data, version, name, &mut functions)
                 .map_err(|e| malformed(format!("record of {shown}: {e}")))?;
             entries += 1;
-            at += 24 + key_len + data_len;
+            at = at
+                .saturating_add(24)
+                .saturating_add(key_len)
+                .saturating_add(data_len);
         }
     }
     if entries != num_entries {
@@ -304,7 +311,7 @@ pub(crate) fn parse(buf: &[u8]) -> Result<IndexedProfile, FormatError> {
     }
     let binary_ids = if binary_ids_at != 0 {
         let size = b.u64(binary_ids_at, "binary ids")?;
-        let mut s = b.slice(binary_ids_at + 8, size, "binary ids")?;
+        let mut s = b.slice(binary_ids_at.saturating_add(8), size, "binary ids")?;
         let mut ids = Vec::new();
         while s.len() >= 8 {
             let len = le64(s);

@@ -198,10 +198,10 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         let entries =
             std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
         for entry in entries {
-            let path = entry
-                .with_context(|| format!("cannot list {}", dir.display()))?
-                .path();
-            if path.is_dir() {
+            let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+            let path = entry.path();
+            // `file_type` does not follow symlinks, so a link cycle cannot recurse forever.
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 walk(&path, out)?;
             } else if path.extension().is_some_and(|e| e == "profraw") {
                 out.push(path);
