@@ -821,3 +821,72 @@ mod mutation {
         }
     }
 }
+
+// ---------------------------------------------------------------- the command line
+
+fn cargo_armature(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-armature"))
+        .arg("armature")
+        .args(args)
+        .output()
+        .expect("run cargo-armature")
+}
+
+#[test]
+fn cli_merges_and_shows() {
+    let c = corpus();
+    let raw_b = c.runs_b[0].parent().unwrap();
+    let (ours, reference) = (c.out("cli.profdata"), c.out("cli-llvm.profdata"));
+    let out = cargo_armature(&[
+        "profdata".as_ref(),
+        "merge".as_ref(),
+        "-o".as_ref(),
+        ours.as_os_str(),
+        raw_b.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("merged 2 profiles"), "{stdout}");
+    let mut files = c.runs_b.clone();
+    files.sort();
+    llvm_merge(&files, None, &reference);
+    assert_same_bytes(&ours, &reference, "cargo armature profdata merge DIR");
+
+    let out = cargo_armature(&[
+        "profdata".as_ref(),
+        "show".as_ref(),
+        "--top".as_ref(),
+        "2".as_ref(),
+        ours.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("hottest functions"),
+        "{stdout}"
+    );
+
+    // A corrupt input: exit 2, the file and the defect named, no output written.
+    let bad = c.out("cli-bad.profraw");
+    let mut bytes = std::fs::read(&c.runs_b[0]).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&bad, bytes).unwrap();
+    let never = c.out("cli-never.profdata");
+    let out = cargo_armature(&[
+        "profdata".as_ref(),
+        "merge".as_ref(),
+        "-o".as_ref(),
+        never.as_os_str(),
+        bad.as_os_str(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cli-bad.profraw") && stderr.contains("truncated"),
+        "{stderr}"
+    );
+    assert!(!never.exists());
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{merge_files_with, show, MergeOptions, ShowOptions};
+use super::{merge_files_with, show, FormatError, MergeOptions, ShowOptions};
 
 /// `cargo armature profdata …`: work with PGO profiles without llvm-profdata.
 #[derive(Debug, clap::Args)]
@@ -43,8 +43,23 @@ pub enum ProfdataCommand {
 }
 
 /// Runs a `profdata` subcommand, printing its result on stdout and merge
-/// warnings on stderr.
+/// warnings on stderr. A corrupt or missing input is a usage error (exit 2).
 pub fn run(args: ProfdataArgs) -> anyhow::Result<()> {
+    dispatch(args).map_err(|err| {
+        let bad_input = err.chain().any(|e| {
+            e.is::<FormatError>()
+                || e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+        });
+        if bad_input {
+            crate::error::usage(format!("{err:#}"))
+        } else {
+            err
+        }
+    })
+}
+
+fn dispatch(args: ProfdataArgs) -> anyhow::Result<()> {
     match args.command {
         ProfdataCommand::Merge {
             output,
