@@ -213,8 +213,18 @@ fn assert_same_bytes(ours: &Path, reference: &Path, what: &str) {
 fn merges_are_byte_identical_to_llvm_profdata() {
     let c = corpus();
     let two_builds: Vec<PathBuf> = c.runs_a.iter().chain(&c.runs_b).cloned().collect();
+    // Two runs concatenated: a .profraw may hold several profiles.
+    let concatenated = c.out("concatenated.profraw");
+    let mut both = std::fs::read(&c.runs_a[1]).unwrap();
+    both.extend(std::fs::read(&c.runs_b[1]).unwrap());
+    std::fs::write(&concatenated, both).unwrap();
     let cases: &[(&str, Vec<PathBuf>, Option<usize>)] = &[
         ("one run", vec![c.runs_a[0].clone()], None),
+        (
+            "two profiles in one file",
+            vec![concatenated, c.runs_a[2].clone()],
+            None,
+        ),
         ("several runs", c.runs_a.clone(), None),
         (
             "two builds, one name with two hashes",
@@ -392,6 +402,7 @@ fn show_describes_the_profile() {
     )
     .unwrap();
     for needle in [
+        "** external **",
         "indexed v13",
         "IR",
         "hottest functions",

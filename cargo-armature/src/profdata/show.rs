@@ -125,6 +125,15 @@ fn render(p: &IndexedProfile, format: &str, size: usize, opts: &ShowOptions) -> 
         render_summary(&mut o, stored);
     }
     if opts.all_functions {
+        let by_hash: std::collections::HashMap<u64, &[u8]> = fns
+            .iter()
+            .map(|f| (super::md5_hash(&f.name), &f.name[..]))
+            .collect();
+        let target = |v: u64| match by_hash.get(&v) {
+            Some(name) => String::from_utf8_lossy(name).into_owned(),
+            None if v == 0 => "** external **".to_owned(),
+            None => format!("{v:#018x}"),
+        };
         let mut all: Vec<&Function> = fns.iter().collect();
         all.sort_by(|a, b| a.name.cmp(&b.name).then(a.hash.cmp(&b.hash)));
         let _ = writeln!(o, "\nfunctions:");
@@ -139,17 +148,19 @@ fn render(p: &IndexedProfile, format: &str, size: usize, opts: &ShowOptions) -> 
                 max_count(f)
             );
             let _ = writeln!(o, "    counts: {:?}", r.counts);
-            for (kind, label) in [
-                (KIND_INDIRECT_CALL, "indirect-call"),
-                (KIND_MEMOP_SIZE, "memop"),
-            ] {
-                for (i, site) in r.value_sites[kind].iter().enumerate() {
-                    let values: Vec<String> = site
-                        .iter()
-                        .map(|v| format!("{:#x}:{}", v.value, v.count))
-                        .collect();
-                    let _ = writeln!(o, "    {label} site {i}: [{}]", values.join(", "));
-                }
+            for (i, site) in r.value_sites[KIND_INDIRECT_CALL].iter().enumerate() {
+                let values: Vec<String> = site
+                    .iter()
+                    .map(|v| format!("{}: {}", target(v.value), v.count))
+                    .collect();
+                let _ = writeln!(o, "    indirect-call site {i}: [{}]", values.join(", "));
+            }
+            for (i, site) in r.value_sites[KIND_MEMOP_SIZE].iter().enumerate() {
+                let values: Vec<String> = site
+                    .iter()
+                    .map(|v| format!("{} bytes: {}", v.value, v.count))
+                    .collect();
+                let _ = writeln!(o, "    memop site {i}: [{}]", values.join(", "));
             }
         }
     }
