@@ -218,7 +218,22 @@ fn merges_are_byte_identical_to_llvm_profdata() {
     let mut both = std::fs::read(&c.runs_a[1]).unwrap();
     both.extend(std::fs::read(&c.runs_b[1]).unwrap());
     std::fs::write(&concatenated, both).unwrap();
+    // A record whose counter count changed: llvm-profdata warns and keeps the first.
+    let shrunk = c.out("shrunk.profraw");
+    let mut b = std::fs::read(&c.runs_a[1]).unwrap();
+    let (data, _) = raw_layout(&b);
+    let rec = (0..u64_at(&b, 24) as usize)
+        .map(|i| data + 64 * i)
+        .find(|&r| u32::from_le_bytes(b[r + 48..r + 52].try_into().unwrap()) >= 2)
+        .expect("a record with two counters");
+    b[rec + 48] -= 1;
+    std::fs::write(&shrunk, &b).unwrap();
     let cases: &[(&str, Vec<PathBuf>, Option<usize>)] = &[
+        (
+            "a counter-count mismatch",
+            vec![c.runs_a[0].clone(), shrunk, c.runs_a[2].clone()],
+            Some(1),
+        ),
         ("one run", vec![c.runs_a[0].clone()], None),
         (
             "two profiles in one file",
@@ -248,6 +263,13 @@ fn merges_are_byte_identical_to_llvm_profdata() {
         };
         let report = merge_files_with(inputs, &ours, &options).unwrap();
         assert_eq!(report.inputs, inputs.len());
+        if what.contains("mismatch") {
+            assert!(
+                report.warnings.iter().any(|w| w.contains("counter mismatch")),
+                "{:?}",
+                report.warnings
+            );
+        }
         assert_same_bytes(&ours, &reference, what);
     }
 }
@@ -590,7 +612,15 @@ fn corrupt_raw_profiles_are_reported_with_their_defect() {
         let names_size = u64_at(&good, 72) as usize;
         names + names_size.next_multiple_of(8)
     };
+    let counters = data + 64 * u64_at(&good, 24) as usize + u64_at(&good, 32) as usize;
     let cases: Vec<(&str, Corruption, ErrorKind, &str, bool)> = vec![
+        (
+            "counter above 2^56",
+            Box::new(move |b| b[counters + 7] = 0x02),
+            ErrorKind::Malformed,
+            "excessively large counter",
+            true,
+        ),
         (
             "bad magic",
             Box::new(|b| b[0] ^= 0xff),

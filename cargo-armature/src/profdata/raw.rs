@@ -21,6 +21,8 @@ use super::value_data::{self, ValueSites};
 
 const HEADER_SIZE: u64 = 16 * 8;
 const DATA_SIZE: u64 = 64;
+/// Larger raw counters mean a corrupt file (`RawInstrProfReader::MaxCounterValue`).
+const MAX_COUNTER_VALUE: u64 = 1 << 56;
 
 /// One function record of a raw profile; counters and bitmap point into the
 /// owning [`RawProfile`]'s arrays.
@@ -284,6 +286,12 @@ fn parse_one(buf: &[u8], start: u64, cache: &NameCache) -> Result<(RawProfile, u
             counts.extend(cs[..n_counters as usize].iter().map(|&c| u64::from(c == 0)));
         } else {
             counts.extend(cs[..8 * n_counters as usize].chunks_exact(8).map(le64));
+            // RawInstrProfReader::MaxCounterValue: llvm-profdata refuses such a file.
+            if let Some(c) = counts[first..].iter().find(|&&c| c > MAX_COUNTER_VALUE) {
+                return Err(rec(format!(
+                    "excessively large counter value {c} suggests corrupted profile data"
+                )));
+            }
         }
         let bitmap_first = bitmap.len();
         if n_bitmap != 0 {
