@@ -6,6 +6,8 @@
 //! ([`simd_parser`]); matchit routing with a static fast path and an LRU cache
 //! ([`routing`]); extractors and responses shaped after axum.
 
+pub mod arena;
+pub mod connection_manager;
 pub mod de;
 mod error;
 pub mod extract;
@@ -13,6 +15,7 @@ pub mod fast_response;
 pub mod handler;
 pub mod http;
 pub mod json;
+pub mod memory_opt;
 mod response;
 pub mod routing;
 mod server;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::connection_manager::ConnectionManagerConfig;
+
 /// Server settings. Every limit has a default and answers with an exact status.
 ///
 /// ```
@@ -27,6 +29,7 @@ pub struct ServerConfig {
     pub(crate) handle_signals: bool,
     pub(crate) backlog: u32,
     pub(crate) route_cache_size: usize,
+    pub(crate) connection_manager: ConnectionManagerConfig,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +47,7 @@ impl Default for ServerConfig {
             handle_signals: true,
             backlog: 1024,
             route_cache_size: 1024,
+            connection_manager: ConnectionManagerConfig::default(),
         }
     }
 }
@@ -82,7 +86,9 @@ setters! {
     /// Time a client has to send a whole request head once it started (slowloris
     /// guard). Default 10 s; then the connection is closed.
     head_timeout / get_head_timeout: std::time::Duration,
-    /// Time an idle keep-alive connection is kept. Default 60 s.
+    /// Time an idle keep-alive connection is kept while its worker is lightly
+    /// loaded (the connection manager shortens it under load, unless its own
+    /// `keep_alive_timeout` is set, which then wins). Default 60 s.
     keep_alive_timeout / get_keep_alive_timeout: std::time::Duration,
     /// Time a client has to send a declared body. Default 30 s.
     body_timeout / get_body_timeout: std::time::Duration,
@@ -96,4 +102,29 @@ setters! {
     /// Entries of each worker's LRU cache of dynamic-route matches (0 disables it).
     /// Default 1024.
     route_cache_size / get_route_cache_size: usize,
+}
+
+impl ServerConfig {
+    /// Buffer auto-tuning, adaptive keep-alive and idle-connection culling, run by
+    /// each worker (see [`crate::connection_manager`]). Every server has one; the
+    /// default sizes buffers between 4 and 64 KiB, shortens keep-alive from
+    /// [`keep_alive_timeout`](ServerConfig::keep_alive_timeout) to 5 s as a worker
+    /// fills up, and keeps at most 10 000 idle connections per worker.
+    ///
+    /// ```
+    /// use armature_core::connection_manager::ConnectionManagerConfig;
+    /// use armature_core::ServerConfig;
+    /// let config = ServerConfig::default()
+    ///     .connection_manager(ConnectionManagerConfig::default().max_idle_connections(500));
+    /// assert_eq!(config.get_connection_manager().get_max_idle_connections(), 500);
+    /// ```
+    pub fn connection_manager(mut self, value: ConnectionManagerConfig) -> Self {
+        self.connection_manager = value;
+        self
+    }
+
+    /// The connection manager settings.
+    pub fn get_connection_manager(&self) -> &ConnectionManagerConfig {
+        &self.connection_manager
+    }
 }

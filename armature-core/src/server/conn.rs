@@ -10,7 +10,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::worker::{ConnGuard, WorkerCtx};
+use super::worker::WorkerCtx;
+use crate::connection_manager::ConnHandle;
 use crate::fast_response::FastResponse;
 use crate::handler::CatchPanic;
 use crate::http::request::{RawParams, Version};
@@ -21,7 +22,6 @@ use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, RawHead};
 use crate::vectored_io::{OutBuffer, Pending};
 use crate::IntoResponse;
 
-const READ_BUF: usize = 8 * 1024;
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What the next read waits for, which decides its timeout.
@@ -43,26 +43,22 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
 pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
     mut stream: T,
     ctx: Rc<WorkerCtx<S>>,
-    guard: Option<ConnGuard<S>>,
+    guard: Option<ConnHandle>,
 ) {
-    let set_idle = |idle: bool| {
-        if let Some(g) = &guard {
-            g.idle.set(idle);
-        }
-    };
-    let mut rbuf = BytesMut::with_capacity(READ_BUF);
-    let mut out = OutBuffer::with_capacity(READ_BUF);
+    // Sized from the worker's recent traffic, from its buffer pools; given back
+    // (and the connection's traffic reported) when this function returns.
+    let mut bufs = ctx.manager.buffers();
     let mut waiting = Waiting::Idle;
     let mut continue_sent = false;
     let config = &ctx.shared.config;
-    let timer = tokio::time::sleep(config.keep_alive_timeout);
+    let timer = tokio::time::sleep(ctx.manager.keep_alive_timeout());
     tokio::pin!(timer);
 
     loop {
         // 1. Answer every complete request already buffered.
         let mut close = false;
-        while !rbuf.is_empty() {
-            let head = match ctx.parser.parse_raw(&rbuf) {
+        while !bufs.rbuf.is_empty() {
+            let head = match ctx.parser.parse_raw(&bufs.rbuf) {
                 Ok(head) => head,
                 Err(e) if e.is_incomplete() => {
                     if !matches!(waiting, Waiting::Head(_)) {
@@ -71,12 +67,17 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
                     break;
                 }
                 Err(e) => {
-                    error_response(&mut out, e.status(), Cow::Owned(e.to_string()));
+                    error_response(&mut bufs.out, e.status(), Cow::Owned(e.to_string()));
                     close = true;
                     break;
                 }
             };
-            let framed = match frame(&head, &mut rbuf, config.max_body_size, config.max_head_size) {
+            let framed = match frame(
+                &head,
+                &mut bufs.rbuf,
+                config.max_body_size,
+                config.max_head_size,
+            ) {
                 Framed::Complete(bytes, body) => (bytes, body),
                 Framed::NeedMore => {
                     if !matches!(waiting, Waiting::Body(_)) {
@@ -84,13 +85,13 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
                     }
                     if head.framing.expect_continue && !continue_sent {
                         // Earlier responses of this batch go first, then the interim one.
-                        out.raw().extend_from_slice(CONTINUE);
+                        bufs.out.raw().extend_from_slice(CONTINUE);
                         continue_sent = true;
                     }
                     break;
                 }
                 Framed::Error(status, msg) => {
-                    error_response(&mut out, status, Cow::Borrowed(msg));
+                    error_response(&mut bufs.out, status, Cow::Borrowed(msg));
                     close = true;
                     break;
                 }
@@ -102,6 +103,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             let head_only = head.method == Method::Head;
             let wants_keep_alive = head.framing.keep_alive;
             let (bytes, body) = framed;
+            bufs.note_request(bytes.len());
             let mut req = head.into_request(&bytes);
             req.body = body;
 
@@ -116,10 +118,11 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             // Checked after the handler: a shutdown that began meanwhile ends the
             // connection with this response, announced by `Connection: close`.
             let keep_alive = wants_keep_alive && !ctx.shutting_down.get();
-            match out.encode(&mut resp, keep_alive, http10, head_only) {
+            match bufs.out.encode(&mut resp, keep_alive, http10, head_only) {
                 Pending::Done => {}
                 Pending::Stream(body) => {
-                    if out.flush(&mut stream).await.is_err()
+                    bufs.note_batch();
+                    if bufs.out.flush(&mut stream).await.is_err()
                         || send_stream(&mut stream, body, !http10).await.is_err()
                     {
                         return;
@@ -138,8 +141,11 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
         }
 
         // 2. One write for the whole batch.
-        if !out.is_empty() && out.flush(&mut stream).await.is_err() {
-            return;
+        if !bufs.out.is_empty() {
+            bufs.note_batch();
+            if bufs.out.flush(&mut stream).await.is_err() {
+                return;
+            }
         }
         if close {
             let _ = stream.shutdown().await;
@@ -148,19 +154,22 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
         }
 
         // 3. Read more, under the timeout of what we wait for.
-        let idle = rbuf.is_empty() && waiting == Waiting::Idle;
+        let idle = bufs.rbuf.is_empty() && waiting == Waiting::Idle;
         if idle && ctx.shutting_down.get() {
             return;
         }
         let deadline = match waiting {
-            Waiting::Idle => Instant::now() + config.keep_alive_timeout,
+            // Adaptive: shorter as the worker fills up (connection_manager).
+            Waiting::Idle => Instant::now() + ctx.manager.keep_alive_timeout(),
             Waiting::Head(since) => since + config.head_timeout,
             Waiting::Body(since) => since + config.body_timeout,
         };
-        if rbuf.capacity() - rbuf.len() < 1024 {
-            rbuf.reserve(READ_BUF);
+        bufs.make_room();
+        if idle {
+            if let Some(g) = &guard {
+                g.enter_idle();
+            }
         }
-        set_idle(idle);
         // The timer only ever moves earlier here; a later deadline (the usual case:
         // each request pushes the keep-alive deadline out) is applied lazily when the
         // timer fires. So a busy connection touches the timer wheel about once per
@@ -171,7 +180,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
         let read = loop {
             tokio::select! {
                 biased;
-                r = stream.read_buf(&mut rbuf) => break Ok(r),
+                r = stream.read_buf(&mut bufs.rbuf) => break Ok(r),
                 () = &mut timer => {
                     if Instant::now() >= deadline {
                         break Err(());
@@ -180,18 +189,22 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
                 }
             }
         };
-        set_idle(false);
+        if idle {
+            if let Some(g) = &guard {
+                g.leave_idle();
+            }
+        }
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => return,
             Ok(Ok(_)) => {}
             Err(()) => {
                 if !idle {
                     error_response(
-                        &mut out,
+                        &mut bufs.out,
                         StatusCode::REQUEST_TIMEOUT,
                         Cow::Borrowed("request timed out"),
                     );
-                    let _ = out.flush(&mut stream).await;
+                    let _ = bufs.out.flush(&mut stream).await;
                 }
                 return;
             }
@@ -241,19 +254,22 @@ fn frame(head: &RawHead, rbuf: &mut BytesMut, max_body: usize, max_trailers: usi
 
 /// Routes a request and starts its handler (extractors run here). Routing failures
 /// and rejections answer at once; a panic in the handler becomes `500`.
+// The large `Err` (a whole response) never travels: `route` is inlined into the
+// loop, which matches on the result at once.
+#[allow(clippy::result_large_err)]
 #[inline]
 fn route<S: Send + Sync + 'static>(
     ctx: &WorkerCtx<S>,
     req: &mut HttpRequest,
 ) -> Result<CatchPanic, Response> {
     let shared = &*ctx.shared;
-    let found = {
+    let mut params = RawParams::new();
+    let endpoint = {
         let mut cache = ctx.route_cache.borrow_mut();
         let path = req.path();
-        let result = match shared.router.match_cached(&mut cache, req.method, path) {
+        match shared.router.match_cached(&mut cache, req.method, path) {
             Ok(m) => {
                 let ep = m.value;
-                let mut params = RawParams::new();
                 // Values borrow from the path: keep their byte ranges, not copies.
                 let base = path.as_ptr() as usize;
                 for (key, value) in m.params.iter() {
@@ -265,24 +281,20 @@ fn route<S: Send + Sync + 'static>(
                         params.push((*name, start as u32, (start + value.len()) as u32));
                     }
                 }
-                Ok((ep, params))
+                ep
             }
             Err(MatchError::MethodNotAllowed { allow }) => {
-                Err(FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
+                return Err(FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
                     .with_header("Allow", allow)
-                    .into_response())
+                    .into_response());
             }
-            Err(_) => Err(Response::text(StatusCode::NOT_FOUND, "Not Found")),
-        };
-        result
-    };
-    let endpoint = match found {
-        Ok((ep, params)) => {
-            req.params = params;
-            ep
+            Err(_) => return Err(Response::text(StatusCode::NOT_FOUND, "Not Found")),
         }
-        Err(resp) => return Err(resp),
     };
+    // A fresh request has no parameters: static routes skip the copy.
+    if !params.is_empty() {
+        req.params = params;
+    }
     Ok(CatchPanic::new(&*endpoint.handler, req, &shared.state))
 }
 

@@ -2,19 +2,18 @@
 //! that accepts on its own `SO_REUSEPORT` listener and serves its connections.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 
 use super::shutdown::ShutdownHandle;
 use super::{conn, date, Shared};
+use crate::connection_manager::{self, ConnectionManager};
 use crate::error::Error;
 use crate::routing::RouteCache;
 use crate::simd_parser::SIMDParser;
@@ -86,26 +85,15 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     result
 }
 
-/// A live connection: its socket and whether it is idle between requests.
-type ConnEntry = (RawFd, Rc<Cell<bool>>);
-
 /// Per-worker state shared by its connections (single-threaded: `Rc`/`Cell`).
 pub(crate) struct WorkerCtx<S> {
     pub shared: Arc<Shared<S>>,
     pub parser: SIMDParser,
     pub route_cache: RefCell<RouteCache>,
     pub shutting_down: Cell<bool>,
-    conns: RefCell<HashMap<u64, ConnEntry>>,
-    next_id: Cell<u64>,
-    drained: Notify,
-}
-
-/// A connection's registration with its worker; unregisters on drop.
-pub(crate) struct ConnGuard<S> {
-    ctx: Rc<WorkerCtx<S>>,
-    id: u64,
-    /// `true` while the connection waits for the first byte of a new request.
-    pub idle: Rc<Cell<bool>>,
+    /// Buffer sizing and pools, adaptive keep-alive, the registry of live
+    /// connections and idle culling.
+    pub manager: Rc<ConnectionManager>,
 }
 
 impl<S> WorkerCtx<S> {
@@ -119,44 +107,8 @@ impl<S> WorkerCtx<S> {
             ),
             route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
             shutting_down: Cell::new(false),
-            conns: RefCell::new(HashMap::new()),
-            next_id: Cell::new(0),
-            drained: Notify::new(),
+            manager: Rc::new(ConnectionManager::for_server(config)),
             shared,
-        }
-    }
-
-    pub fn register(self: &Rc<Self>, fd: RawFd) -> ConnGuard<S> {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        let idle = Rc::new(Cell::new(true));
-        self.conns.borrow_mut().insert(id, (fd, idle.clone()));
-        ConnGuard {
-            ctx: self.clone(),
-            id,
-            idle,
-        }
-    }
-
-    /// Wakes idle connections so they close; busy ones close after their response.
-    fn close_idle(&self) {
-        for (fd, idle) in self.conns.borrow().values() {
-            if idle.get() {
-                // SAFETY: the fd belongs to a live connection: entries are removed
-                // (ConnGuard::drop) before the connection's socket is dropped.
-                let fd = unsafe { BorrowedFd::borrow_raw(*fd) };
-                let _ = SockRef::from(&fd).shutdown(std::net::Shutdown::Read);
-            }
-        }
-    }
-}
-
-impl<S> Drop for ConnGuard<S> {
-    fn drop(&mut self) {
-        let mut conns = self.ctx.conns.borrow_mut();
-        conns.remove(&self.id);
-        if conns.is_empty() {
-            self.ctx.drained.notify_one();
         }
     }
 }
@@ -177,6 +129,7 @@ fn worker_main<S: Send + Sync + 'static>(
             .map_err(|e| Error::io("cannot register the listener", e))?;
         let config = &shared.config;
         let ctx = Rc::new(WorkerCtx::new(shared.clone()));
+        connection_manager::set_current(Some(ctx.manager.clone()));
 
         date::refresh();
         let ticker = tokio::task::spawn_local(async {
@@ -204,7 +157,7 @@ fn worker_main<S: Send + Sync + 'static>(
                 res = listener.accept() => match res {
                     Ok((stream, _)) => {
                         let _ = stream.set_nodelay(true);
-                        let guard = ctx.register(stream.as_raw_fd());
+                        let guard = ctx.manager.register(stream.as_raw_fd());
                         tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
                     }
                     // Out of file descriptors and similar: back off instead of spinning.
@@ -215,14 +168,10 @@ fn worker_main<S: Send + Sync + 'static>(
         // Drain: stop accepting, close idle connections, let busy ones finish.
         drop(listener);
         ctx.shutting_down.set(true);
-        ctx.close_idle();
-        let drain = async {
-            while !ctx.conns.borrow().is_empty() {
-                ctx.drained.notified().await;
-            }
-        };
-        let _ = tokio::time::timeout(config.drain_timeout, drain).await;
+        ctx.manager.close_idle();
+        let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
         ticker.abort();
+        connection_manager::set_current(None);
         Ok(())
     })
 }

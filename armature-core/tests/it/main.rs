@@ -11,6 +11,7 @@
 mod support;
 
 mod chunked;
+mod connection_manager;
 mod expect_continue;
 mod extractors;
 mod head;

@@ -1,0 +1,212 @@
+//! `ConnBuffers`: a connection's read and write buffers, sized from the worker's
+//! traffic history, taken from and given back to the worker's pools, and the
+//! connection's own traffic report.
+
+use std::mem;
+
+use bytes::BytesMut;
+
+use super::ConnectionManager;
+use crate::vectored_io::OutBuffer;
+
+/// The buffers of one connection. Dropping it (the connection closed) reports the
+/// traffic not yet reported and returns both buffers to the pools.
+pub(crate) struct ConnBuffers<'a> {
+    pub rbuf: BytesMut,
+    pub out: OutBuffer,
+    /// The read buffer size this connection was given: what refills aim for.
+    pub size: usize,
+    largest_request: usize,
+    largest_batch: usize,
+    manager: &'a ConnectionManager,
+}
+
+impl ConnectionManager {
+    /// Buffers for a new connection, at the sizes recent traffic calls for.
+    pub(crate) fn buffers(&self) -> ConnBuffers<'_> {
+        let size = self.read_size.get();
+        let rbuf = match self.read_pool.try_get() {
+            // `reserve` on an empty buffer we own reuses its whole allocation
+            // when it is large enough; a pooled buffer much larger than needed
+            // is let go, so memory follows the traffic down too.
+            Some(mut b) if b.capacity() <= 2 * size => {
+                b.reserve(size);
+                b
+            }
+            _ => BytesMut::with_capacity(size),
+        };
+        let wsize = self.write_size.get();
+        let out = match self.write_pool.try_get() {
+            Some(mut o) => {
+                let raw = o.raw();
+                if raw.capacity() <= 2 * wsize {
+                    raw.reserve(wsize);
+                    o
+                } else {
+                    OutBuffer::with_capacity(wsize)
+                }
+            }
+            None => OutBuffer::with_capacity(wsize),
+        };
+        ConnBuffers {
+            rbuf,
+            out,
+            size,
+            largest_request: 0,
+            largest_batch: 0,
+            manager: self,
+        }
+    }
+}
+
+impl ConnBuffers<'_> {
+    /// Notes a complete request of `len` bytes (head and body).
+    #[inline]
+    pub fn note_request(&mut self, len: usize) {
+        self.largest_request = self.largest_request.max(len);
+    }
+
+    /// Notes the size of the batch about to be written.
+    #[inline]
+    pub fn note_batch(&mut self) {
+        self.largest_batch = self.largest_batch.max(self.out.raw().len());
+    }
+
+    /// Makes room to read: when less than 1 KiB is free, the buffer is refilled
+    /// to this connection's size (reusing its allocation when no request still
+    /// points into it), keeping at least 1 KiB free past what is buffered. A refill
+    /// is also when the connection reports its traffic: about once per buffer's
+    /// worth of requests, which keeps the history current on long keep-alive
+    /// connections without a report per request.
+    #[inline]
+    pub fn make_room(&mut self) {
+        let len = self.rbuf.len();
+        if self.rbuf.capacity() - len < 1024 {
+            self.refill(len);
+        }
+    }
+
+    #[cold]
+    fn refill(&mut self, len: usize) {
+        self.report();
+        self.rbuf.reserve(self.size.max(len + 1024) - len);
+    }
+
+    #[cold]
+    fn report(&mut self) {
+        if self.largest_request > 0 {
+            self.manager.record_request(self.largest_request);
+        }
+        if self.largest_batch > 0 {
+            self.manager.record_response(self.largest_batch);
+        }
+        self.largest_request = 0;
+        self.largest_batch = 0;
+    }
+}
+
+impl Drop for ConnBuffers<'_> {
+    fn drop(&mut self) {
+        self.report();
+        self.manager.read_pool.put(mem::take(&mut self.rbuf));
+        self.manager.write_pool.put(mem::take(&mut self.out));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ConnectionManagerConfig;
+    use super::*;
+
+    fn manager(pool: usize) -> ConnectionManager {
+        ConnectionManager::new(
+            ConnectionManagerConfig::default()
+                .min_buffer_size(4096)
+                .max_buffer_size(65536)
+                .buffer_history_size(8)
+                .buffer_pool_size(pool),
+        )
+    }
+
+    #[test]
+    fn a_closed_connection_reports_and_returns_its_buffers() {
+        let m = manager(4);
+        {
+            let mut b = m.buffers();
+            assert_eq!(b.rbuf.capacity(), 8192);
+            b.note_request(40_000);
+            b.out.raw().extend_from_slice(&[0; 300]);
+            b.note_batch();
+        }
+        assert_eq!(m.stats().request_samples, 1);
+        assert_eq!(m.read_buffer_size(), 65536);
+        assert_eq!(m.write_buffer_size(), 4096);
+        assert_eq!((m.read_pool.len(), m.write_pool.len()), (1, 1));
+        // The next connection reuses them, grown to the new read size.
+        let b = m.buffers();
+        assert!(b.rbuf.capacity() >= 65536);
+        assert!(b.out.is_empty(), "a pooled write buffer comes back empty");
+        assert_eq!(m.read_pool.stats().hits, 1);
+    }
+
+    #[test]
+    fn a_used_up_read_buffer_still_shared_with_a_request_is_not_pooled() {
+        let m = manager(4);
+        let kept;
+        {
+            let mut b = m.buffers();
+            b.rbuf.extend_from_slice(&[b'x'; 8000]);
+            kept = b.rbuf.split().freeze(); // a handler kept the request's bytes
+        }
+        assert_eq!(m.read_pool.len(), 0);
+        assert_eq!(kept.len(), 8000);
+        {
+            let mut b = m.buffers();
+            b.rbuf.extend_from_slice(&[b'x'; 8000]);
+            drop(b.rbuf.split()); // handled and gone: the buffer is reclaimed
+        }
+        assert_eq!(m.read_pool.len(), 1);
+    }
+
+    #[test]
+    fn oversized_buffers_are_not_pooled() {
+        let m = manager(4);
+        {
+            let mut b = m.buffers();
+            b.rbuf.reserve(1 << 20);
+            b.out.raw().reserve(1 << 20);
+        }
+        assert_eq!((m.read_pool.len(), m.write_pool.len()), (0, 0));
+    }
+
+    #[test]
+    fn long_connections_report_at_each_refill() {
+        let m = manager(0);
+        let mut b = m.buffers();
+        for round in 1..=3 {
+            // A buffer's worth of requests, handled.
+            while b.rbuf.capacity() - b.rbuf.len() >= 1024 {
+                b.rbuf.extend_from_slice(&[b'x'; 100]);
+                drop(b.rbuf.split());
+                b.note_request(100);
+                b.note_batch();
+            }
+            b.make_room();
+            assert_eq!(m.stats().request_samples, round);
+        }
+        drop(b);
+        assert_eq!(m.stats().request_samples, 3, "nothing new to report");
+    }
+
+    #[test]
+    fn make_room_reuses_the_buffer_once_requests_are_gone() {
+        let m = manager(0);
+        let mut b = m.buffers();
+        let base = b.rbuf.as_ptr();
+        b.rbuf.extend_from_slice(&[b'x'; 8000]);
+        drop(b.rbuf.split_to(8000)); // a handled request
+        b.make_room();
+        assert_eq!(b.rbuf.as_ptr(), base, "reclaimed in place");
+        assert!(b.rbuf.capacity() >= 8192);
+    }
+}

@@ -1,0 +1,209 @@
+//! `ConnectionManagerConfig`: the builder of buffer, keep-alive and culling settings.
+
+use std::time::Duration;
+
+/// Settings of the per-worker [`ConnectionManager`](super::ConnectionManager):
+/// buffer auto-tuning, adaptive keep-alive and idle-connection culling.
+///
+/// Every server has one: [`ServerConfig::connection_manager`] replaces the default.
+///
+/// ```
+/// use armature_core::connection_manager::{ConnectionManager, ConnectionManagerConfig};
+/// use armature_core::ServerConfig;
+/// use std::time::Duration;
+///
+/// let config = ConnectionManagerConfig::default()
+///     .min_buffer_size(4096)
+///     .max_buffer_size(65536)
+///     .buffer_history_size(1000)
+///     .keep_alive_timeout(Duration::from_secs(60))
+///     .min_keep_alive_timeout(Duration::from_secs(5))
+///     .load_threshold_high(0.8)
+///     .load_threshold_low(0.3)
+///     .max_idle_connections(1000)
+///     .idle_timeout(Duration::from_secs(300));
+/// let manager = ConnectionManager::new(config.clone());
+/// assert_eq!(manager.keep_alive_timeout(), Duration::from_secs(60)); // no load yet
+/// let server = ServerConfig::default().connection_manager(config);
+/// assert_eq!(server.get_connection_manager().get_max_idle_connections(), 1000);
+/// ```
+///
+/// All numbers are per worker: each worker thread runs its own manager over its own
+/// connections (no locks, no atomics).
+///
+/// [`ServerConfig::connection_manager`]: crate::ServerConfig::connection_manager
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnectionManagerConfig {
+    pub(crate) min_buffer_size: usize,
+    pub(crate) max_buffer_size: usize,
+    pub(crate) buffer_history_size: usize,
+    pub(crate) keep_alive_timeout: Option<Duration>,
+    pub(crate) min_keep_alive_timeout: Duration,
+    pub(crate) load_threshold_high: f64,
+    pub(crate) load_threshold_low: f64,
+    pub(crate) max_idle_connections: usize,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) buffer_pool_size: usize,
+}
+
+impl Default for ConnectionManagerConfig {
+    fn default() -> Self {
+        ConnectionManagerConfig {
+            min_buffer_size: 4 * 1024,
+            max_buffer_size: 64 * 1024,
+            buffer_history_size: 1000,
+            keep_alive_timeout: None,
+            min_keep_alive_timeout: Duration::from_secs(5),
+            load_threshold_high: 0.8,
+            load_threshold_low: 0.3,
+            max_idle_connections: 10_000,
+            idle_timeout: Duration::from_secs(300),
+            buffer_pool_size: 64,
+        }
+    }
+}
+
+/// The keep-alive timeout when neither this config nor the server's sets one.
+pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
+
+macro_rules! setters {
+    ($( $(#[$doc:meta])* $name:ident / $getter:ident : $ty:ty ),+ $(,)?) => {
+        impl ConnectionManagerConfig {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, value: $ty) -> Self {
+                    self.$name = value;
+                    self
+                }
+
+                #[doc = concat!("The configured `", stringify!($name), "`.")]
+                pub fn $getter(&self) -> $ty {
+                    self.$name
+                }
+            )+
+        }
+    };
+}
+
+setters! {
+    /// Smallest read (and write) buffer a new connection starts with. Default 4 KiB.
+    min_buffer_size / get_min_buffer_size: usize,
+    /// Largest read (and write) buffer a new connection starts with, and the largest
+    /// buffer kept in the worker's buffer pool. A request larger than this still
+    /// works: its connection's buffer grows for it. Default 64 KiB.
+    max_buffer_size / get_max_buffer_size: usize,
+    /// How many recent traffic samples the buffer sizing looks at (a ring per worker;
+    /// 0 turns auto-tuning off: every connection starts with 8 KiB clamped to
+    /// `[min, max]`). Default 1000.
+    buffer_history_size / get_buffer_history_size: usize,
+    /// The shortest idle keep-alive timeout, reached when the worker's load is at or
+    /// above `load_threshold_high`. Default 5 s (never more than the keep-alive
+    /// timeout itself).
+    min_keep_alive_timeout / get_min_keep_alive_timeout: Duration,
+    /// Load at and above which idle connections get `min_keep_alive_timeout`.
+    /// Default 0.8.
+    load_threshold_high / get_load_threshold_high: f64,
+    /// Load at and below which idle connections get the full keep-alive timeout;
+    /// between the thresholds the timeout shrinks linearly. Default 0.3.
+    load_threshold_low / get_load_threshold_low: f64,
+    /// Most idle connections a worker keeps: past it, the connections idle the
+    /// longest are closed. Also the worker's capacity in the load figure
+    /// (`live connections / max_idle_connections`). 0 turns culling off (and the
+    /// load is then taken as 0). Default 10 000.
+    max_idle_connections / get_max_idle_connections: usize,
+    /// Hard cap on how long a connection may stay idle, whatever the keep-alive
+    /// settings say. Default 300 s.
+    idle_timeout / get_idle_timeout: Duration,
+    /// Read buffers and write buffers each worker keeps for reuse by new connections
+    /// (0 disables the pools). Default 64 of each.
+    buffer_pool_size / get_buffer_pool_size: usize,
+}
+
+impl ConnectionManagerConfig {
+    /// The longest idle keep-alive timeout, used while the load is at or below
+    /// `load_threshold_low`. Default: the server's
+    /// [`keep_alive_timeout`](crate::ServerConfig::keep_alive_timeout) (60 s).
+    pub fn keep_alive_timeout(mut self, value: Duration) -> Self {
+        self.keep_alive_timeout = Some(value);
+        self
+    }
+
+    /// The keep-alive timeout set here, if any (`None`: the server's applies).
+    pub fn get_keep_alive_timeout(&self) -> Option<Duration> {
+        self.keep_alive_timeout
+    }
+}
+
+/// The settings a manager runs with: defaults filled in, contradictions settled.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolved {
+    pub min_buffer: usize,
+    pub max_buffer: usize,
+    pub history: usize,
+    pub keep_alive_max: Duration,
+    pub keep_alive_min: Duration,
+    pub low: f64,
+    pub high: f64,
+    /// `usize::MAX` when culling is off.
+    pub max_idle: usize,
+    pub idle_timeout: Duration,
+    pub pool_size: usize,
+}
+
+impl ConnectionManagerConfig {
+    /// Fills in the keep-alive timeout (`fallback` is the server's) and orders the
+    /// bounds: `min <= max` for buffers and timeouts, `low <= high` for loads.
+    pub(crate) fn resolve(&self, fallback: Duration) -> Resolved {
+        let max_buffer = self.max_buffer_size.max(1);
+        let min_buffer = self.min_buffer_size.clamp(1, max_buffer);
+        let keep_alive_max = self.keep_alive_timeout.unwrap_or(fallback);
+        let keep_alive_min = self.min_keep_alive_timeout.min(keep_alive_max);
+        let finite = |x: f64, d: f64| if x.is_finite() { x } else { d };
+        let high = finite(self.load_threshold_high, 0.8);
+        let low = finite(self.load_threshold_low, 0.3).min(high);
+        Resolved {
+            min_buffer,
+            max_buffer,
+            history: self.buffer_history_size,
+            keep_alive_max,
+            keep_alive_min,
+            low,
+            high,
+            max_idle: match self.max_idle_connections {
+                0 => usize::MAX,
+                n => n,
+            },
+            idle_timeout: self.idle_timeout,
+            pool_size: self.buffer_pool_size,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contradictions_are_settled() {
+        let r = ConnectionManagerConfig::default()
+            .min_buffer_size(100_000)
+            .max_buffer_size(10)
+            .min_keep_alive_timeout(Duration::from_secs(90))
+            .load_threshold_low(0.9)
+            .load_threshold_high(0.5)
+            .resolve(Duration::from_secs(30));
+        assert_eq!((r.min_buffer, r.max_buffer), (10, 10));
+        assert_eq!(r.keep_alive_max, Duration::from_secs(30));
+        assert_eq!(r.keep_alive_min, Duration::from_secs(30));
+        assert_eq!((r.low, r.high), (0.5, 0.5));
+    }
+
+    #[test]
+    fn an_explicit_keep_alive_beats_the_servers() {
+        let r = ConnectionManagerConfig::default()
+            .keep_alive_timeout(Duration::from_secs(7))
+            .resolve(Duration::from_secs(30));
+        assert_eq!(r.keep_alive_max, Duration::from_secs(7));
+        assert_eq!(r.keep_alive_min, Duration::from_secs(5));
+    }
+}
