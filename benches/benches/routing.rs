@@ -191,6 +191,31 @@ fn bench_routing(c: &mut Criterion) {
     });
     g.finish();
 
+    // High-cardinality traffic: every request a different id, so nothing repeats.
+    let unique: Vec<String> = (0..65_536).map(|i| format!("/api/orders/{i}")).collect();
+    let mut g = c.benchmark_group("routing/unique_ids");
+    let mut next = 0;
+    g.bench_function("Router::match_route", |b| {
+        b.iter(|| {
+            next = (next + 1) & 0xffff;
+            router
+                .match_route(Method::Get, black_box(&unique[next]))
+                .map(|m| *m.value + our_params(&m.params))
+                .ok()
+        })
+    });
+    let mut cache = RouteCache::new(1024);
+    g.bench_function("Router::match_cached (capacity 1024)", |b| {
+        b.iter(|| {
+            next = (next + 1) & 0xffff;
+            router
+                .match_cached(&mut cache, Method::Get, black_box(&unique[next]))
+                .map(|m| *m.value + our_params(&m.params))
+                .ok()
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("routing/method_not_allowed");
     g.bench_function("Router::match_route", |b| {
         b.iter(|| {

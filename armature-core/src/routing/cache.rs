@@ -1,5 +1,6 @@
 //! A per-worker LRU cache of resolved dynamic routes.
 
+use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,9 +35,11 @@ pub(crate) struct Resolved {
 ///
 /// [`Router::match_cached`](super::Router::match_cached) consults it after the static
 /// fast path and fills it only with matches of routes that have parameters; misses
-/// (404, 405) are never stored, so a scan of random paths cannot grow it. A cache of
-/// capacity 0 is off. It is tied to the router state it was filled from: when routes
-/// are added, or the cache is used with another router, it empties itself.
+/// (404, 405) are never stored, so a scan of random paths cannot grow it. A path is
+/// admitted on its second miss (a small filter of recent misses decides), so paths
+/// seen once, such as unique ids, cost no allocation or eviction. A cache of capacity
+/// 0 is off. It is tied to the router state it was filled from: when routes are
+/// added, or the cache is used with another router, it empties itself.
 ///
 /// ```
 /// use armature_core::routing::{RouteCache, Router};
@@ -45,27 +48,46 @@ pub(crate) struct Resolved {
 /// let mut router = Router::new();
 /// router.get("/users/:id", "user");
 /// let mut cache = RouteCache::new(1024);
-/// for _ in 0..2 {
+/// for _ in 0..3 {
 ///     let m = router.match_cached(&mut cache, Method::Get, "/users/42").unwrap();
 ///     assert_eq!(m.params.get("id"), Some("42"));
 /// }
-/// assert_eq!((cache.hits(), cache.misses(), cache.len()), (1, 1, 1));
+/// // Stored on the second miss, answered from the cache the third time.
+/// assert_eq!((cache.hits(), cache.misses(), cache.len()), (1, 2, 1));
 /// assert!(router.match_cached(&mut cache, Method::Get, "/missing").is_err());
 /// assert_eq!(cache.len(), 1);
 /// ```
 pub struct RouteCache {
     lru: Option<LruCache<Box<str>, SmallVec<[Resolved; 1]>>>,
+    /// Admission filter: the hash of the last path that missed, per slot. A path is
+    /// stored only when it misses a second time while still remembered here.
+    doorkeeper: Box<[u64]>,
+    hasher: lru::DefaultHasher,
     stamp: u64,
     hits: u64,
     misses: u64,
 }
 
+/// Doorkeeper slots per cache entry (a power of two is used, at least this many times
+/// the capacity, at most [`MAX_DOORKEEPER`]).
+const DOORKEEPER_PER_ENTRY: usize = 4;
+const MAX_DOORKEEPER: usize = 1 << 16;
+
 impl RouteCache {
     /// A cache holding up to `capacity` paths (each with the methods requested for it);
     /// `0` disables caching.
     pub fn new(capacity: usize) -> Self {
+        let slots = match capacity {
+            0 => 0,
+            n => n
+                .saturating_mul(DOORKEEPER_PER_ENTRY)
+                .next_power_of_two()
+                .min(MAX_DOORKEEPER),
+        };
         RouteCache {
             lru: NonZeroUsize::new(capacity).map(LruCache::new),
+            doorkeeper: vec![0; slots].into_boxed_slice(),
+            hasher: lru::DefaultHasher::default(),
             stamp: 0,
             hits: 0,
             misses: 0,
@@ -92,6 +114,7 @@ impl RouteCache {
         if let Some(lru) = &mut self.lru {
             lru.clear();
         }
+        self.doorkeeper.fill(0);
     }
 
     /// Lookups answered from the cache.
@@ -140,12 +163,32 @@ impl RouteCache {
         }
     }
 
-    /// Stores a resolution (evicting the least recently used path when full).
+    /// Whether a resolution that just missed should be stored: yes when the same
+    /// method and path missed recently (a hot path), no on its first miss, so that a
+    /// stream of distinct paths (unique ids, scans) neither allocates nor evicts.
+    #[inline]
+    fn admit(&mut self, method: Method, path: &str) -> bool {
+        let mask = self.doorkeeper.len() - 1;
+        // 0 marks an empty slot, so hashes are made odd.
+        let hash = self.hasher.hash_one((method.index(), path)) | 1;
+        let slot = &mut self.doorkeeper[(hash >> 32) as usize & mask];
+        if *slot == hash {
+            *slot = 0;
+            true
+        } else {
+            *slot = hash;
+            false
+        }
+    }
+
+    /// Stores a resolution on its second miss (see `admit`), evicting the least
+    /// recently used path when full.
     pub(crate) fn insert(&mut self, path: &str, resolved: Resolved) {
-        let Some(lru) = &mut self.lru else { return };
-        if path.len() > MAX_CACHED_PATH {
+        if self.lru.is_none() || path.len() > MAX_CACHED_PATH || !self.admit(resolved.method, path)
+        {
             return;
         }
+        let Some(lru) = &mut self.lru else { return };
         if let Some(entry) = lru.get_mut(path) {
             entry.retain(|r| r.method != resolved.method);
             entry.push(resolved);
