@@ -14,6 +14,7 @@ Examples:
   cargo armature build --fat                fat-LTO release build, prints the binary
   cargo armature build --native             build for this machine's CPU (target/native)
   cargo armature pgo                        PGO loop: instrument, train under load, rebuild, compare
+  cargo armature profdata show x.profdata   functions, counts and hot spots of a profile
   cargo armature bench                      criterion benches vs the last saved baseline
   cargo armature doctor                     which toolchain pieces this machine has
 

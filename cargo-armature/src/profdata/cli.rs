@@ -4,8 +4,19 @@ use std::path::PathBuf;
 
 use super::{merge_files_with, show, FormatError, MergeOptions, ShowOptions};
 
+const EXAMPLES: &str = "\
+Examples:
+  cargo armature profdata merge -o merged.profdata target/pgo-profiles
+  cargo armature profdata merge -o merged.profdata a.profraw b.profraw --num-threads 1
+  cargo armature profdata show merged.profdata --top 20
+  cargo armature profdata show run.profraw --all-functions
+
+`merge` writes what `llvm-profdata merge` (LLVM 22) writes, byte for byte. A corrupt,
+truncated or mismatched input exits 2 and leaves no output file.";
+
 /// `cargo armature profdata …`: work with PGO profiles without llvm-profdata.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct ProfdataArgs {
     /// What to do.
     #[command(subcommand)]
