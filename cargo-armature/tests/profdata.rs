@@ -265,7 +265,10 @@ fn merges_are_byte_identical_to_llvm_profdata() {
         assert_eq!(report.inputs, inputs.len());
         if what.contains("mismatch") {
             assert!(
-                report.warnings.iter().any(|w| w.contains("counter mismatch")),
+                report
+                    .warnings
+                    .iter()
+                    .any(|w| w.contains("counter mismatch")),
                 "{:?}",
                 report.warnings
             );
