@@ -31,7 +31,7 @@ use crate::memory_opt::ObjectPool;
 /// let p = arena.alloc(Point { x: 1, y: 2 });
 /// p.x += 10;
 /// let mut v = arena.alloc_vec::<u8>(1024);
-/// v.extend_from_slice(b"scratch");
+/// v.extend_from_slice_copy(b"scratch");
 /// assert_eq!(*p, Point { x: 11, y: 2 });
 /// assert_eq!(&v[..], b"scratch");
 /// // All of it is freed together when `arena` drops.
@@ -203,12 +203,21 @@ impl<T> ArenaVec<'_, T> {
         self.0.truncate(len);
     }
 
-    /// Appends clones of the elements of `other`.
+    /// Appends clones of the elements of `other` (one by one; for plain data,
+    /// [`extend_from_slice_copy`](ArenaVec::extend_from_slice_copy) is a `memcpy`).
     pub fn extend_from_slice(&mut self, other: &[T])
     where
         T: Clone,
     {
         self.0.extend_from_slice(other);
+    }
+
+    /// Appends a copy of `other` in one `memcpy`.
+    pub fn extend_from_slice_copy(&mut self, other: &[T])
+    where
+        T: Copy,
+    {
+        self.0.extend_from_slice_copy(other);
     }
 }
 
@@ -369,6 +378,10 @@ mod tests {
         assert_eq!(*parts, ["a", "b", "c"]);
         assert_eq!(arena.alloc_str("hi"), "hi");
         assert_eq!(arena.alloc_slice_copy(&[1u16, 2]), &[1, 2]);
+        let mut v = arena.alloc_vec::<u8>(2);
+        v.extend_from_slice_copy(b"abc");
+        v.extend_from_slice(b"d");
+        assert_eq!(&v[..], b"abcd");
     }
 
     #[test]

@@ -115,7 +115,9 @@ setters! {
     /// settings say. Default 300 s.
     idle_timeout / get_idle_timeout: Duration,
     /// Read buffers and write buffers each worker keeps for reuse by new connections
-    /// (0 disables the pools). Default 64 of each.
+    /// (0 disables the pools). A pooled buffer is at most `max_buffer_size`, so a
+    /// worker's pools hold at most `2 × buffer_pool_size × max_buffer_size` bytes
+    /// (8 MiB with the defaults; far less for small traffic). Default 64 of each.
     buffer_pool_size / get_buffer_pool_size: usize,
 }
 
