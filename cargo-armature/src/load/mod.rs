@@ -54,7 +54,8 @@ pub struct LoadOptions {
     pub max_requests: Option<u64>,
     /// Concurrent keep-alive connections.
     pub connections: u32,
-    /// Driver threads (wrk `-t`); `None`: 1 on machines with up to 2 CPUs, else half of them.
+    /// Driver threads (wrk `-t`); `None`: 1 when pinned or on machines with up to 2 CPUs,
+    /// else half of them.
     pub load_threads: Option<u32>,
     /// Give up on one request after this long.
     pub request_timeout: Duration,
@@ -83,6 +84,10 @@ impl Default for LoadOptions {
 
 impl LoadOptions {
     fn threads(&self) -> u32 {
+        if self.pin_cpu.is_some() {
+            // All threads would share the one CPU.
+            return self.load_threads.unwrap_or(1);
+        }
         self.load_threads.unwrap_or_else(|| {
             let cpus = available_cpus() as u32;
             if cpus <= 2 {
