@@ -42,35 +42,33 @@ pub fn decode_percent(s: &str) -> Cow<'_, str> {
 fn decode_slow(s: &str, first: usize, plus: bool) -> Cow<'_, str> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    out.extend_from_slice(&bytes[..first]);
-    let mut changed = false;
+    // Bytes from `copied` on are not in `out` yet; runs without escapes are copied whole.
+    let mut copied = 0;
     let mut i = first;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'+' && plus {
-            out.push(b' ');
-            changed = true;
-            i += 1;
-        } else if b == b'%' && i + 2 < bytes.len() {
-            match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    changed = true;
-                    i += 3;
-                }
-                _ => {
-                    out.push(b);
-                    i += 1;
-                }
+        let decoded = match bytes[i] {
+            b'+' if plus => Some((b' ', 1)),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(hi), Some(lo)) => Some((hi << 4 | lo, 3)),
+                _ => None,
+            },
+            _ => None,
+        };
+        match decoded {
+            Some((byte, len)) => {
+                out.extend_from_slice(&bytes[copied..i]);
+                out.push(byte);
+                i += len;
+                copied = i;
             }
-        } else {
-            out.push(b);
-            i += 1;
+            None => i += 1,
         }
     }
-    if !changed {
+    if copied == 0 {
+        // Only stray `%`s: nothing changed.
         return Cow::Borrowed(s);
     }
+    out.extend_from_slice(&bytes[copied..]);
     match String::from_utf8(out) {
         Ok(s) => Cow::Owned(s),
         Err(e) => Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
