@@ -12,6 +12,9 @@ use crate::http::{HeaderMap, HttpRequest, StatusCode};
 use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
 
+/// A per-request bump arena (see [`crate::arena`]).
+pub use crate::arena::Arena;
+
 /// Builds a value from a request (and the app's state). A failure answers the
 /// request with the rejection instead of calling the handler.
 pub trait FromRequest<S>: Sized {
