@@ -27,6 +27,7 @@
 
 mod cache;
 mod error;
+mod method;
 mod pattern;
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ use crate::Method;
 
 pub use cache::RouteCache;
 pub use error::{MatchError, RouteError};
+pub use method::RouteMethod;
 pub use pattern::pattern_params;
 
 use cache::Resolved;
@@ -71,49 +73,6 @@ pub struct RouteMatch<'r, 'p, T> {
     pub value: &'r T,
     /// The parameters, in the order of the pattern.
     pub params: PathParams<'p>,
-}
-
-/// Something that names a request method for [`Router::match_route`]: a [`Method`]
-/// or its wire name (`"GET"`; an unknown name matches no route).
-pub trait RouteMethod: sealed::Sealed {
-    /// The method, or `None` for a name that is not one.
-    fn route_method(&self) -> Option<Method>;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for crate::Method {}
-    impl Sealed for &str {}
-    impl Sealed for String {}
-    impl Sealed for &String {}
-}
-
-impl RouteMethod for Method {
-    #[inline]
-    fn route_method(&self) -> Option<Method> {
-        Some(*self)
-    }
-}
-
-impl RouteMethod for &str {
-    #[inline]
-    fn route_method(&self) -> Option<Method> {
-        Method::from_bytes(self.as_bytes())
-    }
-}
-
-impl RouteMethod for String {
-    #[inline]
-    fn route_method(&self) -> Option<Method> {
-        Method::from_bytes(self.as_bytes())
-    }
-}
-
-impl RouteMethod for &String {
-    #[inline]
-    fn route_method(&self) -> Option<Method> {
-        Method::from_bytes(self.as_bytes())
-    }
 }
 
 /// One added route.
