@@ -2,7 +2,7 @@
 
 use crate::Method;
 
-/// Something that names a request method for [`Router::match_route`]: a [`Method`]
+/// Something that names a request method for [`Router::match_route`](super::Router::match_route): a [`Method`]
 /// or its wire name (`"GET"`; an unknown name matches no route).
 pub trait RouteMethod: sealed::Sealed {
     /// The method, or `None` for a name that is not one.
