@@ -6,6 +6,10 @@
 //! ([`simd_parser`]); matchit routing with a static fast path and an LRU cache
 //! ([`routing`]); extractors and responses shaped after axum.
 
+// First, so its macros are visible to every module below.
+#[macro_use]
+mod macros;
+
 pub mod arena;
 pub mod connection_manager;
 pub mod de;

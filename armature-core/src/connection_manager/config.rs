@@ -66,26 +66,8 @@ impl Default for ConnectionManagerConfig {
 /// The keep-alive timeout when neither this config nor the server's sets one.
 pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
 
-macro_rules! setters {
-    ($( $(#[$doc:meta])* $name:ident / $getter:ident : $ty:ty ),+ $(,)?) => {
-        impl ConnectionManagerConfig {
-            $(
-                $(#[$doc])*
-                pub fn $name(mut self, value: $ty) -> Self {
-                    self.$name = value;
-                    self
-                }
-
-                #[doc = concat!("The configured `", stringify!($name), "`.")]
-                pub fn $getter(&self) -> $ty {
-                    self.$name
-                }
-            )+
-        }
-    };
-}
-
-setters! {
+config_setters! {
+    ConnectionManagerConfig;
     /// Smallest read (and write) buffer a new connection starts with. Default 4 KiB.
     min_buffer_size / get_min_buffer_size: usize,
     /// Largest read (and write) buffer a new connection starts with, and the largest

@@ -52,26 +52,8 @@ impl Default for ServerConfig {
     }
 }
 
-macro_rules! setters {
-    ($( $(#[$doc:meta])* $name:ident / $getter:ident : $ty:ty ),+ $(,)?) => {
-        impl ServerConfig {
-            $(
-                $(#[$doc])*
-                pub fn $name(mut self, value: $ty) -> Self {
-                    self.$name = value;
-                    self
-                }
-
-                #[doc = concat!("The configured `", stringify!($name), "`.")]
-                pub fn $getter(&self) -> $ty {
-                    self.$name
-                }
-            )+
-        }
-    };
-}
-
-setters! {
+config_setters! {
+    ServerConfig;
     /// Worker threads, each a single-threaded runtime with its own `SO_REUSEPORT`
     /// listener. Default: the number of CPUs.
     workers / get_workers: usize,

@@ -41,6 +41,12 @@ pub(crate) fn refresh() {
     });
 }
 
+/// Hands this thread's date back to per-call freshness checks (the end of a
+/// [`crate::testing::TestConnection`] round trip, which has no timer).
+pub(crate) fn release() {
+    DATE.with(|d| d.borrow_mut().driven = false);
+}
+
 /// Appends the current date to `out`.
 #[inline]
 pub(crate) fn append(out: &mut Vec<u8>) {
