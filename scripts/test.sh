@@ -20,3 +20,5 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --workspace --locked
+# The `simd-json` backend must give the same results as serde_json: same unit tests.
+cargo test --locked -p armature-core --features simd-json --lib
