@@ -35,3 +35,8 @@ pub use handler::Handler;
 pub use http::{HttpRequest, HttpResponse, Method, StatusCode};
 pub use response::{IntoResponse, Response};
 pub use server::{addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle};
+
+/// The README's Rust examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
