@@ -7,8 +7,8 @@ use std::mem::MaybeUninit;
 use bytes::Bytes;
 use smallvec::SmallVec;
 
-use crate::http::headers::{Entry, HeaderMap, StandardHeader};
-use crate::http::request::{RawParams, Version};
+use crate::http::headers::{Entry, StandardHeader};
+use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 
 /// Why a request head could not be parsed. Opaque; ask it questions.
@@ -99,32 +99,12 @@ pub(crate) struct Framing {
     pub expect_continue: bool,
 }
 
-/// A parsed head, as byte offsets into the buffer it was parsed from.
-#[derive(Debug)]
-pub(crate) struct RawHead {
-    pub method: Method,
-    pub version: Version,
-    target: (u32, u32),
-    path_len: u32,
-    headers: SmallVec<[Entry; 12]>,
+/// What parsing a head yields besides the request itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head {
+    /// Bytes of the buffer the head occupies.
     pub head_len: usize,
     pub framing: Framing,
-}
-
-impl RawHead {
-    /// Builds the request from `head`, the bytes the offsets refer to (at least
-    /// `head_len`, starting where the parsed buffer started).
-    pub fn into_request(self, head: &Bytes) -> HttpRequest {
-        HttpRequest {
-            method: self.method,
-            version: self.version,
-            headers: HeaderMap::from_parts(head.clone(), self.headers),
-            target: self.target,
-            path_len: self.path_len,
-            body: Bytes::new(),
-            params: RawParams::new(),
-        }
-    }
 }
 
 /// The request-head parser.
@@ -178,22 +158,25 @@ impl SIMDParser {
     /// Parses the request head at the start of `raw`. Returns the request (without a
     /// body: framing is the connection's job) and the bytes after the head.
     pub fn parse(&self, raw: &Bytes) -> Result<(HttpRequest, Bytes), ParseError> {
-        let head = self.parse_raw(raw)?;
-        let len = head.head_len;
-        Ok((head.into_request(raw), raw.slice(len..)))
+        let mut req = HttpRequest::empty();
+        let head = self.parse_head(raw, &mut req)?;
+        req.headers.buf = raw.clone();
+        Ok((req, raw.slice(head.head_len..)))
     }
 
-    /// Parses a head from `buf` into offsets.
-    pub(crate) fn parse_raw(&self, buf: &[u8]) -> Result<RawHead, ParseError> {
+    /// Parses a head from `buf` into `req` (a request reused from one head to the
+    /// next, so nothing is moved per request): method, version, target and header
+    /// ranges. The caller then points `req.headers.buf` at the bytes `buf` held.
+    pub(crate) fn parse_head(&self, buf: &[u8], req: &mut HttpRequest) -> Result<Head, ParseError> {
         if self.max_headers <= STACK_HEADERS {
             let mut storage =
                 [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
-            self.parse_into(buf, &mut storage[..self.max_headers])
+            self.parse_into(buf, &mut storage[..self.max_headers], req)
         } else {
             let mut storage: Vec<MaybeUninit<httparse::Header<'_>>> = (0..self.max_headers)
                 .map(|_| MaybeUninit::uninit())
                 .collect();
-            self.parse_into(buf, &mut storage)
+            self.parse_into(buf, &mut storage, req)
         }
     }
 
@@ -201,7 +184,8 @@ impl SIMDParser {
         &self,
         buf: &'b [u8],
         storage: &mut [MaybeUninit<httparse::Header<'b>>],
-    ) -> Result<RawHead, ParseError> {
+        out: &mut HttpRequest,
+    ) -> Result<Head, ParseError> {
         // Leading empty lines before a request line are allowed (RFC 9112 §2.2).
         let mut req = httparse::Request::new(&mut []);
         let status = req.parse_with_uninit_headers(buf, storage);
@@ -263,7 +247,8 @@ impl SIMDParser {
         let mut chunked = false;
         let mut saw_te = false;
         let mut hosts = 0u32;
-        let mut headers = SmallVec::new();
+        let headers = &mut out.headers.entries;
+        headers.clear();
         for h in req.headers.iter() {
             let std = StandardHeader::from_bytes(h.name.as_bytes());
             let value = h.value;
@@ -354,15 +339,12 @@ impl SIMDParser {
             (None, true) => BodyKind::Chunked,
         };
         let t0 = off(target);
-        Ok(RawHead {
-            method,
-            version,
-            target: (t0, t0 + target.len() as u32),
-            path_len,
-            headers,
-            head_len,
-            framing,
-        })
+        out.method = method;
+        out.version = version;
+        out.target = (t0, t0 + target.len() as u32);
+        out.path_len = path_len;
+        out.params.clear();
+        Ok(Head { head_len, framing })
     }
 
     /// Classifies a partial head: still within limits (read more) or already too big.
@@ -583,7 +565,9 @@ mod tests {
     #[test]
     fn duplicate_equal_content_length_is_accepted() {
         let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
-        let head = SIMDParser::new().parse_raw(raw).unwrap();
+        let head = SIMDParser::new()
+            .parse_head(raw, &mut HttpRequest::empty())
+            .unwrap();
         assert_eq!(head.framing.body, BodyKind::Length(3));
     }
 
@@ -591,21 +575,45 @@ mod tests {
     fn limits() {
         let p = SIMDParser::with_limits(2, 64, 16);
         let too_many = b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n";
-        assert_eq!(p.parse_raw(too_many).unwrap_err().status().as_u16(), 431);
+        assert_eq!(
+            p.parse_head(too_many, &mut HttpRequest::empty())
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
         let long_uri = b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n";
-        assert_eq!(p.parse_raw(long_uri).unwrap_err().status().as_u16(), 414);
+        assert_eq!(
+            p.parse_head(long_uri, &mut HttpRequest::empty())
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            414
+        );
         let mut big = b"GET / HTTP/1.1\r\nx: ".to_vec();
         big.extend(std::iter::repeat_n(b'a', 100));
-        assert_eq!(p.parse_raw(&big).unwrap_err().status().as_u16(), 431);
+        assert_eq!(
+            p.parse_head(&big, &mut HttpRequest::empty())
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
         assert!(p
-            .parse_raw(b"GET / HTTP/1.1\r\n")
+            .parse_head(b"GET / HTTP/1.1\r\n", &mut HttpRequest::empty())
             .unwrap_err()
             .is_incomplete());
     }
 
     #[test]
     fn keep_alive_rules() {
-        let ka = |raw: &[u8]| SIMDParser::new().parse_raw(raw).unwrap().framing.keep_alive;
+        let ka = |raw: &[u8]| {
+            SIMDParser::new()
+                .parse_head(raw, &mut HttpRequest::empty())
+                .unwrap()
+                .framing
+                .keep_alive
+        };
         assert!(ka(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
         assert!(!ka(
             b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"

@@ -66,6 +66,26 @@ impl HttpRequest {
         }
     }
 
+    /// A blank request for the parser to fill (no allocation).
+    pub(crate) fn empty() -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            version: Version::Http11,
+            headers: HeaderMap::default(),
+            target: (0, 0),
+            path_len: 0,
+            body: Bytes::new(),
+            params: RawParams::new(),
+        }
+    }
+
+    /// Drops the request's references to the read buffer (head and body), keeping
+    /// the storage for the next request on the connection.
+    pub(crate) fn release(&mut self) {
+        self.headers.buf = Bytes::new();
+        self.body = Bytes::new();
+    }
+
     /// Adds a header (builder style, for hand-made requests).
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.append(

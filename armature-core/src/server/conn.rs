@@ -18,7 +18,7 @@ use crate::http::request::{RawParams, Version};
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::response::Response;
 use crate::routing::MatchError;
-use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, RawHead};
+use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, Head};
 use crate::vectored_io::{OutBuffer, Pending};
 use crate::IntoResponse;
 
@@ -49,6 +49,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
     // (and the connection's traffic reported) when this function returns.
     let mut bufs = ctx.manager.buffers();
     let mut waiting = Waiting::Idle;
+    // One request value per connection, refilled by the parser for each head.
+    let mut req = HttpRequest::empty();
     let mut continue_sent = false;
     let config = &ctx.shared.config;
     let timer = tokio::time::sleep(ctx.manager.keep_alive_timeout());
@@ -58,7 +60,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
         // 1. Answer every complete request already buffered.
         let mut close = false;
         while !bufs.rbuf.is_empty() {
-            let head = match ctx.parser.parse_raw(&bufs.rbuf) {
+            let head = match ctx.parser.parse_head(&bufs.rbuf, &mut req) {
                 Ok(head) => head,
                 Err(e) if e.is_incomplete() => {
                     if !matches!(waiting, Waiting::Head(_)) {
@@ -73,7 +75,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
                 }
             };
             let framed = match frame(
-                &head,
+                head,
                 &mut bufs.rbuf,
                 config.max_body_size,
                 config.max_head_size,
@@ -99,18 +101,18 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             waiting = Waiting::Idle;
             continue_sent = false;
 
-            let http10 = head.version == Version::Http10;
-            let head_only = head.method == Method::Head;
+            let http10 = req.version == Version::Http10;
+            let head_only = req.method == Method::Head;
             let wants_keep_alive = head.framing.keep_alive;
             let (bytes, body) = framed;
             bufs.note_request(bytes.len());
-            let mut req = head.into_request(&bytes);
+            req.headers.buf = bytes;
             req.body = body;
 
             let call = route(&ctx, &mut req);
-            // Extractors have taken what they need: the request is not held across
-            // the handler's await.
-            drop(req);
+            // Extractors have taken what they need: the request's hold on the read
+            // buffer ends before the handler's await.
+            req.release();
             let mut resp = match call {
                 Ok(call) => call.await,
                 Err(resp) => resp,
@@ -220,7 +222,7 @@ enum Framed {
 }
 
 /// Cuts the request (head + body) off the front of `rbuf` once its body is complete.
-fn frame(head: &RawHead, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) -> Framed {
+fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) -> Framed {
     let hl = head.head_len;
     match head.framing.body {
         BodyKind::None => Framed::Complete(rbuf.split_to(hl).freeze(), Bytes::new()),
