@@ -13,7 +13,7 @@
 //!   their 95th percentile, clamped to `[min_buffer_size, max_buffer_size]`. Large
 //!   uploads then land in one buffer instead of growing one; small requests take
 //!   4 KiB instead of 8. Buffers come from (and go back to) per-worker
-//!   [`ObjectPool`](crate::memory_opt::ObjectPool)s, so connection churn does not
+//!   [`ObjectPool`]s, so connection churn does not
 //!   allocate them each time;
 //! - **adapts keep-alive**: the worker's *load* is its live connections divided by
 //!   `max_idle_connections`. At or below `load_threshold_low` an idle connection
