@@ -817,6 +817,22 @@ mod mutation {
         SAMPLE.get_or_init(|| std::fs::read(&corpus().runs_a[2]).unwrap())
     }
 
+    /// Overwrites the bytes at `edits`, then truncates at `cut` if given.
+    fn mutate(
+        b: &mut Vec<u8>,
+        edits: &[(prop::sample::Index, u8)],
+        cut: Option<prop::sample::Index>,
+    ) {
+        for (at, byte) in edits {
+            let i = at.index(b.len());
+            b[i] = *byte;
+        }
+        if let Some(cut) = cut {
+            let n = cut.index(b.len());
+            b.truncate(n);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
@@ -828,14 +844,7 @@ mod mutation {
             do_cut in any::<bool>(),
         ) {
             let mut b = sample().clone();
-            for (at, byte) in edits {
-                let i = at.index(b.len());
-                b[i] = byte;
-            }
-            if do_cut {
-                let n = cut.index(b.len());
-                b.truncate(n);
-            }
+            mutate(&mut b, &edits, do_cut.then_some(cut));
             let _ = parse_raw(&b);
             if let Ok(out) = merge_bytes(&[("mutant", &b)]) {
                 parse_indexed(&out).expect("our own output reads back");
@@ -850,14 +859,7 @@ mod mutation {
             do_cut in any::<bool>(),
         ) {
             let mut b = indexed_sample().clone();
-            for (at, byte) in edits {
-                let i = at.index(b.len());
-                b[i] = byte;
-            }
-            if do_cut {
-                let n = cut.index(b.len());
-                b.truncate(n);
-            }
+            mutate(&mut b, &edits, do_cut.then_some(cut));
             let _ = parse_indexed(&b);
             if let Ok(out) = merge_bytes(&[("mutant", &b)]) {
                 parse_indexed(&out).expect("our own output reads back");

@@ -10,8 +10,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper::body::{Body, Frame};
 
 use crate::support::{
-    assert_standard_headers, echo_app, get, hyper_conn, hyper_request, show, start, stop, Framing,
-    RawConn,
+    assert_standard_headers, echo_app, get, hyper_conn, hyper_request, show, start, stop,
+    stop_async, Framing, RawConn,
 };
 use armature_core::Bytes;
 
@@ -155,9 +155,7 @@ async fn hyper_reads_a_streamed_response() {
         assert_eq!(body, "part1part2part3");
     }
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }
 
 /// A request body of unknown length, so hyper sends it chunked.
@@ -195,7 +193,5 @@ async fn hyper_sends_a_chunked_request_body() {
     assert_eq!(body.len(), 100_004);
     assert!(body.starts_with(b"abcx") && body.ends_with(b"xz"));
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }

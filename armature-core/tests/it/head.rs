@@ -3,7 +3,8 @@
 use http_body_util::{BodyExt, Empty};
 
 use crate::support::{
-    assert_standard_headers, echo_app, get, hyper_conn, hyper_request, show, start, stop, RawConn,
+    assert_standard_headers, echo_app, get, hyper_conn, hyper_request, show, start, stop,
+    stop_async, RawConn,
 };
 use armature_core::Bytes;
 
@@ -93,9 +94,7 @@ async fn hyper_head_request() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "Hello, World!");
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }
 
 #[test]

@@ -3,7 +3,9 @@
 
 use http_body_util::{BodyExt, Empty, Full};
 
-use crate::support::{assert_imf_fixdate, config, echo_app, hyper_client, start, start_with, stop};
+use crate::support::{
+    assert_imf_fixdate, config, echo_app, hyper_client, start, start_with, stop_async,
+};
 use armature_core::Bytes;
 
 #[tokio::test]
@@ -24,9 +26,7 @@ async fn hyper_get_sees_the_standard_headers() {
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "Hello, World!");
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }
 
 #[tokio::test]
@@ -47,9 +47,7 @@ async fn hyper_post_of_a_one_mib_body_is_echoed_intact() {
     let got = resp.into_body().collect().await.unwrap().to_bytes();
     assert!(got == body, "1 MiB echo differs (got {} bytes)", got.len());
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }
 
 #[tokio::test]
@@ -79,9 +77,7 @@ async fn hyper_pooled_client_with_concurrent_connections() {
         t.await.expect("client task");
     }
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }
 
 #[tokio::test]
@@ -97,9 +93,7 @@ async fn hyper_sees_404_and_405() {
     assert_eq!(resp.status(), 405);
     assert!(resp.headers().contains_key("allow"));
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }
 
 #[tokio::test]
@@ -129,7 +123,5 @@ async fn two_workers_serve_concurrent_connections() {
         t.await.expect("client task");
     }
     drop(client);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }

@@ -3,7 +3,7 @@
 
 use http_body_util::{BodyExt, Empty};
 
-use crate::support::{echo_app, get, hyper_conn, hyper_request, start, stop, RawConn};
+use crate::support::{echo_app, get, hyper_conn, hyper_request, start, stop, stop_async, RawConn};
 use armature_core::Bytes;
 
 #[test]
@@ -96,7 +96,5 @@ async fn hyper_sends_many_requests_on_one_connection() {
         assert_eq!(body, n.to_string().as_bytes());
     }
     drop(sender);
-    tokio::task::spawn_blocking(move || stop(server))
-        .await
-        .unwrap();
+    stop_async(server).await;
 }

@@ -54,6 +54,13 @@ pub fn stop(server: RunningServer) {
     }
 }
 
+/// [`stop`] from async code (it blocks, so it runs on the blocking pool).
+pub async fn stop_async(server: RunningServer) {
+    tokio::task::spawn_blocking(move || stop(server))
+        .await
+        .expect("the stop task panicked");
+}
+
 /// The routes most framing tests need.
 ///
 /// - `GET /echo/:n` answers `n` (text/plain), so pipelined responses are told apart;
