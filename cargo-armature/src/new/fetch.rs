@@ -59,8 +59,47 @@ pub fn resolve(target: &Path, files: &BTreeMap<PathBuf, Vec<u8>>, what: &str) ->
             reason.join("\n  ")
         );
     }
+    check_provenance(scratch.path())?;
     let lock = scratch.path().join("Cargo.lock");
     std::fs::read(&lock).with_context(|| format!("cannot read {}", lock.display()))
+}
+
+/// Checks that the armature-core cargo resolved is Armature's: the name
+/// `armature-core` is also used on crates.io by an unrelated project, whose
+/// API an app generated here does not build against. The resolved package's
+/// `repository` must be this crate's.
+fn check_provenance(dir: &Path) -> Result<()> {
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .cargo_path(cargo_bin())
+        .current_dir(dir)
+        .manifest_path(dir.join("Cargo.toml"))
+        .other_options(vec!["--offline".to_owned()])
+        .exec()
+        .with_context(|| {
+            format!(
+                "cannot read the dependencies of the new app in {}",
+                dir.display()
+            )
+        })?;
+    let ours = env!("CARGO_PKG_REPOSITORY");
+    let core = metadata
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == "armature-core")
+        .context("cargo resolved no armature-core for the new app")?;
+    let theirs = core.repository.as_deref().unwrap_or("none given");
+    if theirs.trim_end_matches('/') != ours.trim_end_matches('/') {
+        anyhow::bail!(
+            "the armature-core {} that cargo found ({}) is not Armature's: its repository is \
+             {theirs}, Armature's is {ours}. Nothing was written. Build against Armature's \
+             sources instead: `--core-git {ours}` or, with a checkout, `--core-path DIR`",
+            core.version,
+            core.source
+                .as_ref()
+                .map_or_else(|| "a local path".to_owned(), ToString::to_string),
+        );
+    }
+    Ok(())
 }
 
 fn fetch(dir: &Path, offline: bool) -> Result<std::process::Output> {

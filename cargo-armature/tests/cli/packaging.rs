@@ -193,6 +193,43 @@ fn install_from_the_packaged_crate_then_new_build_and_serve() {
         "files were written: {:?}",
         tree(&lonely)
     );
+
+    // A registry armature-core that is another project's (the name is taken on
+    // crates.io by an unrelated framework): refused, and nothing written.
+    let impostor = tmp.path().join("impostor/armature-core");
+    std::fs::create_dir_all(impostor.join("src")).unwrap();
+    std::fs::write(
+        impostor.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"armature-core\"\nversion = \"{VERSION}\"\nedition = \"2021\"\n\
+             repository = \"https://example.com/someone-else/armature\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(impostor.join("src/lib.rs"), "").unwrap();
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(other.join(".cargo")).unwrap();
+    std::fs::write(
+        other.join(".cargo/config.toml"),
+        format!(
+            "[patch.crates-io]\narmature-core = {{ path = {:?} }}\n",
+            impostor.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = command(&installed_bin, &other)
+        .args(["armature", "new", "wrong-core", "--no-git"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", dump(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is not Armature's") && stderr.contains("--core-git"),
+        "{}",
+        dump(&out)
+    );
+    assert_eq!(tree(&other), vec![".cargo/config.toml".to_owned()]);
     assert!(
         started.elapsed() < Duration::from_secs(15 * 60),
         "sanity bound only"
