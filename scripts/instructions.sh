@@ -8,7 +8,8 @@
 #        scripts/instructions.sh target/release-fat/examples/hello /plaintext 16
 #        scripts/instructions.sh target/release-fat/examples/hello /json
 #
-# One worker (WORKERS=1), wrk -t1 -c16. Needs valgrind and wrk.
+# One worker (WORKERS=1), wrk -t1 -c16. Needs valgrind and wrk. KEEP=FILE keeps the
+# callgrind dump of the load (for callgrind_annotate).
 set -euo pipefail
 BIN=$1
 URLPATH=$2
@@ -17,7 +18,7 @@ DURATION=${4:-4}
 PORT=${PORT:-$((20000 + RANDOM % 20000))}
 cd "$(dirname "$0")/.."
 OUT=$(mktemp -d)
-trap 'rm -rf "$OUT"' EXIT
+trap '[ -n "${KEEP:-}" ] && cp "$OUT/cg.out.1" "$KEEP"; rm -rf "$OUT"' EXIT
 PORT=$PORT WORKERS=1 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.out" \
   "$BIN" >/dev/null 2>"$OUT/valgrind.log" &
 PID=$!
