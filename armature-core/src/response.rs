@@ -214,9 +214,12 @@ impl IntoResponse for Error {
             error: self.message(),
         })
         .unwrap_or_else(|_| b"{\"error\":\"internal error\"}".to_vec());
-        FastResponse::new(self.status())
+        let mut resp = FastResponse::new(self.status())
             .with_content_type("application/json")
-            .with_bytes(Bytes::from(body))
-            .into_response()
+            .with_bytes(Bytes::from(body));
+        if let Some(allow) = self.allow() {
+            resp = resp.with_header("Allow", allow.to_owned());
+        }
+        resp.into_response()
     }
 }

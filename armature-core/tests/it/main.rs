@@ -12,6 +12,7 @@ mod support;
 
 mod chunked;
 mod connection_manager;
+mod errors;
 mod expect_continue;
 mod extractors;
 mod head;
