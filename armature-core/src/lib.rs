@@ -20,6 +20,7 @@ pub mod handler;
 pub mod http;
 pub mod json;
 pub mod memory_opt;
+pub mod middleware;
 mod response;
 pub mod routing;
 mod server;

@@ -19,6 +19,7 @@ pub use worker_state::WorkerInfo;
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::http::Method;
+use crate::middleware::{self, Layer, Layered, Middleware, Stack};
 use crate::routing::Router;
 use worker_state::{BoxError, Factories};
 
@@ -31,9 +32,23 @@ pub(crate) struct Endpoint<S> {
     pub params: &'static [&'static str],
 }
 
+/// One route as the app collects it, before the router is built.
+struct RouteEntry<S> {
+    method: Method,
+    pattern: String,
+    handler: Box<dyn ErasedHandler<S>>,
+    /// Its own middleware, in the order added.
+    middleware: Vec<Layer>,
+}
+
 /// What every worker shares.
 pub(crate) struct Shared<S> {
     pub router: Router<Endpoint<S>>,
+    /// What answers a path no route matches, inside the app-wide middleware.
+    pub fallback: Option<Arc<dyn ErasedHandler<S>>>,
+    /// The app-wide middleware (outermost first), for requests no route matched; `None`
+    /// when there is none, so those answer at once.
+    pub unmatched_stack: Option<Stack>,
     pub state: Arc<S>,
     pub config: ServerConfig,
     /// Per-worker state factories, run by each worker before the server listens.
@@ -54,7 +69,13 @@ pub(crate) struct Shared<S> {
 /// ```
 pub struct App<S = ()> {
     state: Arc<S>,
-    routes: Vec<(Method, String, Box<dyn ErasedHandler<S>>)>,
+    routes: Vec<RouteEntry<S>>,
+    /// Where the routes of the last route call start (what [`App::with`] applies to).
+    last_call: usize,
+    middleware: Vec<Layer>,
+    fallback: Option<Box<dyn ErasedHandler<S>>>,
+    /// A misuse found while building (reported by `bind`).
+    build_error: Option<String>,
     config: ServerConfig,
     worker_states: Factories,
 }
@@ -93,6 +114,10 @@ impl<S: Send + Sync + 'static> App<S> {
         App {
             state: Arc::new(state),
             routes: Vec::new(),
+            last_call: 0,
+            middleware: Vec::new(),
+            fallback: None,
+            build_error: None,
             config: ServerConfig::default(),
             worker_states: Factories::default(),
         }
@@ -104,8 +129,115 @@ impl<S: Send + Sync + 'static> App<S> {
         H: Handler<T, S>,
         T: 'static,
     {
-        self.routes
-            .push((method, pattern.to_owned(), Box::new(Erased::new(handler))));
+        self.last_call = self.routes.len();
+        self.push_route(method, pattern.to_owned(), handler);
+        self
+    }
+
+    fn push_route<H, T>(&mut self, method: Method, pattern: String, handler: H)
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.routes.push(RouteEntry {
+            method,
+            pattern,
+            handler: Box::new(Erased::new(handler)),
+            middleware: Vec::new(),
+        });
+    }
+
+    /// Adds a route for every method ([`Method::ALL`]) at `pattern`; routes added for
+    /// single methods of the same pattern conflict with it.
+    ///
+    /// ```
+    /// use armature_core::App;
+    /// let app = App::new().any("/echo", |req: armature_core::HttpRequest| async move {
+    ///     req.method().to_string()
+    /// });
+    /// # drop(app);
+    /// ```
+    pub fn any<H, T>(mut self, pattern: &str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.last_call = self.routes.len();
+        for method in Method::ALL {
+            self.push_route(method, pattern.to_owned(), handler.clone());
+        }
+        self
+    }
+
+    /// Adds app-wide middleware: around every request (see [`crate::middleware`] for
+    /// the order).
+    pub fn middleware<M: Middleware>(mut self, middleware: M) -> Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Adds middleware to the routes of the last route call (one route, or every
+    /// method of an [`any`](App::any) route). See [`crate::middleware`] for the order.
+    /// Called before any route, it is an error that [`App::bind`] reports.
+    pub fn with<M: Middleware>(mut self, middleware: M) -> Self {
+        if self.routes.is_empty() {
+            self.build_error
+                .get_or_insert_with(|| "App::with was called before any route".into());
+            return self;
+        }
+        let layer: Layer = Arc::new(middleware);
+        for route in &mut self.routes[self.last_call..] {
+            route.middleware.push(layer.clone());
+        }
+        self
+    }
+
+    /// Answers requests whose path matches no route with `handler` instead of the
+    /// built-in `404` (a path that has routes for other methods still gets `405`).
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.fallback = Some(Box::new(Erased::new(handler)));
+        self
+    }
+
+    /// Adds every route of `other` under `prefix` (`"/api"`: its `/users` becomes
+    /// `/api/users`, its `/` becomes `/api`). `other`'s app-wide middleware wraps its
+    /// routes only; its fallback and configuration are not used.
+    pub fn nest(mut self, prefix: &str, other: App<S>) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            self.build_error
+                .get_or_insert_with(|| format!("nest prefix `{prefix}` must start with `/`"));
+        }
+        self.adopt(other, |pattern| match pattern {
+            "/" if !prefix.is_empty() => prefix.to_owned(),
+            p => format!("{prefix}{p}"),
+        })
+    }
+
+    /// Adds every route of `other` as it is. `other`'s app-wide middleware wraps its
+    /// routes only; its fallback (when this app has none) becomes this app's.
+    pub fn merge(mut self, mut other: App<S>) -> Self {
+        if self.fallback.is_none() {
+            self.fallback = other.fallback.take();
+        }
+        self.adopt(other, str::to_owned)
+    }
+
+    fn adopt(mut self, other: App<S>, pattern: impl Fn(&str) -> String) -> Self {
+        if let Some(e) = other.build_error {
+            self.build_error.get_or_insert(e);
+        }
+        self.last_call = self.routes.len();
+        for mut route in other.routes {
+            // Its app-wide middleware becomes the outermost of each route's own.
+            route.middleware.extend(other.middleware.iter().cloned());
+            route.pattern = pattern(&route.pattern);
+            self.routes.push(route);
+        }
         self
     }
 
@@ -211,10 +343,18 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     fn build_router(
-        routes: Vec<(Method, String, Box<dyn ErasedHandler<S>>)>,
+        routes: Vec<RouteEntry<S>>,
+        app_middleware: &[Layer],
     ) -> Result<Router<Endpoint<S>>, Error> {
         let mut router = Router::new();
-        for (method, pattern, handler) in routes {
+        for route in routes {
+            let (method, pattern) = (route.method, route.pattern);
+            let handler = if app_middleware.is_empty() && route.middleware.is_empty() {
+                route.handler
+            } else {
+                let stack = middleware::stack(app_middleware, &route.middleware);
+                Box::new(Layered::new(route.handler, stack))
+            };
             let names = crate::routing::pattern_params(&pattern)
                 .map_err(|e| Error::route(format!("invalid route `{method} {pattern}`: {e}")))?;
             let params: Vec<&'static str> = names
@@ -237,9 +377,16 @@ impl<S: Send + Sync + 'static> App<S> {
         if self.config.workers == 0 {
             return Err(Error::config("ServerConfig::workers must be at least 1"));
         }
-        let router = Self::build_router(self.routes)?;
+        if let Some(e) = self.build_error {
+            return Err(Error::config(e));
+        }
+        let router = Self::build_router(self.routes, &self.middleware)?;
+        let unmatched_stack =
+            (!self.middleware.is_empty()).then(|| middleware::stack(&self.middleware, &[]));
         Ok(Arc::new(Shared {
             router,
+            fallback: self.fallback.map(Arc::from),
+            unmatched_stack,
             state: self.state,
             config: self.config,
             worker_states: self.worker_states,
