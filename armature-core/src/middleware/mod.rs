@@ -47,6 +47,15 @@
 //! the route's handler is called as before (instructions per request measured equal).
 //! With middleware, each request costs one clone of the request (its bytes are
 //! shared, not copied) and one boxed future per layer.
+//!
+//! Built-in middleware, each configured by a builder: [`RequestId`], [`RequestLog`]
+//! (the access log through `tracing`; its format is documented there), [`Timeout`],
+//! [`DefaultHeaders`].
+
+mod default_headers;
+mod request_id;
+mod request_log;
+mod timeout;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -54,6 +63,11 @@ use std::sync::Arc;
 use crate::handler::{BoxFuture, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::{IntoResponse, Response};
+
+pub use default_headers::DefaultHeaders;
+pub use request_id::{RequestId, REQUEST_ID_HEADER};
+pub use request_log::{RequestLog, ACCESS_TARGET};
+pub use timeout::Timeout;
 
 /// A layer around handlers. Implemented by every
 /// `Fn(HttpRequest, Next) -> impl Future<Output = impl IntoResponse>` (so an

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod builtin_middleware;
 mod chunked;
 mod connection_manager;
 mod errors;
