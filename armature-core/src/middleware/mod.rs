@@ -50,8 +50,9 @@
 //!
 //! Built-in middleware, each configured by a builder: [`RequestId`], [`RequestLog`]
 //! (the access log through `tracing`; its format is documented there), [`Timeout`],
-//! [`DefaultHeaders`].
+//! [`DefaultHeaders`], [`Cors`].
 
+mod cors;
 mod default_headers;
 mod request_id;
 mod request_log;
@@ -64,6 +65,7 @@ use crate::handler::{BoxFuture, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::{IntoResponse, Response};
 
+pub use cors::Cors;
 pub use default_headers::DefaultHeaders;
 pub use request_id::{RequestId, REQUEST_ID_HEADER};
 pub use request_log::{RequestLog, ACCESS_TARGET};

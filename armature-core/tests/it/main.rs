@@ -13,6 +13,7 @@ mod support;
 mod builtin_middleware;
 mod chunked;
 mod connection_manager;
+mod cors;
 mod errors;
 mod expect_continue;
 mod extractors;
