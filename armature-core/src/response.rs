@@ -96,6 +96,14 @@ impl Response {
         }
     }
 
+    /// Replaces the body with `body` (in memory; `Content-Length` follows it).
+    pub fn set_body(&mut self, body: Bytes) {
+        match &mut self.0 {
+            Repr::Fast(r) => r.body = FastBody::Bytes(body),
+            Repr::Http(r) => r.body = Body::Bytes(body),
+        }
+    }
+
     /// The body when it is in memory (`None` for a stream).
     pub fn body_bytes(&self) -> Option<&[u8]> {
         match &self.0 {

@@ -50,8 +50,9 @@
 //!
 //! Built-in middleware, each configured by a builder: [`RequestId`], [`RequestLog`]
 //! (the access log through `tracing`; its format is documented there), [`Timeout`],
-//! [`DefaultHeaders`], [`Cors`].
+//! [`DefaultHeaders`], [`Cors`], [`Compression`].
 
+mod compression;
 mod cors;
 mod default_headers;
 mod request_id;
@@ -65,6 +66,7 @@ use crate::handler::{BoxFuture, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::{IntoResponse, Response};
 
+pub use compression::Compression;
 pub use cors::Cors;
 pub use default_headers::DefaultHeaders;
 pub use request_id::{RequestId, REQUEST_ID_HEADER};

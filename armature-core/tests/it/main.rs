@@ -12,6 +12,7 @@ mod support;
 
 mod builtin_middleware;
 mod chunked;
+mod compression;
 mod connection_manager;
 mod cors;
 mod errors;
