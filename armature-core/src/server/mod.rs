@@ -176,8 +176,9 @@ impl<S: Send + Sync + 'static> App<S> {
         self
     }
 
-    /// Adds middleware to the routes of the last route call (one route, or every
-    /// method of an [`any`](App::any) route). See [`crate::middleware`] for the order.
+    /// Adds middleware to the routes of the last route call (one route, every
+    /// method of an [`any`](App::any) route, or every route a [`nest`](App::nest) or
+    /// [`merge`](App::merge) brought in). See [`crate::middleware`] for the order.
     /// Called before any route, it is an error that [`App::bind`] reports.
     pub fn with<M: Middleware>(mut self, middleware: M) -> Self {
         if self.routes.is_empty() {
