@@ -42,9 +42,9 @@ fn create(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 HttpResponse::ok()
-                    .with_header("Cache-Control".into(), "no-cache".into())
-                    .with_header("X-Request-Id".into(), "5f1c9a".into())
-                    .with_header("Vary".into(), "Accept-Encoding".into()),
+                    .with_header("Cache-Control", "no-cache")
+                    .with_header("X-Request-Id", "5f1c9a")
+                    .with_header("Vary", "Accept-Encoding"),
             )
         })
     });

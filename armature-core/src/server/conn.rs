@@ -16,6 +16,7 @@ use crate::fast_response::FastResponse;
 use crate::handler::CatchPanic;
 use crate::http::request::{RawParams, Version};
 use crate::http::{HttpRequest, Method, StatusCode};
+use crate::middleware;
 use crate::response::Response;
 use crate::routing::MatchError;
 use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, Head};
@@ -364,12 +365,7 @@ fn route<S: Send + Sync + 'static>(
                 }
                 ep
             }
-            Err(MatchError::MethodNotAllowed { allow }) => {
-                return Err(FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_header("Allow", allow)
-                    .into_response());
-            }
-            Err(_) => return Err(Response::text(StatusCode::NOT_FOUND, "Not Found")),
+            Err(e) => return unmatched(shared, req, e),
         }
     };
     // A fresh request has no parameters: static routes skip the copy.
@@ -377,6 +373,43 @@ fn route<S: Send + Sync + 'static>(
         req.params = params;
     }
     Ok(CatchPanic::new(&*endpoint.handler, req, &shared.state))
+}
+
+/// A request no route matched: the fallback (for a path no method has) or the
+/// built-in `404`/`405`, inside the app-wide middleware when there is some.
+#[cold]
+#[allow(clippy::result_large_err)]
+fn unmatched<S: Send + Sync + 'static>(
+    shared: &super::Shared<S>,
+    req: &HttpRequest,
+    e: MatchError,
+) -> Result<CatchPanic, Response> {
+    let fixed = match e {
+        MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header("Allow", allow)
+            .into_response(),
+        _ => Response::text(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    let fallback = match &shared.fallback {
+        Some(h) if fixed.status() == StatusCode::NOT_FOUND => Some(h),
+        _ => None,
+    };
+    match (&shared.unmatched_stack, fallback) {
+        (None, None) => Err(fixed),
+        (None, Some(h)) => Ok(CatchPanic::new(&**h, req, &shared.state)),
+        (Some(stack), fallback) => {
+            let terminal: middleware::Terminal = match fallback {
+                Some(h) => {
+                    let (h, state) = (h.clone(), shared.state.clone());
+                    Box::new(move |req| h.call(req, &state))
+                }
+                None => middleware::ready(fixed),
+            };
+            Ok(CatchPanic::build(|| {
+                middleware::run(stack, req.clone(), terminal)
+            }))
+        }
+    }
 }
 
 fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str>) {
