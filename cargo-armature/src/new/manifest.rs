@@ -189,6 +189,13 @@ pub fn cargo_toml(
         .expect("just inserted")
         .leaf_decor_mut()
         .set_prefix(core.comment());
+    if !deps.contains_key("tracing-subscriber") {
+        deps.insert("tracing-subscriber", log_subscriber_dependency());
+        deps.key_mut("tracing-subscriber")
+            .expect("just inserted")
+            .leaf_decor_mut()
+            .set_prefix("# The log subscriber `src/main.rs` installs (the request log).\n");
+    }
 
     profiles::add_missing(&mut doc)?;
 
@@ -204,6 +211,19 @@ pub fn cargo_toml(
         doc.insert("workspace", Item::Table(ws));
     }
     Ok(doc.to_string())
+}
+
+/// `tracing-subscriber` as every app's `src/main.rs` uses it: the version and
+/// features the workspace's lock carries, so the app still builds offline.
+fn log_subscriber_dependency() -> Item {
+    let mut t = InlineTable::new();
+    t.insert("version", "0.3".into());
+    t.insert("default-features", false.into());
+    let mut features = toml_edit::Array::new();
+    features.push("fmt");
+    features.push("std");
+    t.insert("features", toml_edit::Value::Array(features));
+    value(t)
 }
 
 /// The app's first `Cargo.lock`: the workspace's, which cargo trims to what
