@@ -38,7 +38,9 @@ pub use server::{
     addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle, WorkerInfo,
 };
 
-/// The README's Rust examples, compiled as doctests.
+/// The README's Rust examples, compiled as doctests. This is the crate's own
+/// README (it travels in the package); the workspace README shows the same
+/// quick start, which a test in cargo-armature keeps identical.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -28,7 +28,7 @@ const USER: User = User {
 };
 
 fn create(c: &mut Criterion) {
-    let mut g = c.benchmark_group("response/create");
+    let mut g = c.benchmark_group("response_creation/ok");
     g.bench_function("HttpResponse::ok", |b| {
         b.iter(|| black_box(HttpResponse::ok()))
     });
@@ -37,7 +37,7 @@ fn create(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("response/3_headers");
+    let mut g = c.benchmark_group("response_creation/3_headers");
     g.bench_function("HttpResponse", |b| {
         b.iter(|| {
             black_box(
@@ -60,7 +60,7 @@ fn create(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("response/json_body");
+    let mut g = c.benchmark_group("response_creation/json_body");
     g.bench_function("HttpResponse::with_json", |b| {
         b.iter(|| {
             black_box(
