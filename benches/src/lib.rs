@@ -8,6 +8,8 @@
 //! every server ([`SERVER_NAME`]) so that byte counts on the wire match exactly;
 //! only the case of header names may differ (hyper writes them in lower case).
 
+pub mod db;
+
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, SystemTime};
