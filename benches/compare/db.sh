@@ -65,7 +65,7 @@ if [[ "${NO_BUILD:-0}" != 1 && -z "${DB_SH_BUILT:-}" ]]; then
     cargo build --quiet --profile "$PROFILE" -p armature-benches "${bins[@]}"
 fi
 if [[ -z "${ARMATURE_TEST_POSTGRES_URL:-}" ]]; then
-    DB_SH_BUILT=1 exec "$root/scripts/with-postgres.sh" "$0" "$@"
+    DB_SH_BUILT=1 exec "$root/scripts/with-postgres.sh" "$here/db.sh" "$@"
 fi
 
 out_dir="$root/target/compare/db"
