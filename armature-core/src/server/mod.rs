@@ -425,6 +425,7 @@ impl<S: Send + Sync + 'static> App<S> {
             local_addr,
             handle,
             start,
+            on_ready: None,
         })
     }
 
@@ -442,6 +443,7 @@ pub struct Server {
     local_addr: SocketAddr,
     handle: ShutdownHandle,
     start: Start,
+    on_ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
 }
 
 impl Server {
@@ -465,7 +467,30 @@ impl Server {
     /// [`worker_state`](App::worker_state); only when all have done so do the sockets
     /// listen. A factory's error stops the other workers and is returned here.
     pub fn run(self) -> Result<(), Error> {
-        (self.start)(Box::new(|| {}))
+        let (addr, on_ready) = (self.local_addr, self.on_ready);
+        (self.start)(Box::new(move || {
+            if let Some(f) = on_ready {
+                f(addr);
+            }
+        }))
+    }
+
+    /// Calls `f` with the address once, when every worker is ready and the sockets
+    /// listen (from [`run`](Server::run) or [`spawn`](Server::spawn)): the moment a
+    /// "listening on" line is true. Not called when the server stops before that.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), armature_core::Error> {
+    /// armature_core::App::new()
+    ///     .get("/", || async { "hi" })
+    ///     .bind("127.0.0.1:8080")?
+    ///     .on_ready(|addr| eprintln!("listening on http://{addr}"))
+    ///     .run()
+    /// # }
+    /// ```
+    pub fn on_ready(mut self, f: impl FnOnce(SocketAddr) + Send + 'static) -> Self {
+        self.on_ready = Some(Box::new(f));
+        self
     }
 
     /// Runs the server on a background thread, returning once it listens (every
@@ -479,7 +504,11 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("armature-server".into())
             .spawn(move || {
+                let on_ready = self.on_ready;
                 (self.start)(Box::new(move || {
+                    if let Some(f) = on_ready {
+                        f(addr);
+                    }
                     let _ = ready_tx.send(());
                 }))
             })
