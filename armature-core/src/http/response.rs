@@ -107,12 +107,17 @@ impl HttpResponse {
     /// [`FastResponse::with_header`](crate::fast_response::FastResponse::with_header);
     /// a name built at run time goes through [`headers_mut`](Self::headers_mut).
     pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
-        if name.eq_ignore_ascii_case("content-type") {
-            self.content_type = Some(value.into());
-        } else {
-            self.headers.insert(Cow::Borrowed(name), value.into());
-        }
+        self.set_header(name, value.into());
         self
+    }
+
+    /// [`with_header`](Self::with_header) in place.
+    pub(crate) fn set_header(&mut self, name: &'static str, value: Cow<'static, str>) {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.content_type = Some(value);
+        } else {
+            self.headers.insert(Cow::Borrowed(name), value);
+        }
     }
 
     /// Sets the `Content-Type`.

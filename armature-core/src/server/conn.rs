@@ -396,14 +396,11 @@ fn unmatched<S: Send + Sync + 'static>(
     };
     match (&shared.unmatched_stack, fallback) {
         (None, None) => Err(fixed),
-        (None, Some(h)) => Ok(CatchPanic::new(&**h, req, &shared.state)),
+        (None, Some(b)) => Ok(CatchPanic::new(&*b.handler, req, &b.state)),
         (Some(stack), fallback) => {
-            let terminal: middleware::Terminal = match fallback {
-                Some(h) => {
-                    let (h, state) = (h.clone(), shared.state.clone());
-                    Box::new(move |req| h.call(req, &state))
-                }
-                None => middleware::ready(fixed),
+            let terminal = match fallback {
+                Some(b) => middleware::Terminal::Endpoint(b.clone()),
+                None => middleware::Terminal::Ready(Box::new(fixed)),
             };
             Ok(CatchPanic::build(|| {
                 middleware::run(stack, req.clone(), terminal)

@@ -348,3 +348,28 @@ fn sigterm_the_moment_the_port_accepts_is_a_clean_exit() {
         failures.len()
     );
 }
+
+#[test]
+fn on_ready_runs_once_when_the_port_accepts() {
+    let server = echo_app()
+        .config(config())
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let server = server.on_ready(move |at| {
+        // Called once the sockets listen: a connection succeeds right here.
+        let accepted = std::net::TcpStream::connect(at).is_ok();
+        let _ = ready_tx.send((at, accepted));
+    });
+    let thread = std::thread::spawn(move || server.run());
+    let (at, accepted) = ready_rx
+        .recv_timeout(IO_TIMEOUT)
+        .expect("on_ready never ran");
+    assert_eq!(at, addr);
+    assert!(accepted, "on_ready ran before the port accepted");
+    handle.shutdown();
+    thread.join().unwrap().expect("run returned an error");
+    assert!(ready_rx.try_recv().is_err(), "on_ready ran twice");
+}

@@ -234,6 +234,17 @@ impl RunningApp {
             let mut rest = String::new();
             let _ = stderr.read_to_string(&mut rest);
         });
+        // The line comes right after `bind`; connections are refused until `run` has
+        // every worker ready and listening.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} printed {addr} but never accepted a connection",
+                binary.display()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         Self { child, addr }
     }
 
