@@ -29,6 +29,7 @@ enum Kind {
     Io,
     Route,
     Config,
+    WorkerState,
 }
 
 impl Error {
@@ -85,6 +86,25 @@ impl Error {
         e
     }
 
+    pub(crate) fn worker_state(
+        worker: crate::server::WorkerInfo,
+        type_name: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        let message = format!(
+            "worker {} of {} could not build its WorkerState<{type_name}>",
+            worker.index(),
+            worker.count()
+        );
+        let mut e = Error::build(
+            Kind::WorkerState,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            message,
+        );
+        e.source = Some(source);
+        e
+    }
+
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -113,6 +133,13 @@ impl Error {
     /// An invalid server configuration.
     pub fn is_config(&self) -> bool {
         self.kind == Kind::Config
+    }
+
+    /// A per-worker state factory ([`App::worker_state`](crate::App::worker_state))
+    /// failed, so the server did not start. The text names the worker and the type;
+    /// [`source`](std::error::Error::source) is the factory's own error.
+    pub fn is_worker_state(&self) -> bool {
+        self.kind == Kind::WorkerState
     }
 }
 

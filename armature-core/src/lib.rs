@@ -34,7 +34,9 @@ pub use extract::{Json, Path, Query, State};
 pub use handler::Handler;
 pub use http::{HttpRequest, HttpResponse, Method, StatusCode};
 pub use response::{IntoResponse, Response};
-pub use server::{addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle};
+pub use server::{
+    addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle, WorkerInfo,
+};
 
 /// The README's Rust examples, compiled as doctests. This is the crate's own
 /// README (it travels in the package); the workspace README shows the same

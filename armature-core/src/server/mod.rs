@@ -6,6 +6,7 @@ pub(crate) mod conn;
 pub(crate) mod date;
 mod shutdown;
 pub(crate) mod worker;
+pub(crate) mod worker_state;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use std::thread::JoinHandle;
 
 pub use config::ServerConfig;
 pub use shutdown::ShutdownHandle;
+pub use worker_state::WorkerInfo;
 
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::http::Method;
 use crate::routing::Router;
+use worker_state::{BoxError, Factories};
 
 /// A route's handler and its parameter names, as the router stores it.
 pub(crate) struct Endpoint<S> {
@@ -33,6 +36,8 @@ pub(crate) struct Shared<S> {
     pub router: Router<Endpoint<S>>,
     pub state: Arc<S>,
     pub config: ServerConfig,
+    /// Per-worker state factories, run by each worker before the server listens.
+    pub worker_states: Factories,
 }
 
 /// An application: routes, shared state and configuration.
@@ -51,6 +56,7 @@ pub struct App<S = ()> {
     state: Arc<S>,
     routes: Vec<(Method, String, Box<dyn ErasedHandler<S>>)>,
     config: ServerConfig,
+    worker_states: Factories,
 }
 
 impl App<()> {
@@ -88,6 +94,7 @@ impl<S: Send + Sync + 'static> App<S> {
             state: Arc::new(state),
             routes: Vec::new(),
             config: ServerConfig::default(),
+            worker_states: Factories::default(),
         }
     }
 
@@ -110,6 +117,86 @@ impl<S: Send + Sync + 'static> App<S> {
         patch => Method::Patch,
         head => Method::Head,
         options => Method::Options,
+    }
+
+    /// Adds per-worker state: `factory` runs once on each worker thread, on that
+    /// worker's runtime, and the value it builds is what handlers on that worker get
+    /// from the [`WorkerState<T>`](crate::extract::WorkerState) extractor (the
+    /// worker's own database connections, caches, clients: no cross-thread hop and no
+    /// lock per request). `T` need not be `Send` or `Sync`; nor need the future.
+    ///
+    /// Every worker's factories finish before the server listens: until then a
+    /// client's connection is refused, never queued. If a factory fails, the other
+    /// workers stop, nothing is served, and [`Server::run`] (or
+    /// [`App::serve`]) returns an [`Error`] for which
+    /// [`is_worker_state`](Error::is_worker_state) holds, whose text names the worker
+    /// and ends with the factory's own error. Several factories for different types
+    /// may be added (each worker runs them in the order added); a second one for the
+    /// same `T` replaces the first. An app with none pays nothing per request.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use armature_core::extract::WorkerState;
+    /// use armature_core::{App, ServerConfig, WorkerInfo};
+    ///
+    /// /// A stand-in for a connection pool: one per worker, used without locks.
+    /// struct Db {
+    ///     worker: usize,
+    ///     queries: RefCell<Vec<String>>,
+    /// }
+    ///
+    /// impl Db {
+    ///     async fn open(worker: usize) -> Result<Db, std::io::Error> {
+    ///         Ok(Db { worker, queries: RefCell::new(Vec::new()) })
+    ///     }
+    /// }
+    ///
+    /// async fn todos(db: WorkerState<Db>) -> String {
+    ///     db.queries.borrow_mut().push("SELECT * FROM todos".into());
+    ///     format!("worker {}: {} queries", db.worker, db.queries.borrow().len())
+    /// }
+    ///
+    /// fn main() -> Result<(), armature_core::Error> {
+    ///     let server = App::new()
+    ///         .worker_state(|w: WorkerInfo| async move { Db::open(w.index()).await })
+    ///         .get("/todos", todos)
+    ///         .config(ServerConfig::default().workers(2).handle_signals(false))
+    ///         .bind("127.0.0.1:0")?
+    ///         .spawn(); // returns once both workers have opened their Db
+    ///     server.shutdown()
+    /// }
+    /// ```
+    pub fn worker_state<T, E, F, Fut>(mut self, factory: F) -> Self
+    where
+        T: 'static,
+        E: Into<BoxError>,
+        F: Fn(WorkerInfo) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, E>> + 'static,
+    {
+        self.worker_states.insert(factory);
+        self
+    }
+
+    /// [`worker_state`](App::worker_state) with a factory that is a plain function
+    /// (it runs on the worker's thread, before the worker serves anything).
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use armature_core::{App, WorkerInfo};
+    /// use armature_core::extract::WorkerState;
+    ///
+    /// let app = App::new()
+    ///     .worker_state_sync(|w: WorkerInfo| Ok::<_, std::io::Error>(Cell::new(w.index())))
+    ///     .get("/worker", |n: WorkerState<Cell<usize>>| async move { n.get().to_string() });
+    /// # drop(app);
+    /// ```
+    pub fn worker_state_sync<T, E, F>(self, factory: F) -> Self
+    where
+        T: 'static,
+        E: Into<BoxError> + 'static,
+        F: Fn(WorkerInfo) -> Result<T, E> + Send + Sync + 'static,
+    {
+        self.worker_state(move |w| std::future::ready(factory(w)))
     }
 
     /// Replaces the server configuration.
@@ -155,11 +242,15 @@ impl<S: Send + Sync + 'static> App<S> {
             router,
             state: self.state,
             config: self.config,
+            worker_states: self.worker_states,
         }))
     }
 
     /// Builds the router (an invalid or conflicting route is an error here, never a
-    /// panic) and binds one listener per worker on `addr`.
+    /// panic) and binds one socket per worker on `addr`. The sockets listen only once
+    /// [`Server::run`] has every worker ready (its signal handler installed, its
+    /// [`worker_state`](App::worker_state) built): until then the address is taken but
+    /// a client's connection is refused.
     pub fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let shared = self.into_shared()?;
         let config = &shared.config;
@@ -168,14 +259,11 @@ impl<S: Send + Sync + 'static> App<S> {
             .map_err(|e| Error::io("cannot resolve the listen address", e))?
             .next()
             .ok_or_else(|| Error::config("the listen address resolved to nothing"))?;
-        let listeners = worker::bind_listeners(addr, config.workers, config.backlog)?;
-        let local_addr = listeners[0]
-            .local_addr()
-            .map_err(|e| Error::io("cannot read the bound address", e))?;
+        let (sockets, local_addr) = worker::bind_sockets(addr, config.workers)?;
         let handle = ShutdownHandle::new();
-        let start: Box<dyn FnOnce() -> Result<(), Error> + Send> = {
+        let start: Start = {
             let handle = handle.clone();
-            Box::new(move || worker::run_workers(shared, listeners, handle))
+            Box::new(move |on_ready| worker::run_workers(shared, sockets, handle, on_ready))
         };
         Ok(Server {
             local_addr,
@@ -190,11 +278,14 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 }
 
+/// Runs the workers; calls its argument once every worker is ready and listening.
+type Start = Box<dyn FnOnce(Box<dyn FnOnce() + Send>) -> Result<(), Error> + Send>;
+
 /// A bound server, ready to run.
 pub struct Server {
     local_addr: SocketAddr,
     handle: ShutdownHandle,
-    start: Box<dyn FnOnce() -> Result<(), Error> + Send>,
+    start: Start,
 }
 
 impl Server {
@@ -212,18 +303,33 @@ impl Server {
     /// closed, in-flight requests finished (within the drain timeout), idle
     /// connections closed. Returning normally lets `main` return normally, which is
     /// what writes a PGO-instrumented binary's profile.
+    ///
+    /// Each worker first installs the signal handler (when
+    /// [`handle_signals`](ServerConfig::handle_signals) is on) and builds its
+    /// [`worker_state`](App::worker_state); only when all have done so do the sockets
+    /// listen. A factory's error stops the other workers and is returned here.
     pub fn run(self) -> Result<(), Error> {
-        (self.start)()
+        (self.start)(Box::new(|| {}))
     }
 
-    /// Runs the server on a background thread.
+    /// Runs the server on a background thread, returning once it listens (every
+    /// worker ready) or has stopped before that: a startup error, such as a failed
+    /// [`worker_state`](App::worker_state) factory, is then what
+    /// [`RunningServer::shutdown`] returns.
     pub fn spawn(self) -> RunningServer {
         let addr = self.local_addr;
         let handle = self.handle.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("armature-server".into())
-            .spawn(move || self.run())
+            .spawn(move || {
+                (self.start)(Box::new(move || {
+                    let _ = ready_tx.send(());
+                }))
+            })
             .expect("spawning the server thread");
+        // `Err` (the sender dropped unsent): the server stopped before listening.
+        let _ = ready_rx.recv();
         RunningServer {
             addr,
             handle,

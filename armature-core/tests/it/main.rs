@@ -27,3 +27,4 @@ mod routing_e2e;
 mod shutdown;
 mod smuggling;
 mod timeouts;
+mod worker_state;

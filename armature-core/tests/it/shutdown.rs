@@ -13,7 +13,9 @@ use std::sync::Arc;
 use armature_core::extract::State;
 use armature_core::{App, ShutdownHandle};
 
-use crate::support::{config, echo_app, get, show, start_with, stop, RawConn, IO_TIMEOUT};
+use crate::support::{
+    config, connect_when_listening, echo_app, get, show, start_with, stop, RawConn, IO_TIMEOUT,
+};
 
 /// A drain timeout no test waits for: a shutdown that returns did not need it.
 const LONG_DRAIN: Duration = Duration::from_secs(600);
@@ -106,7 +108,8 @@ fn signal_drains_the_in_flight_request(signal: libc::c_int) {
         .parse()
         .expect("port number");
 
-    let mut conn = RawConn::connect(([127, 0, 0, 1], port).into());
+    // `PORT=` comes right after `bind`: connections are refused until `run` listens.
+    let mut conn = connect_when_listening(([127, 0, 0, 1], port).into());
     conn.send(&get("/slow"));
     // The handler announces itself, so the signal surely lands while it is in flight.
     wait_for_line(&lines, "IN_FLIGHT", &mut seen);
@@ -249,7 +252,7 @@ fn server_run_returns_after_handle_shutdown() {
     std::thread::spawn(move || {
         let _ = tx.send(server.run());
     });
-    let mut conn = RawConn::connect(addr);
+    let mut conn = connect_when_listening(addr);
     conn.send(&get("/echo/run"));
     assert_eq!(conn.read_response().text(), "run");
     handle.clone().shutdown();
