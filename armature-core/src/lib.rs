@@ -27,6 +27,7 @@ pub mod simd_parser;
 pub mod small_vec;
 pub mod testing;
 pub mod vectored_io;
+pub mod ws;
 
 pub use bytes::Bytes;
 pub use error::Error;

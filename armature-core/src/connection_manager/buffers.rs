@@ -103,13 +103,26 @@ impl ConnBuffers<'_> {
         self.largest_request = 0;
         self.largest_batch = 0;
     }
+
+    /// Reports the traffic and returns both buffers to the pools now, for a
+    /// connection that leaves HTTP (an upgrade) but lives on; dropping afterwards
+    /// returns nothing more. A method, not a `drop` of the buffers: moving them out
+    /// of the connection loop gave it a drop flag, ~3 instructions a request.
+    #[cold]
+    pub fn give_back(&mut self) {
+        self.report();
+        if self.rbuf.capacity() > 0 {
+            self.manager.read_pool.put(mem::take(&mut self.rbuf));
+        }
+        if self.out.raw().capacity() > 0 {
+            self.manager.write_pool.put(mem::take(&mut self.out));
+        }
+    }
 }
 
 impl Drop for ConnBuffers<'_> {
     fn drop(&mut self) {
-        self.report();
-        self.manager.read_pool.put(mem::take(&mut self.rbuf));
-        self.manager.write_pool.put(mem::take(&mut self.out));
+        self.give_back();
     }
 }
 

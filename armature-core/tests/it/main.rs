@@ -25,6 +25,8 @@ mod proptest_parser;
 mod response_headers;
 mod routing_e2e;
 mod shutdown;
+mod sized_stream;
 mod smuggling;
 mod timeouts;
+mod websocket;
 mod worker_state;
