@@ -25,6 +25,7 @@ pub mod routing;
 mod server;
 pub mod simd_parser;
 pub mod small_vec;
+pub mod static_files;
 pub mod testing;
 pub mod vectored_io;
 pub mod ws;
@@ -38,6 +39,7 @@ pub use response::{IntoResponse, Response};
 pub use server::{
     addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle, WorkerInfo,
 };
+pub use static_files::{ServeDir, ServeFile};
 
 /// The README's Rust examples, compiled as doctests. This is the crate's own
 /// README (it travels in the package); the workspace README shows the same

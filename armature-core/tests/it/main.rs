@@ -27,6 +27,7 @@ mod routing_e2e;
 mod shutdown;
 mod sized_stream;
 mod smuggling;
+mod static_files;
 mod timeouts;
 mod websocket;
 mod worker_state;
