@@ -334,7 +334,7 @@ impl ResponseChunks {
 mod tests {
     use super::*;
     use crate::fast_response::FastResponse;
-    use crate::HttpResponse;
+    use crate::{HttpResponse, IntoResponse};
 
     fn encode(resp: impl crate::IntoResponse, keep_alive: bool, head: bool) -> String {
         let mut out = OutBuffer::default();
@@ -384,5 +384,59 @@ mod tests {
     fn no_content_has_no_length() {
         let s = encode(StatusCode::NO_CONTENT, true, false);
         assert!(!s.contains("Content-Length"), "{s}");
+    }
+
+    struct Nothing;
+    impl futures_core::Stream for Nothing {
+        type Item = Result<Bytes, crate::http::BoxError>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(None)
+        }
+    }
+
+    #[test]
+    fn a_sized_stream_has_its_length_and_no_transfer_coding() {
+        let mut out = OutBuffer::default();
+        let mut resp = HttpResponse::ok()
+            .with_sized_stream(1234, Nothing)
+            .into_response();
+        let pending = out.encode(&mut resp, true, false, false);
+        assert!(matches!(
+            pending,
+            Pending::More(ref m) if matches!(**m, More::Stream(_, BodyFraming::Length(1234)))
+        ));
+        let s = String::from_utf8(out.buf).unwrap();
+        assert!(s.ends_with("\r\nContent-Length: 1234\r\n\r\n"), "{s}");
+        // HEAD: the same head, nothing to stream.
+        let s = encode(
+            HttpResponse::ok().with_sized_stream(1234, Nothing),
+            true,
+            true,
+        );
+        assert!(s.ends_with("\r\nContent-Length: 1234\r\n\r\n"), "{s}");
+    }
+
+    #[test]
+    fn an_upgrade_says_connection_upgrade_and_nothing_of_framing() {
+        use crate::extract::FromRequest;
+        let req = crate::HttpRequest::new(crate::Method::Get, "/ws")
+            .with_header("Connection", "Upgrade")
+            .with_header("Upgrade", "websocket")
+            .with_header("Sec-WebSocket-Version", "13")
+            .with_header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        let ws = crate::ws::WebSocketUpgrade::from_request(&req, &std::sync::Arc::new(())).unwrap();
+        let mut resp = ws.on_upgrade(|_| async {});
+        let mut out = OutBuffer::default();
+        // Even when the loop would close (shutdown began): the 101 is not followed by
+        // HTTP, so `Connection: close` would contradict `Connection: upgrade`.
+        let pending = out.encode(&mut resp, false, false, false);
+        assert!(matches!(pending, Pending::More(ref m) if matches!(**m, More::Upgrade(_))));
+        let s = String::from_utf8(out.buf).unwrap();
+        assert!(s.starts_with("HTTP/1.1 101 Switching Protocols\r\n"), "{s}");
+        assert!(s.ends_with("\r\nConnection: upgrade\r\n\r\n"), "{s}");
+        assert!(!s.contains("Content-Length") && !s.contains("close"), "{s}");
     }
 }

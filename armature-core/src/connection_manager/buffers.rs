@@ -182,6 +182,19 @@ mod tests {
     }
 
     #[test]
+    fn buffers_given_back_early_are_not_given_back_twice() {
+        let m = manager(4);
+        let mut b = m.buffers();
+        b.note_request(100);
+        b.give_back(); // an upgraded connection, still open
+        assert_eq!((m.read_pool.len(), m.write_pool.len()), (1, 1));
+        assert_eq!(m.stats().request_samples, 1);
+        drop(b);
+        assert_eq!((m.read_pool.len(), m.write_pool.len()), (1, 1));
+        assert_eq!(m.stats().request_samples, 1);
+    }
+
+    #[test]
     fn oversized_buffers_are_not_pooled() {
         let m = manager(4);
         {
