@@ -4,7 +4,8 @@
 //! listener; a connection loop that answers every pipelined request in the read
 //! buffer and writes the batch with one syscall; a zero-copy parser
 //! ([`simd_parser`]); matchit routing with a static fast path and an LRU cache
-//! ([`routing`]); extractors and responses shaped after axum.
+//! ([`routing`]); extractors and responses shaped after axum; static files
+//! ([`static_files`]) and WebSocket ([`ws`]).
 
 // First, so its macros are visible to every module below.
 #[macro_use]
