@@ -318,3 +318,20 @@ fn nothing_outside_the_root_is_served() {
     }
     support::stop(server);
 }
+
+#[test]
+fn pipelined_requests_around_a_file_stay_in_order() {
+    let dir = tree();
+    let server = support::start(app(dir.path()));
+    let mut c = RawConn::connect(server.addr());
+    c.send(
+        b"GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /static/nope HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /static/site.css HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\n\r\n",
+    );
+    assert_eq!(c.read_response().body, HELLO);
+    assert_eq!(c.read_response().status, 404);
+    let r = c.read_response();
+    assert_eq!((r.status, r.text().as_str()), (206, "body"));
+    support::stop(server);
+}
