@@ -184,11 +184,14 @@ fn respond(opened: Opened, cond: &Conditions) -> Response {
     let Opened { file, meta, path } = opened;
     let len = meta.len();
     let v = Validators::new(len, meta.modified().ok());
-    let mut resp = HttpResponse::ok()
-        .with_header("ETag".into(), v.etag.clone().into())
-        .with_header("Accept-Ranges".into(), "bytes".into());
+    let mut resp = HttpResponse::ok();
+    // Through `headers_mut`, whose signature is the same for any header name.
+    let headers = resp.headers_mut();
+    headers.insert(Cow::Borrowed("ETag"), Cow::Owned(v.etag.clone()));
+    headers.insert(Cow::Borrowed("Accept-Ranges"), Cow::Borrowed("bytes"));
     if let Some(m) = v.modified {
-        resp = resp.with_header("Last-Modified".into(), httpdate::fmt_http_date(m).into());
+        let date = httpdate::fmt_http_date(m);
+        headers.insert(Cow::Borrowed("Last-Modified"), Cow::Owned(date));
     }
     if v.not_modified(
         cond.if_none_match.as_deref(),
@@ -205,23 +208,30 @@ fn respond(opened: Opened, cond: &Conditions) -> Response {
         Some(r) if v.range_applies(cond.if_range.as_deref()) => range::parse(r, len),
         _ => Ranged::Whole,
     };
-    match range {
-        Ranged::Whole => resp.with_sized_stream(len, FileStream::new(file, 0, len)),
-        Ranged::Part(first, last) => resp
-            .with_status(StatusCode::PARTIAL_CONTENT)
-            .with_header(
-                "Content-Range".into(),
-                format!("bytes {first}-{last}/{len}").into(),
-            )
-            .with_sized_stream(
-                last - first + 1,
-                FileStream::new(file, first, last - first + 1),
-            ),
-        Ranged::Unsatisfiable => resp
-            .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
-            .with_header("Content-Range".into(), format!("bytes */{len}").into()),
+    let (status, content_range, first, n) = match range {
+        Ranged::Whole => (StatusCode::OK, None, 0, len),
+        Ranged::Part(first, last) => (
+            StatusCode::PARTIAL_CONTENT,
+            Some(format!("bytes {first}-{last}/{len}")),
+            first,
+            last - first + 1,
+        ),
+        Ranged::Unsatisfiable => {
+            let r = format!("bytes */{len}");
+            resp.headers_mut()
+                .insert(Cow::Borrowed("Content-Range"), Cow::Owned(r));
+            return resp
+                .with_status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .into_response();
+        }
+    };
+    if let Some(r) = content_range {
+        resp.headers_mut()
+            .insert(Cow::Borrowed("Content-Range"), Cow::Owned(r));
     }
-    .into_response()
+    resp.with_status(status)
+        .with_sized_stream(n, FileStream::new(file, first, n))
+        .into_response()
 }
 
 fn content_type(path: &Path) -> Cow<'static, str> {

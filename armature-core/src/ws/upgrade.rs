@@ -1,6 +1,7 @@
 //! `WebSocketUpgrade`: the RFC 6455 opening handshake as an extractor, and the `101`
 //! response that hands the connection to the socket's task.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -225,11 +226,15 @@ impl WebSocketUpgrade {
             config,
             ..
         } = self;
-        let mut resp = HttpResponse::new(StatusCode::SWITCHING_PROTOCOLS)
-            .with_header("Upgrade".into(), "websocket".into())
-            .with_header("Sec-WebSocket-Accept".into(), accept.into());
+        let mut resp = HttpResponse::new(StatusCode::SWITCHING_PROTOCOLS);
+        let headers = resp.headers_mut();
+        headers.insert(Cow::Borrowed("Upgrade"), Cow::Borrowed("websocket"));
+        headers.insert(Cow::Borrowed("Sec-WebSocket-Accept"), Cow::Owned(accept));
         if let Some(p) = &chosen {
-            resp = resp.with_header("Sec-WebSocket-Protocol".into(), p.clone().into());
+            headers.insert(
+                Cow::Borrowed("Sec-WebSocket-Protocol"),
+                Cow::Owned(p.clone()),
+            );
         }
         resp.body = Body::Upgrade(OnUpgrade(Box::new(move |up| {
             Box::pin(run(up, config, chosen, callback))
