@@ -34,6 +34,12 @@
 //! away): [`WebSocket::recv`] then returns the peer's answer and ends, and
 //! [`WebSocket::send`] fails; a handler still running after half the drain timeout
 //! is dropped and its socket closed for it.
+//!
+//! Use the socket within the callback's future: that is what the drain waits for.
+//! (A socket moved to a task of its own still answers the shutdown with `1001`,
+//! but the drain does not wait for it.) The HTTP keep-alive and read timeouts end
+//! with the upgrade; a handler that wants an idle limit keeps one itself (for
+//! example `tokio::time::timeout` around `recv`).
 
 mod socket;
 mod upgrade;
