@@ -111,7 +111,7 @@ impl Response {
             Repr::Http(r) => match &r.body {
                 Body::Empty => Some(&[]),
                 Body::Bytes(b) => Some(b),
-                Body::Stream(_) => None,
+                Body::Stream(_) | Body::SizedStream(..) | Body::Upgrade(_) => None,
             },
         }
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use config::ServerConfig;
+pub(crate) use shutdown::Draining;
 pub use shutdown::ShutdownHandle;
 pub use worker_state::WorkerInfo;
 

@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::shutdown::ShutdownHandle;
+use super::shutdown::{Draining, ShutdownHandle};
 use super::worker_state::WorkerInfo;
 use super::{conn, date, Shared};
 use crate::connection_manager::{self, ConnectionManager};
@@ -161,6 +161,8 @@ pub(crate) struct WorkerCtx<S> {
     pub parser: SIMDParser,
     pub route_cache: RefCell<RouteCache>,
     pub shutting_down: Cell<bool>,
+    /// Fired with `shutting_down`, for upgraded (WebSocket) connections.
+    pub going_away: Rc<Draining>,
     /// Buffer sizing and pools, adaptive keep-alive, the registry of live
     /// connections and idle culling.
     pub manager: Rc<ConnectionManager>,
@@ -177,6 +179,7 @@ impl<S> WorkerCtx<S> {
             ),
             route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
             shutting_down: Cell::new(false),
+            going_away: Rc::default(),
             manager: Rc::new(ConnectionManager::for_server(config)),
             shared,
         }
@@ -276,6 +279,7 @@ fn worker_main<S: Send + Sync + 'static>(
         // Drain: stop accepting, close idle connections, let busy ones finish.
         drop(listener);
         ctx.shutting_down.set(true);
+        ctx.going_away.fire();
         ctx.manager.close_idle();
         let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
         ticker.abort();
