@@ -22,6 +22,7 @@ pub mod http;
 pub mod json;
 pub mod memory_opt;
 pub mod middleware;
+mod proto;
 mod response;
 pub mod routing;
 mod server;

@@ -7,7 +7,7 @@ use std::mem;
 use bytes::BytesMut;
 
 use super::ConnectionManager;
-use crate::vectored_io::OutBuffer;
+use crate::proto::encode::OutBuffer;
 
 /// The buffers of one connection. Dropping it (the connection closed) reports the
 /// traffic not yet reported and returns both buffers to the pools.

@@ -17,10 +17,11 @@ use crate::handler::CatchPanic;
 use crate::http::request::{RawParams, Version};
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
+use crate::proto::chunked::{decode_chunked, ChunkedError};
+use crate::proto::encode::{BodyFraming, More, OutBuffer, Pending};
+use crate::proto::parse::{BodyKind, Head};
 use crate::response::Response;
 use crate::routing::MatchError;
-use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, Head};
-use crate::vectored_io::{BodyFraming, More, OutBuffer, Pending};
 use crate::IntoResponse;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";

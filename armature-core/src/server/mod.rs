@@ -3,7 +3,6 @@
 
 mod config;
 pub(crate) mod conn;
-pub(crate) mod date;
 mod shutdown;
 pub(crate) mod worker;
 pub(crate) mod worker_state;

@@ -14,11 +14,12 @@ use tokio::sync::oneshot;
 
 use super::shutdown::{Draining, ShutdownHandle};
 use super::worker_state::WorkerInfo;
-use super::{conn, date, Shared};
+use super::{conn, Shared};
 use crate::connection_manager::{self, ConnectionManager};
 use crate::error::Error;
+use crate::proto::date;
+use crate::proto::parse::SIMDParser;
 use crate::routing::RouteCache;
-use crate::simd_parser::SIMDParser;
 
 /// Binds `n` sockets on `addr` with `SO_REUSEPORT`, without listening yet (a client
 /// is refused until [`run_workers`] has every worker ready); the kernel will spread
