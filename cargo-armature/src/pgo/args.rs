@@ -15,6 +15,7 @@ Examples:
   cargo armature pgo                          train 10 s with GET / and /health, compare 3 pairs
   cargo armature pgo --workload load.toml     train on the mix in load.toml (see below)
   cargo armature pgo --duration 30 --no-compare
+  cargo armature pgo --native                 release-fat + -Ctarget-cpu=native + PGO
   cargo armature pgo --bin api -- --features simd-json
   cargo armature pgo clean                    remove profiles and the phase target directories
 
@@ -61,6 +62,10 @@ pub struct PgoArgs {
     /// Profile merger.
     #[arg(long, value_enum, default_value_t)]
     pub merger: MergerChoice,
+    /// Build every phase (and the release-fat baseline) with -Ctarget-cpu=native, in
+    /// their own target directories; the binaries may not run on other CPUs.
+    #[arg(long)]
+    pub native: bool,
     /// Skip the before/after comparison.
     #[arg(long)]
     pub no_compare: bool,

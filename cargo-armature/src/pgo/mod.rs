@@ -9,6 +9,7 @@
 mod args;
 pub mod compare;
 pub mod compile;
+pub mod counters;
 pub mod diagnostics;
 pub mod flags;
 pub mod merge;
@@ -23,13 +24,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
+use crate::cargo::rustflags::HostCfg;
 use crate::load::{Driver, LoadOptions, LoadReport, PgoConfig, ProgressMode};
 use crate::toolchain::RustcInfo;
 use args::{validate, Settings};
 pub use args::{PgoAction, PgoArgs};
 use compile::{BuildOutcome, BuildRequest};
 use merge::Merger;
-use project::{Layout, Project};
+use project::{Layout, PgoTarget};
 
 /// How long one phase took.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +55,8 @@ pub struct PgoReport {
     pub llvm: Option<String>,
     /// The host triple built for.
     pub host: String,
+    /// Whether every build had `-Ctarget-cpu=native` (`--native`).
+    pub native: bool,
     /// The instrumented binary.
     pub instrumented_binary: PathBuf,
     /// The PGO-optimised binary, copied to a stable path: `<target>/armature-pgo/bin/<name>`.
@@ -88,22 +92,34 @@ pub fn run(args: PgoArgs) -> Result<()> {
     validate(&args)?;
     let started = Instant::now();
     let rustc = RustcInfo::detect()?;
-    let project = Project::locate(&args)?;
-    let layout = project.layout();
+    let app = PgoTarget::select(
+        crate::cargo::Project::locate(args.manifest_path.as_deref())?,
+        &args,
+    )?;
+    let host = HostCfg::detect()?;
+    let layout = app.layout(args.native);
+    // The same flag and rules as `cargo armature build --native`, in every build.
+    let native: Vec<String> = if args.native {
+        vec![crate::cargo::rustflags::NATIVE.to_owned()]
+    } else {
+        Vec::new()
+    };
+    let plain_dir = if args.native {
+        crate::build::native_target_dir(&app.project)
+    } else {
+        app.project.target_dir.clone()
+    };
     let file_config = match &args.workload {
         Some(f) => Some(PgoConfig::from_toml_file(f)?),
         None => None,
     };
-    let settings = Settings::resolve(&args, &project.config, file_config.as_ref());
+    let settings = Settings::resolve(&args, &app.config, file_config.as_ref());
 
     eprintln!(
         "cargo armature pgo: {} `{}` of {} (rustc {}, LLVM {}, {})",
-        match project.kind {
-            project::TargetKind::Bin => "binary",
-            project::TargetKind::Example => "example",
-        },
-        project.target,
-        project.package,
+        app.kind_name(),
+        app.target,
+        app.package,
         rustc.release,
         rustc
             .llvm
@@ -111,12 +127,12 @@ pub fn run(args: PgoArgs) -> Result<()> {
             .unwrap_or_else(|| "unknown".into()),
         rustc.host
     );
-    if !project.has_profile {
+    if !app.has_profile {
         eprintln!(
             "    note: no [profile.{}] in {}: using lto=\"fat\", codegen-units=1, panic=\"abort\" \
              for this run (`cargo armature build --fat` adds the profile to Cargo.toml)",
             project::PROFILE,
-            project.workspace_root.join("Cargo.toml").display()
+            app.project.root_manifest.display()
         );
     }
     let (driver, note) = Driver::select(args.driver)?;
@@ -147,10 +163,14 @@ pub fn run(args: PgoArgs) -> Result<()> {
         format!("-Cprofile-generate, into {}", layout.instrumented.display()),
         || {
             compile::build(&BuildRequest {
-                project: &project,
+                target: &app,
+                host: &host,
                 target_dir: &layout.instrumented,
-                host_target: Some(&rustc.host),
-                rustflags: vec![format!("-Cprofile-generate={}", raw_dir.display())],
+                pass_target: true,
+                rustflags: [format!("-Cprofile-generate={}", raw_dir.display())]
+                    .into_iter()
+                    .chain(native.iter().cloned())
+                    .collect(),
                 cflags: &["-fno-profile-generate"],
                 profile_file: None,
                 cargo_args: &args.cargo_args,
@@ -183,7 +203,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
             training.raw.files.len()
         ),
         || {
-            let profile = merger.merge(&training.raw.files, &layout.profiles, &project.target)?;
+            let profile = merger.merge(&training.raw.files, &layout.profiles, &app.target)?;
             merge::remove_old_profiles(&layout.profiles, &profile);
             if !args.keep_profiles {
                 for f in training.raw.files.iter().chain(&training.raw.empty) {
@@ -203,13 +223,17 @@ pub fn run(args: PgoArgs) -> Result<()> {
         format!("-Cprofile-use, into {}", layout.optimized.display()),
         || {
             let out = compile::build(&BuildRequest {
-                project: &project,
+                target: &app,
+                host: &host,
                 target_dir: &layout.optimized,
-                host_target: Some(&rustc.host),
-                rustflags: vec![
+                pass_target: true,
+                rustflags: [
                     format!("-Cprofile-use={}", profile_abs.display()),
                     "-Cllvm-args=-pgo-warn-missing-function".into(),
-                ],
+                ]
+                .into_iter()
+                .chain(native.iter().cloned())
+                .collect(),
                 cflags: &["-fno-profile-use"],
                 profile_file: Some(&profile_abs),
                 cargo_args: &args.cargo_args,
@@ -226,13 +250,22 @@ pub fn run(args: PgoArgs) -> Result<()> {
     } else {
         let plain = phases.run(
             "release-fat build",
-            format!("no PGO, into {}", project.target_dir.display()),
+            format!(
+                "no PGO{}, into {}",
+                if args.native {
+                    ", -Ctarget-cpu=native"
+                } else {
+                    ""
+                },
+                plain_dir.display()
+            ),
             || {
                 compile::build(&BuildRequest {
-                    project: &project,
-                    target_dir: &project.target_dir,
-                    host_target: None,
-                    rustflags: Vec::new(),
+                    target: &app,
+                    host: &host,
+                    target_dir: &plain_dir,
+                    pass_target: false,
+                    rustflags: native.clone(),
                     cflags: &[],
                     profile_file: None,
                     cargo_args: &args.cargo_args,
@@ -263,7 +296,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         let c = phases.run(
             "compare",
             format!(
-                "{} alternating pairs, {:.0} s each, {} ({})",
+                "{} alternating rounds, {:.0} s each, {} ({})",
                 args.pairs,
                 settings.compare_duration.as_secs_f64(),
                 driver.name(),
@@ -272,8 +305,10 @@ pub fn run(args: PgoArgs) -> Result<()> {
             || {
                 compare::run(
                     &driver,
-                    &plain.executable,
-                    &optimized.executable,
+                    &[
+                        ("release-fat", &plain.executable),
+                        ("pgo", &optimized.executable),
+                    ],
                     &settings.measure,
                     &cmp_settings,
                 )
@@ -283,11 +318,12 @@ pub fn run(args: PgoArgs) -> Result<()> {
     };
 
     let mut report = PgoReport {
-        package: project.package.clone(),
-        target: project.target.clone(),
+        package: app.package.clone(),
+        target: app.target.clone(),
         rustc: rustc.release.clone(),
         llvm: rustc.llvm.map(|v| v.to_string()),
         host: rustc.host.clone(),
+        native: args.native,
         instrumented_binary: instrumented.executable.clone(),
         pgo_binary: optimized.executable.clone(),
         pgo_build_output: optimized.executable.clone(),
@@ -454,16 +490,8 @@ pub fn check_diagnostics(out: &BuildOutcome, allow_missing: bool) -> Result<()> 
 
 /// `cargo armature pgo clean`.
 fn clean(manifest_path: Option<&Path>) -> Result<()> {
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps();
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        cmd.cargo_path(cargo);
-    }
-    if let Some(m) = manifest_path {
-        cmd.manifest_path(m);
-    }
-    let metadata = cmd.exec().context("running `cargo metadata`")?;
-    let root = Layout::new(metadata.target_directory.as_std_path(), "", "").root;
+    let project = crate::cargo::Project::locate(manifest_path)?;
+    let root = Layout::new(&project.target_dir, "", "").root;
     if !root.exists() {
         eprintln!("nothing to clean: {} does not exist", root.display());
         return Ok(());
