@@ -379,6 +379,11 @@ fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
             "--duration",
             "1",
             "--native",
+            // Trained on a combined-format access log, POST bodies from the workload.
+            "--workload-from-log",
+            fixtures().join("combined-access.log").to_str().unwrap(),
+            "--workload",
+            fixtures().join("combined-workload.toml").to_str().unwrap(),
             "--",
             "-v",
         ],
@@ -399,6 +404,22 @@ fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
         run.all()
     );
     assert!(err.contains("LLVM 14.0.6"), "{}", run.all());
+    assert!(
+        err.contains("kept 8 request(s) as 5 distinct weighted entries"),
+        "{}",
+        run.all()
+    );
+    assert!(err.contains("dropped 1: POST/PUT/PATCH"), "{}", run.all());
+    let report = read_report(&app.join("target/armature-pgo/bin/server.pgo-report.json"));
+    let trained: Vec<&str> = report["training_workload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(trained[0], "GET /health ×3", "{trained:?}");
+    assert!(trained.contains(&"POST /echo (11 B body)"), "{trained:?}");
+    assert_eq!(report["native"], true);
     // --native: both phases built with the CPU flag, in their own directories.
     let root = app.join("target/armature-pgo");
     assert!(root.join("instrumented-native").is_dir(), "{}", run.all());
@@ -467,7 +488,7 @@ fn without_wrk_the_builtin_driver_runs_the_loop_and_the_comparison() {
     assert!(report["training"]["requests"].as_u64().unwrap() > 0);
     let cmp = &report["compare"];
     assert_eq!(cmp["driver"], "builtin");
-    assert_compare_report(cmp);
+    assert_compare_report(cmp, &["release-fat", "pgo"]);
     assert!(
         err.contains("pgo/release-fat") && err.contains("user µs/req"),
         "the table is printed:\n{}",
@@ -524,6 +545,7 @@ fn a_profile_rustc_rejects_fails_the_optimised_build() {
             format!("-Cprofile-use={}", bad.display()),
             "-Cllvm-args=-pgo-warn-missing-function".into(),
         ],
+        config: &[],
         cflags: &[],
         profile_file: Some(&bad),
         cargo_args: &[],
@@ -577,12 +599,17 @@ fn new_app_pgo_end_to_end() {
         &[
             "--workload",
             workload.to_str().unwrap(),
+            // Trained on Armature's own access log; bodies from the workload file.
+            "--workload-from-log",
+            fixtures().join("armature-access.log").to_str().unwrap(),
             "--duration",
             "2",
             "--compare-duration",
             "1",
             "--warmup",
             "0.5",
+            // BOLT after PGO; llvm-bolt must be installed (scripts/test.sh: bolt-22).
+            "--bolt",
         ],
         &[("CARGO_TARGET_DIR", target.as_os_str())],
     );
@@ -590,12 +617,13 @@ fn new_app_pgo_end_to_end() {
     assert_no_profile_warnings(&run);
     let err = run.stderr();
     for phase in [
-        "[1/6] instrumented build",
-        "[2/6] training run",
-        "[3/6] merge",
-        "[4/6] PGO build",
-        "[5/6] release-fat build",
-        "[6/6] compare",
+        "[1/7] instrumented build",
+        "[2/7] training run",
+        "[3/7] merge",
+        "[4/7] PGO build",
+        "[5/7] BOLT",
+        "[6/7] release-fat build",
+        "[7/7] compare",
     ] {
         assert!(err.contains(phase), "missing {phase:?}:\n{}", run.all());
     }
@@ -604,18 +632,30 @@ fn new_app_pgo_end_to_end() {
     assert!(bin.is_file(), "{} missing:\n{}", bin.display(), run.all());
     let response = serve_once(&bin, "/health");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    // The BOLT binary serves and stops cleanly on SIGTERM too.
+    let bolt_bin = target.join("armature-pgo/bin").join(format!("{name}-bolt"));
+    let response = serve_once(&bolt_bin, "/health");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
 
     let report = read_report(&target.join(format!("armature-pgo/bin/{name}.pgo-report.json")));
     assert_eq!(report["missing_functions"], 0);
     assert_eq!(report["profile_warnings"].as_array().unwrap().len(), 0);
     assert!(report["training"]["requests"].as_u64().unwrap() > 0);
-    assert_compare_report(&report["compare"]);
+    assert_eq!(report["training_workload"][0], "GET /todos/1 ×2");
+    assert!(err.contains("access log"), "{}", run.all());
+    let bolt = &report["bolt"];
+    assert!(bolt["fdata_files"].as_u64().unwrap() >= 1, "{bolt}");
+    assert!(
+        bolt["profiled_functions"][0].as_u64().unwrap() > 0,
+        "{bolt}"
+    );
+    assert_compare_report(&report["compare"], &["release-fat", "pgo", "pgo+bolt"]);
 }
 
-/// The comparison in the JSON report: three rounds of release-fat then PGO, each run's
+/// The comparison in the JSON report: three rounds of the `want` builds in order, each run's
 /// per-request figures consistent with its raw counters, ratios with the runs, and a
 /// headline that names user space and the kernel.
-fn assert_compare_report(cmp: &serde_json::Value) {
+fn assert_compare_report(cmp: &serde_json::Value, want: &[&str]) {
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
     let builds: Vec<&str> = cmp["builds"]
         .as_array()
@@ -623,12 +663,12 @@ fn assert_compare_report(cmp: &serde_json::Value) {
         .iter()
         .map(|b| b["name"].as_str().unwrap())
         .collect();
-    assert_eq!(builds, ["release-fat", "pgo"], "{cmp}");
+    assert_eq!(builds, want, "{cmp}");
     let rounds = cmp["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 3);
     for round in rounds {
         let runs = round["runs"].as_array().unwrap();
-        assert_eq!(runs.len(), 2, "{round}");
+        assert_eq!(runs.len(), want.len(), "{round}");
         for run in runs {
             assert!(f(&run["rps"]) > 0.0, "{run}");
             assert!(f(&run["p50_us"]) > 0.0, "{run}");

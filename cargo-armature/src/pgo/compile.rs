@@ -27,6 +27,8 @@ pub struct BuildRequest<'a> {
     pub pass_target: bool,
     /// Rustflags to add to the user's.
     pub rustflags: Vec<String>,
+    /// Extra `--config` settings (e.g. `profile.release-fat.strip=false` for BOLT).
+    pub config: &'a [&'a str],
     /// C compiler flags to add to the user's (when the compiler accepts them).
     pub cflags: &'a [&'a str],
     /// The profile file, whose name identifies warnings about it.
@@ -65,6 +67,10 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutcome> {
             inv.args.push("--config".into());
             inv.args.push(setting.into());
         }
+    }
+    for setting in req.config {
+        inv.args.push("--config".into());
+        inv.args.push(setting.into());
     }
     target
         .project

@@ -7,6 +7,7 @@
 //! armature pgo clean` removes them.
 
 mod args;
+pub mod bolt;
 pub mod compare;
 pub mod compile;
 pub mod counters;
@@ -25,7 +26,9 @@ use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
 use crate::cargo::rustflags::HostCfg;
-use crate::load::{Driver, LoadOptions, LoadReport, PgoConfig, ProgressMode};
+use crate::load::{
+    access_log, Driver, LoadOptions, LoadReport, PgoConfig, ProgressMode, RequestSpec,
+};
 use crate::toolchain::RustcInfo;
 use args::{validate, Settings};
 pub use args::{PgoAction, PgoArgs};
@@ -78,6 +81,10 @@ pub struct PgoReport {
     /// Profile warnings that would have meant a partly non-PGO build (always empty in a
     /// report: they fail the loop).
     pub profile_warnings: Vec<String>,
+    /// The BOLT phases (`--bolt`).
+    pub bolt: Option<bolt::BoltOutcome>,
+    /// The PGO+BOLT binary, copied beside the PGO binary (`<name>-bolt`).
+    pub bolt_binary: Option<PathBuf>,
     /// The before/after comparison, unless `--no-compare`.
     pub compare: Option<compare::Comparison>,
     /// Time per phase.
@@ -113,7 +120,23 @@ pub fn run(args: PgoArgs) -> Result<()> {
         Some(f) => Some(PgoConfig::from_toml_file(f)?),
         None => None,
     };
-    let settings = Settings::resolve(&args, &app.config, file_config.as_ref());
+    let log_training = match &args.workload_from_log {
+        Some(log) => {
+            // Bodies for the log's POST/PUT/PATCH routes: every entry of the workload
+            // file and of [package.metadata.armature.pgo].
+            let bodies: Vec<RequestSpec> = file_config
+                .iter()
+                .chain([&app.config])
+                .flat_map(|c| c.training.iter().chain(c.measure.iter()))
+                .flat_map(|w| w.requests.iter().cloned())
+                .collect();
+            let (workload, summary) = access_log::read_log(log, &bodies)?;
+            eprintln!("    access log {}: {summary}", log.display());
+            Some(workload)
+        }
+        None => None,
+    };
+    let settings = Settings::resolve(&args, &app.config, file_config.as_ref(), log_training);
 
     eprintln!(
         "cargo armature pgo: {} `{}` of {} (rustc {}, LLVM {}, {})",
@@ -135,6 +158,33 @@ pub fn run(args: PgoArgs) -> Result<()> {
             app.project.root_manifest.display()
         );
     }
+    let bolt_tools = if args.bolt {
+        let found = crate::toolchain::bolt::find_llvm_bolt(&rustc);
+        if args.verbose {
+            for s in &found.skipped {
+                eprintln!(
+                    "    note: skipped llvm-bolt {}: {}",
+                    s.path.display(),
+                    s.reason
+                );
+            }
+        }
+        match found.usable.clone() {
+            Some(t) => {
+                eprintln!(
+                    "    bolt: {} (LLVM {}, {}), {}",
+                    t.llvm_bolt.display(),
+                    t.version,
+                    t.origin,
+                    t.merge_fdata.display()
+                );
+                Some(t)
+            }
+            None => bail!("--bolt: {}", found.install_hint(&rustc)),
+        }
+    } else {
+        None
+    };
     let (driver, note) = Driver::select(args.driver)?;
     if let Some(note) = note {
         eprintln!("    note: {note}");
@@ -152,7 +202,16 @@ pub fn run(args: PgoArgs) -> Result<()> {
         settings.training.source
     );
 
-    let mut phases = Phases::new(if args.no_compare { 4 } else { 6 });
+    // BOLT needs the PGO binary linked with relocations and symbols kept. The
+    // instrumented build gets the same settings: a profile setting is part of cargo's
+    // `-C metadata`, so the symbol names (and the profile's match) depend on it.
+    let bolt_flags: Vec<String> = if args.bolt {
+        bolt::LINK_FLAGS.map(String::from).to_vec()
+    } else {
+        Vec::new()
+    };
+    let bolt_config: &[&str] = if args.bolt { &[bolt::NO_STRIP] } else { &[] };
+    let mut phases = Phases::new(4 + if args.no_compare { 0 } else { 2 } + usize::from(args.bolt));
 
     // 1. Instrumented build.
     std::fs::create_dir_all(&layout.raw)
@@ -170,7 +229,9 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 rustflags: [format!("-Cprofile-generate={}", raw_dir.display())]
                     .into_iter()
                     .chain(native.iter().cloned())
+                    .chain(bolt_flags.iter().cloned())
                     .collect(),
+                config: bolt_config,
                 cflags: &["-fno-profile-generate"],
                 profile_file: None,
                 cargo_args: &args.cargo_args,
@@ -233,7 +294,9 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 ]
                 .into_iter()
                 .chain(native.iter().cloned())
+                .chain(bolt_flags.iter().cloned())
                 .collect(),
+                config: bolt_config,
                 cflags: &["-fno-profile-use"],
                 profile_file: Some(&profile_abs),
                 cargo_args: &args.cargo_args,
@@ -243,6 +306,44 @@ pub fn run(args: PgoArgs) -> Result<()> {
             Ok(out)
         },
     )?;
+
+    // BOLT, on the PGO binary.
+    let bolt_outcome = match &bolt_tools {
+        Some(tools) => Some(phases.run(
+            "BOLT",
+            format!(
+                "instrument, train {:.0} s under {} load, merge-fdata, optimise",
+                settings.duration.as_secs_f64(),
+                driver.name()
+            ),
+            || {
+                bolt::run(
+                    tools,
+                    &optimized.executable,
+                    &layout.root.join("bolt"),
+                    &bolt::BoltTraining {
+                        driver: &driver,
+                        workload: &settings.training,
+                        load: bolt::training_load(
+                            settings.duration,
+                            settings.connections,
+                            args.requests,
+                        ),
+                        server_args: settings.server_args.clone(),
+                        server_env: args
+                            .server_env
+                            .iter()
+                            .map(|(k, v)| (k.clone(), OsString::from(v)))
+                            .collect(),
+                        startup_timeout: settings.startup_timeout,
+                        stop_timeout: settings.stop_timeout,
+                        echo: args.verbose,
+                    },
+                )
+            },
+        )?),
+        None => None,
+    };
 
     // 5-6. Comparison.
     let comparison = if args.no_compare {
@@ -266,6 +367,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
                     target_dir: &plain_dir,
                     pass_target: false,
                     rustflags: native.clone(),
+                    config: &[],
                     cflags: &[],
                     profile_file: None,
                     cargo_args: &args.cargo_args,
@@ -306,9 +408,16 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 compare::run(
                     &driver,
                     &[
-                        ("release-fat", &plain.executable),
-                        ("pgo", &optimized.executable),
-                    ],
+                        ("release-fat", plain.executable.as_path()),
+                        ("pgo", optimized.executable.as_path()),
+                    ]
+                    .into_iter()
+                    .chain(
+                        bolt_outcome
+                            .as_ref()
+                            .map(|b| ("pgo+bolt", b.binary.as_path())),
+                    )
+                    .collect::<Vec<_>>(),
                     &settings.measure,
                     &cmp_settings,
                 )
@@ -344,11 +453,26 @@ pub fn run(args: PgoArgs) -> Result<()> {
             .iter()
             .map(|(_, m)| m.clone())
             .collect(),
+        bolt: bolt_outcome.clone(),
+        bolt_binary: None,
         compare: comparison,
         phases: phases.times.clone(),
     };
     let stable = install_binary(&optimized.executable, &layout)?;
     report.pgo_binary = stable.clone();
+    if let Some(b) = &bolt_outcome {
+        report.bolt_binary = Some(install_as(
+            &b.binary,
+            &layout,
+            &format!(
+                "{}-bolt",
+                stable
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+        )?);
+    }
     let report_path = report_path(&stable);
     let json = serde_json::to_vec_pretty(&report)?;
     crate::fs::write_atomic(&report_path, &json)
@@ -358,6 +482,9 @@ pub fn run(args: PgoArgs) -> Result<()> {
     if let Some(c) = &report.compare {
         eprint!("{}", compare::table(c));
         eprintln!();
+    }
+    if let Some(b) = &report.bolt_binary {
+        eprintln!("PGO+BOLT binary: {}", b.display());
     }
     eprintln!(
         "PGO binary: {}\n    profile: {}\n    report:  {}\n    {} function(s) without profile data; total {:.1} s",
@@ -376,6 +503,12 @@ fn install_binary(built: &Path, layout: &Layout) -> Result<PathBuf> {
     let name = built
         .file_name()
         .context("the PGO binary has no file name")?;
+    install_as(built, layout, &name.to_string_lossy())
+}
+
+/// Copies `built` to `<target>/armature-pgo/bin/<name>` (atomically).
+fn install_as(built: &Path, layout: &Layout, name: &str) -> Result<PathBuf> {
+    let name = std::ffi::OsStr::new(name);
     std::fs::create_dir_all(&layout.bin)
         .with_context(|| format!("creating {}", layout.bin.display()))?;
     let dest = layout.bin.join(name);
