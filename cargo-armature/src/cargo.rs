@@ -255,6 +255,14 @@ impl Invocation {
                 None => cmd.env_remove(key),
             };
         }
+        let colour = std::io::stderr().is_terminal();
+        // cargo's stderr is a pipe here: keep its colours when ours is a terminal.
+        if colour
+            && !self.envs.iter().any(|(k, _)| k == "CARGO_TERM_COLOR")
+            && std::env::var_os("CARGO_TERM_COLOR").is_none()
+        {
+            cmd.env("CARGO_TERM_COLOR", "always");
+        }
         let shown = self.display();
         let mut child = cmd
             .stdin(Stdio::null())
@@ -264,7 +272,6 @@ impl Invocation {
             .with_context(|| format!("cannot run `{shown}`; is cargo installed and on PATH?"))?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
-        let colour = std::io::stderr().is_terminal();
         let observe = Mutex::new(observe);
         let progress = self.progress;
 

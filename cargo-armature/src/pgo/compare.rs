@@ -445,6 +445,21 @@ fn headline(c: &Comparison) -> Vec<String> {
             ));
         }
     }
+    // /proc counts CPU in clock ticks (usually 10 ms): a run with few ticks gives a
+    // coarse user-space figure, and the user should know how coarse.
+    let fewest = c
+        .rounds
+        .iter()
+        .flat_map(|r| &r.runs)
+        .filter_map(|f| f.user_ticks)
+        .min();
+    if let Some(n) = fewest.filter(|n| *n < 100) {
+        out.push(format!(
+            "precision: as few as {n} user-space clock ticks in a run (one tick is {:.0}% of \
+             that run's user CPU); measure longer (--compare-duration) for a finer user-space ratio",
+            100.0 / n.max(1) as f64
+        ));
+    }
     if let Some(why) = &c.instructions_unavailable {
         out.push(format!("instruction counts: none ({why})"));
     }
@@ -699,6 +714,10 @@ mod tests {
         assert!(c.headline[0].contains("the kernel"), "{text}");
         let share = format!("{:.0}% of a request's CPU", b.kernel_share.unwrap() * 100.0);
         assert!(c.headline[0].contains(&share), "{text}");
+        assert!(
+            text.contains("precision: as few as 90 user-space clock ticks in a run"),
+            "{text}"
+        );
         assert!(
             text.contains("instruction counts: none (this machine has no hardware"),
             "{text}"
