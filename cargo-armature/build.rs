@@ -2,7 +2,9 @@
 //! changes: `include_dir!` cannot tell cargo about the files it reads on stable.
 
 fn main() {
-    println!("cargo:rerun-if-changed=../templates");
-    println!("cargo:rerun-if-changed=../Cargo.lock");
+    // Both are symlinks into the workspace in a checkout, real files in the
+    // published crate; cargo follows the links when it checks them.
+    println!("cargo:rerun-if-changed=templates");
+    println!("cargo:rerun-if-changed=seed.lock");
     println!("cargo:rerun-if-changed=build.rs");
 }

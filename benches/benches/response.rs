@@ -28,7 +28,7 @@ const USER: User = User {
 };
 
 fn create(c: &mut Criterion) {
-    let mut g = c.benchmark_group("response/create");
+    let mut g = c.benchmark_group("response_creation/ok");
     g.bench_function("HttpResponse::ok", |b| {
         b.iter(|| black_box(HttpResponse::ok()))
     });
@@ -37,14 +37,14 @@ fn create(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("response/3_headers");
+    let mut g = c.benchmark_group("response_creation/3_headers");
     g.bench_function("HttpResponse", |b| {
         b.iter(|| {
             black_box(
                 HttpResponse::ok()
-                    .with_header("Cache-Control".into(), "no-cache".into())
-                    .with_header("X-Request-Id".into(), "5f1c9a".into())
-                    .with_header("Vary".into(), "Accept-Encoding".into()),
+                    .with_header("Cache-Control", "no-cache")
+                    .with_header("X-Request-Id", "5f1c9a")
+                    .with_header("Vary", "Accept-Encoding"),
             )
         })
     });
@@ -60,7 +60,7 @@ fn create(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("response/json_body");
+    let mut g = c.benchmark_group("response_creation/json_body");
     g.bench_function("HttpResponse::with_json", |b| {
         b.iter(|| {
             black_box(

@@ -107,7 +107,12 @@ pub fn run_json(
                 }
             }
             Message::CompilerArtifact(artifact) => {
-                let is_bin = artifact.target.kind.iter().any(|k| k.to_string() == "bin");
+                // Examples are servers too (`-- --example hello`).
+                let is_bin = artifact
+                    .target
+                    .kind
+                    .iter()
+                    .any(|k| matches!(k.to_string().as_str(), "bin" | "example"));
                 if let (true, Some(exe)) = (is_bin, artifact.executable) {
                     binaries.push(Binary {
                         name: artifact.target.name.clone(),

@@ -24,8 +24,19 @@ pub(crate) struct ConnBuffers<'a> {
 impl ConnectionManager {
     /// Buffers for a new connection, at the sizes recent traffic calls for.
     pub(crate) fn buffers(&self) -> ConnBuffers<'_> {
+        ConnBuffers {
+            rbuf: self.take_read(),
+            out: self.take_write(),
+            size: self.read_size.get(),
+            largest_request: 0,
+            largest_batch: 0,
+            manager: self,
+        }
+    }
+
+    fn take_read(&self) -> BytesMut {
         let size = self.read_size.get();
-        let rbuf = match self.read_pool.try_get() {
+        match self.read_pool.try_get() {
             // `reserve` on an empty buffer we own reuses its whole allocation
             // when it is large enough; a pooled buffer much larger than needed
             // is let go, so memory follows the traffic down too.
@@ -34,9 +45,12 @@ impl ConnectionManager {
                 b
             }
             _ => BytesMut::with_capacity(size),
-        };
+        }
+    }
+
+    fn take_write(&self) -> OutBuffer {
         let wsize = self.write_size.get();
-        let out = match self.write_pool.try_get() {
+        match self.write_pool.try_get() {
             Some(mut o) => {
                 let raw = o.raw();
                 if raw.capacity() <= 2 * wsize {
@@ -47,19 +61,37 @@ impl ConnectionManager {
                 }
             }
             None => OutBuffer::with_capacity(wsize),
-        };
-        ConnBuffers {
-            rbuf,
-            out,
-            size,
-            largest_request: 0,
-            largest_batch: 0,
-            manager: self,
         }
     }
 }
 
 impl ConnBuffers<'_> {
+    /// Gives both (empty) buffers back to the pools while the connection waits
+    /// for its next request, so that an idle keep-alive connection holds no
+    /// buffer memory; [`Self::unpark`] takes them again when bytes arrive.
+    #[inline]
+    pub fn park(&mut self) {
+        debug_assert!(self.rbuf.is_empty() && self.out.is_empty());
+        if self.rbuf.capacity() != 0 {
+            self.manager.read_pool.put(mem::take(&mut self.rbuf));
+        }
+        if self.out.raw().capacity() != 0 {
+            self.manager.write_pool.put(mem::take(&mut self.out));
+        }
+    }
+
+    /// Takes buffers again after [`Self::park`] (a no-op when they are held).
+    #[inline]
+    pub fn unpark(&mut self) {
+        if self.rbuf.capacity() == 0 {
+            self.size = self.manager.read_size.get();
+            self.rbuf = self.manager.take_read();
+        }
+        if self.out.raw().capacity() == 0 {
+            self.out = self.manager.take_write();
+        }
+    }
+
     /// Notes a complete request of `len` bytes (head and body).
     #[inline]
     pub fn note_request(&mut self, len: usize) {
@@ -108,8 +140,12 @@ impl ConnBuffers<'_> {
 impl Drop for ConnBuffers<'_> {
     fn drop(&mut self) {
         self.report();
-        self.manager.read_pool.put(mem::take(&mut self.rbuf));
-        self.manager.write_pool.put(mem::take(&mut self.out));
+        if self.rbuf.capacity() != 0 {
+            self.manager.read_pool.put(mem::take(&mut self.rbuf));
+        }
+        if self.out.raw().capacity() != 0 {
+            self.manager.write_pool.put(mem::take(&mut self.out));
+        }
     }
 }
 

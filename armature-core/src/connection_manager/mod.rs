@@ -29,7 +29,7 @@
 //!
 //! Handlers can read their worker's figures with [`worker_stats`].
 
-mod buffers;
+pub(crate) mod buffers;
 mod config;
 mod history;
 mod registry;

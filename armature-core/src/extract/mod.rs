@@ -1,5 +1,5 @@
 //! Extractors: typed pieces of a request (path parameters, query, JSON, form,
-//! cookies, headers, state) that handlers take as arguments.
+//! cookies, headers, shared and per-worker state) that handlers take as arguments.
 
 use std::borrow::Cow;
 use std::ops::Deref;
@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 use crate::http::{HeaderMap, HttpRequest, StatusCode};
 use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
+
+mod worker_state;
+
+pub use worker_state::WorkerState;
 
 /// A per-request bump arena (see [`crate::arena`]).
 pub use crate::arena::Arena;

@@ -123,6 +123,14 @@ impl HeaderMap {
         });
     }
 
+    /// Removes every value of `name` (ASCII case-insensitive).
+    pub fn remove(&mut self, name: &str) {
+        let buf = &self.buf;
+        self.entries.retain(|e| {
+            !buf[e.name.0 as usize..e.name.1 as usize].eq_ignore_ascii_case(name.as_bytes())
+        });
+    }
+
     #[inline]
     fn slice(&self, r: (u32, u32)) -> &[u8] {
         &self.buf[r.0 as usize..r.1 as usize]

@@ -95,6 +95,24 @@ impl HttpRequest {
         self
     }
 
+    /// Sets header `name` to `value`, replacing every earlier value of `name` (for
+    /// middleware: handlers and inner layers see the change). Copies the head.
+    ///
+    /// ```
+    /// use armature_core::{HttpRequest, Method};
+    /// let mut req = HttpRequest::new(Method::Get, "/").with_header("X-Id", "a");
+    /// req.set_header("x-id", "b");
+    /// assert_eq!(req.header_str("X-Id"), Some("b"));
+    /// assert_eq!(req.headers().get_all("x-id").count(), 1);
+    /// ```
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        self.headers.remove(name);
+        self.headers.append(
+            Bytes::copy_from_slice(name.as_bytes()),
+            Bytes::copy_from_slice(value.as_bytes()),
+        );
+    }
+
     /// Sets the body (builder style, for hand-made requests).
     pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();

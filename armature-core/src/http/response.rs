@@ -62,7 +62,7 @@ impl fmt::Debug for Body {
 /// ```
 /// use armature_core::{HttpResponse, StatusCode};
 /// let resp = HttpResponse::ok()
-///     .with_header("X-Custom".into(), "value".into())
+///     .with_header("X-Custom", "value")
 ///     .with_body("hi");
 /// assert_eq!(resp.status(), StatusCode::OK);
 /// assert_eq!(resp.headers().get("x-custom"), Some("value"));
@@ -102,12 +102,15 @@ impl HttpResponse {
         self
     }
 
-    /// Sets header `name` (replacing an earlier value of that name).
-    pub fn with_header(mut self, name: Cow<'static, str>, value: Cow<'static, str>) -> Self {
+    /// Sets header `name` (replacing an earlier value of that name; `Content-Type`
+    /// replaces the content type). The same shape as
+    /// [`FastResponse::with_header`](crate::fast_response::FastResponse::with_header);
+    /// a name built at run time goes through [`headers_mut`](Self::headers_mut).
+    pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
         if name.eq_ignore_ascii_case("content-type") {
-            self.content_type = Some(value);
+            self.content_type = Some(value.into());
         } else {
-            self.headers.insert(name, value);
+            self.headers.insert(Cow::Borrowed(name), value.into());
         }
         self
     }

@@ -16,6 +16,7 @@ use crate::fast_response::FastResponse;
 use crate::handler::CatchPanic;
 use crate::http::request::{RawParams, Version};
 use crate::http::{HttpRequest, Method, StatusCode};
+use crate::middleware;
 use crate::response::Response;
 use crate::routing::MatchError;
 use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, Head};
@@ -37,8 +38,48 @@ enum Waiting {
 
 /// The byte stream a connection runs over: a `TcpStream`, or an in-memory duplex
 /// in tests and benchmarks.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Unpin> Io for T {}
+///
+/// A stream that can report readiness without reading ([`Io::PARKS`]) lets an
+/// idle keep-alive connection wait with no buffer at all: it gives its buffers
+/// back to the worker's pools, waits until the socket is readable, and only
+/// then takes a buffer and reads (`try_read_buf`; a stale readiness costs one
+/// `EAGAIN` read, as a plain read would, and parks again).
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {
+    /// Whether [`Io::poll_read_ready`] and [`Io::try_read_buf`] work.
+    const PARKS: bool = false;
+
+    /// Ready when the stream has bytes (or an error, or EOF) to read.
+    fn poll_read_ready(
+        &self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    /// Reads what is there without waiting; `WouldBlock` when nothing is.
+    fn try_read_buf(&mut self, _buf: &mut BytesMut) -> std::io::Result<usize> {
+        Err(std::io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl Io for tokio::net::TcpStream {
+    const PARKS: bool = true;
+
+    #[inline]
+    fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        tokio::net::TcpStream::poll_read_ready(self, cx)
+    }
+
+    #[inline]
+    fn try_read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
+        tokio::net::TcpStream::try_read_buf(self, buf)
+    }
+}
+
+impl Io for tokio::io::DuplexStream {}
 
 pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
     mut stream: T,
@@ -179,15 +220,19 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
         if deadline < timer.deadline() {
             timer.as_mut().reset(deadline);
         }
-        let read = loop {
-            tokio::select! {
-                biased;
-                r = stream.read_buf(&mut bufs.rbuf) => break Ok(r),
-                () = &mut timer => {
-                    if Instant::now() >= deadline {
-                        break Err(());
+        let read = if idle && T::PARKS {
+            read_parked(&mut stream, &mut bufs, timer.as_mut(), deadline).await
+        } else {
+            loop {
+                tokio::select! {
+                    biased;
+                    r = stream.read_buf(&mut bufs.rbuf) => break Ok(r),
+                    () = &mut timer => {
+                        if Instant::now() >= deadline {
+                            break Err(());
+                        }
+                        timer.as_mut().reset(deadline);
                     }
-                    timer.as_mut().reset(deadline);
                 }
             }
         };
@@ -210,6 +255,41 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
                 }
                 return;
             }
+        }
+    }
+}
+
+/// The idle wait without buffers (see [`Io`]): park the buffers, wait for
+/// readiness under the keep-alive timer, then take buffers and read what came.
+async fn read_parked<T: Io>(
+    stream: &mut T,
+    bufs: &mut crate::connection_manager::buffers::ConnBuffers<'_>,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    deadline: Instant,
+) -> Result<std::io::Result<usize>, ()> {
+    use std::future::poll_fn;
+    loop {
+        bufs.park();
+        let ready = loop {
+            tokio::select! {
+                biased;
+                r = poll_fn(|cx| stream.poll_read_ready(cx)) => break r,
+                () = &mut timer => {
+                    if Instant::now() >= deadline {
+                        return Err(());
+                    }
+                    timer.as_mut().reset(deadline);
+                }
+            }
+        };
+        if let Err(e) = ready {
+            return Ok(Err(e));
+        }
+        bufs.unpark();
+        bufs.make_room();
+        match stream.try_read_buf(&mut bufs.rbuf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            r => return Ok(r),
         }
     }
 }
@@ -285,12 +365,7 @@ fn route<S: Send + Sync + 'static>(
                 }
                 ep
             }
-            Err(MatchError::MethodNotAllowed { allow }) => {
-                return Err(FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
-                    .with_header("Allow", allow)
-                    .into_response());
-            }
-            Err(_) => return Err(Response::text(StatusCode::NOT_FOUND, "Not Found")),
+            Err(e) => return unmatched(shared, req, e),
         }
     };
     // A fresh request has no parameters: static routes skip the copy.
@@ -298,6 +373,43 @@ fn route<S: Send + Sync + 'static>(
         req.params = params;
     }
     Ok(CatchPanic::new(&*endpoint.handler, req, &shared.state))
+}
+
+/// A request no route matched: the fallback (for a path no method has) or the
+/// built-in `404`/`405`, inside the app-wide middleware when there is some.
+#[cold]
+#[allow(clippy::result_large_err)]
+fn unmatched<S: Send + Sync + 'static>(
+    shared: &super::Shared<S>,
+    req: &HttpRequest,
+    e: MatchError,
+) -> Result<CatchPanic, Response> {
+    let fixed = match e {
+        MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header("Allow", allow)
+            .into_response(),
+        _ => Response::text(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    let fallback = match &shared.fallback {
+        Some(h) if fixed.status() == StatusCode::NOT_FOUND => Some(h),
+        _ => None,
+    };
+    match (&shared.unmatched_stack, fallback) {
+        (None, None) => Err(fixed),
+        (None, Some(h)) => Ok(CatchPanic::new(&**h, req, &shared.state)),
+        (Some(stack), fallback) => {
+            let terminal: middleware::Terminal = match fallback {
+                Some(h) => {
+                    let (h, state) = (h.clone(), shared.state.clone());
+                    Box::new(move |req| h.call(req, &state))
+                }
+                None => middleware::ready(fixed),
+            };
+            Ok(CatchPanic::build(|| {
+                middleware::run(stack, req.clone(), terminal)
+            }))
+        }
+    }
 }
 
 fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str>) {
@@ -350,7 +462,8 @@ async fn send_stream<T: Io>(
 /// After an error response, read (and discard) briefly so the peer sees the
 /// response rather than a reset caused by unread request bytes.
 async fn linger_close<T: Io>(stream: &mut T) {
-    let mut sink = [0u8; 4096];
+    // On the heap: an array here would be part of every connection's future.
+    let mut sink = vec![0u8; 4096];
     let deadline = Instant::now() + Duration::from_millis(200);
     while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, stream.read(&mut sink)).await {
         if n == 0 {

@@ -6,6 +6,7 @@ pub(crate) mod conn;
 pub(crate) mod date;
 mod shutdown;
 pub(crate) mod worker;
+pub(crate) mod worker_state;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -13,11 +14,14 @@ use std::thread::JoinHandle;
 
 pub use config::ServerConfig;
 pub use shutdown::ShutdownHandle;
+pub use worker_state::WorkerInfo;
 
 use crate::error::Error;
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::http::Method;
+use crate::middleware::{self, Layer, Layered, Middleware, Stack};
 use crate::routing::Router;
+use worker_state::{BoxError, Factories};
 
 /// A route's handler and its parameter names, as the router stores it.
 pub(crate) struct Endpoint<S> {
@@ -28,11 +32,27 @@ pub(crate) struct Endpoint<S> {
     pub params: &'static [&'static str],
 }
 
+/// One route as the app collects it, before the router is built.
+struct RouteEntry<S> {
+    method: Method,
+    pattern: String,
+    handler: Box<dyn ErasedHandler<S>>,
+    /// Its own middleware, in the order added.
+    middleware: Vec<Layer>,
+}
+
 /// What every worker shares.
 pub(crate) struct Shared<S> {
     pub router: Router<Endpoint<S>>,
+    /// What answers a path no route matches, inside the app-wide middleware.
+    pub fallback: Option<Arc<dyn ErasedHandler<S>>>,
+    /// The app-wide middleware (outermost first), for requests no route matched; `None`
+    /// when there is none, so those answer at once.
+    pub unmatched_stack: Option<Stack>,
     pub state: Arc<S>,
     pub config: ServerConfig,
+    /// Per-worker state factories, run by each worker before the server listens.
+    pub worker_states: Factories,
 }
 
 /// An application: routes, shared state and configuration.
@@ -49,8 +69,15 @@ pub(crate) struct Shared<S> {
 /// ```
 pub struct App<S = ()> {
     state: Arc<S>,
-    routes: Vec<(Method, String, Box<dyn ErasedHandler<S>>)>,
+    routes: Vec<RouteEntry<S>>,
+    /// Where the routes of the last route call start (what [`App::with`] applies to).
+    last_call: usize,
+    middleware: Vec<Layer>,
+    fallback: Option<Box<dyn ErasedHandler<S>>>,
+    /// A misuse found while building (reported by `bind`).
+    build_error: Option<String>,
     config: ServerConfig,
+    worker_states: Factories,
 }
 
 impl App<()> {
@@ -87,7 +114,12 @@ impl<S: Send + Sync + 'static> App<S> {
         App {
             state: Arc::new(state),
             routes: Vec::new(),
+            last_call: 0,
+            middleware: Vec::new(),
+            fallback: None,
+            build_error: None,
             config: ServerConfig::default(),
+            worker_states: Factories::default(),
         }
     }
 
@@ -97,8 +129,116 @@ impl<S: Send + Sync + 'static> App<S> {
         H: Handler<T, S>,
         T: 'static,
     {
-        self.routes
-            .push((method, pattern.to_owned(), Box::new(Erased::new(handler))));
+        self.last_call = self.routes.len();
+        self.push_route(method, pattern.to_owned(), handler);
+        self
+    }
+
+    fn push_route<H, T>(&mut self, method: Method, pattern: String, handler: H)
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.routes.push(RouteEntry {
+            method,
+            pattern,
+            handler: Box::new(Erased::new(handler)),
+            middleware: Vec::new(),
+        });
+    }
+
+    /// Adds a route for every method ([`Method::ALL`]) at `pattern`; routes added for
+    /// single methods of the same pattern conflict with it.
+    ///
+    /// ```
+    /// use armature_core::App;
+    /// let app = App::new().any("/echo", |req: armature_core::HttpRequest| async move {
+    ///     req.method().to_string()
+    /// });
+    /// # drop(app);
+    /// ```
+    pub fn any<H, T>(mut self, pattern: &str, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.last_call = self.routes.len();
+        for method in Method::ALL {
+            self.push_route(method, pattern.to_owned(), handler.clone());
+        }
+        self
+    }
+
+    /// Adds app-wide middleware: around every request (see [`crate::middleware`] for
+    /// the order).
+    pub fn middleware<M: Middleware>(mut self, middleware: M) -> Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Adds middleware to the routes of the last route call (one route, every
+    /// method of an [`any`](App::any) route, or every route a [`nest`](App::nest) or
+    /// [`merge`](App::merge) brought in). See [`crate::middleware`] for the order.
+    /// Called before any route, it is an error that [`App::bind`] reports.
+    pub fn with<M: Middleware>(mut self, middleware: M) -> Self {
+        if self.routes.is_empty() {
+            self.build_error
+                .get_or_insert_with(|| "App::with was called before any route".into());
+            return self;
+        }
+        let layer: Layer = Arc::new(middleware);
+        for route in &mut self.routes[self.last_call..] {
+            route.middleware.push(layer.clone());
+        }
+        self
+    }
+
+    /// Answers requests whose path matches no route with `handler` instead of the
+    /// built-in `404` (a path that has routes for other methods still gets `405`).
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.fallback = Some(Box::new(Erased::new(handler)));
+        self
+    }
+
+    /// Adds every route of `other` under `prefix` (`"/api"`: its `/users` becomes
+    /// `/api/users`, its `/` becomes `/api`). `other`'s app-wide middleware wraps its
+    /// routes only; its fallback and configuration are not used.
+    pub fn nest(mut self, prefix: &str, other: App<S>) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            self.build_error
+                .get_or_insert_with(|| format!("nest prefix `{prefix}` must start with `/`"));
+        }
+        self.adopt(other, |pattern| match pattern {
+            "/" if !prefix.is_empty() => prefix.to_owned(),
+            p => format!("{prefix}{p}"),
+        })
+    }
+
+    /// Adds every route of `other` as it is. `other`'s app-wide middleware wraps its
+    /// routes only; its fallback (when this app has none) becomes this app's.
+    pub fn merge(mut self, mut other: App<S>) -> Self {
+        if self.fallback.is_none() {
+            self.fallback = other.fallback.take();
+        }
+        self.adopt(other, str::to_owned)
+    }
+
+    fn adopt(mut self, other: App<S>, pattern: impl Fn(&str) -> String) -> Self {
+        if let Some(e) = other.build_error {
+            self.build_error.get_or_insert(e);
+        }
+        self.last_call = self.routes.len();
+        for mut route in other.routes {
+            // Its app-wide middleware becomes the outermost of each route's own.
+            route.middleware.extend(other.middleware.iter().cloned());
+            route.pattern = pattern(&route.pattern);
+            self.routes.push(route);
+        }
         self
     }
 
@@ -110,6 +250,86 @@ impl<S: Send + Sync + 'static> App<S> {
         patch => Method::Patch,
         head => Method::Head,
         options => Method::Options,
+    }
+
+    /// Adds per-worker state: `factory` runs once on each worker thread, on that
+    /// worker's runtime, and the value it builds is what handlers on that worker get
+    /// from the [`WorkerState<T>`](crate::extract::WorkerState) extractor (the
+    /// worker's own database connections, caches, clients: no cross-thread hop and no
+    /// lock per request). `T` need not be `Send` or `Sync`; nor need the future.
+    ///
+    /// Every worker's factories finish before the server listens: until then a
+    /// client's connection is refused, never queued. If a factory fails, the other
+    /// workers stop, nothing is served, and [`Server::run`] (or
+    /// [`App::serve`]) returns an [`Error`] for which
+    /// [`is_worker_state`](Error::is_worker_state) holds, whose text names the worker
+    /// and ends with the factory's own error. Several factories for different types
+    /// may be added (each worker runs them in the order added); a second one for the
+    /// same `T` replaces the first. An app with none pays nothing per request.
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use armature_core::extract::WorkerState;
+    /// use armature_core::{App, ServerConfig, WorkerInfo};
+    ///
+    /// /// A stand-in for a connection pool: one per worker, used without locks.
+    /// struct Db {
+    ///     worker: usize,
+    ///     queries: RefCell<Vec<String>>,
+    /// }
+    ///
+    /// impl Db {
+    ///     async fn open(worker: usize) -> Result<Db, std::io::Error> {
+    ///         Ok(Db { worker, queries: RefCell::new(Vec::new()) })
+    ///     }
+    /// }
+    ///
+    /// async fn todos(db: WorkerState<Db>) -> String {
+    ///     db.queries.borrow_mut().push("SELECT * FROM todos".into());
+    ///     format!("worker {}: {} queries", db.worker, db.queries.borrow().len())
+    /// }
+    ///
+    /// fn main() -> Result<(), armature_core::Error> {
+    ///     let server = App::new()
+    ///         .worker_state(|w: WorkerInfo| async move { Db::open(w.index()).await })
+    ///         .get("/todos", todos)
+    ///         .config(ServerConfig::default().workers(2).handle_signals(false))
+    ///         .bind("127.0.0.1:0")?
+    ///         .spawn(); // returns once both workers have opened their Db
+    ///     server.shutdown()
+    /// }
+    /// ```
+    pub fn worker_state<T, E, F, Fut>(mut self, factory: F) -> Self
+    where
+        T: 'static,
+        E: Into<BoxError>,
+        F: Fn(WorkerInfo) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<T, E>> + 'static,
+    {
+        self.worker_states.insert(factory);
+        self
+    }
+
+    /// [`worker_state`](App::worker_state) with a factory that is a plain function
+    /// (it runs on the worker's thread, before the worker serves anything).
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use armature_core::{App, WorkerInfo};
+    /// use armature_core::extract::WorkerState;
+    ///
+    /// let app = App::new()
+    ///     .worker_state_sync(|w: WorkerInfo| Ok::<_, std::io::Error>(Cell::new(w.index())))
+    ///     .get("/worker", |n: WorkerState<Cell<usize>>| async move { n.get().to_string() });
+    /// # drop(app);
+    /// ```
+    pub fn worker_state_sync<T, E, F>(self, factory: F) -> Self
+    where
+        T: 'static,
+        E: Into<BoxError> + 'static,
+        F: Fn(WorkerInfo) -> Result<T, E> + Send + Sync + 'static,
+    {
+        self.worker_state(move |w| std::future::ready(factory(w)))
     }
 
     /// Replaces the server configuration.
@@ -124,10 +344,18 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     fn build_router(
-        routes: Vec<(Method, String, Box<dyn ErasedHandler<S>>)>,
+        routes: Vec<RouteEntry<S>>,
+        app_middleware: &[Layer],
     ) -> Result<Router<Endpoint<S>>, Error> {
         let mut router = Router::new();
-        for (method, pattern, handler) in routes {
+        for route in routes {
+            let (method, pattern) = (route.method, route.pattern);
+            let handler = if app_middleware.is_empty() && route.middleware.is_empty() {
+                route.handler
+            } else {
+                let stack = middleware::stack(app_middleware, &route.middleware);
+                Box::new(Layered::new(route.handler, stack))
+            };
             let names = crate::routing::pattern_params(&pattern)
                 .map_err(|e| Error::route(format!("invalid route `{method} {pattern}`: {e}")))?;
             let params: Vec<&'static str> = names
@@ -150,16 +378,27 @@ impl<S: Send + Sync + 'static> App<S> {
         if self.config.workers == 0 {
             return Err(Error::config("ServerConfig::workers must be at least 1"));
         }
-        let router = Self::build_router(self.routes)?;
+        if let Some(e) = self.build_error {
+            return Err(Error::config(e));
+        }
+        let router = Self::build_router(self.routes, &self.middleware)?;
+        let unmatched_stack =
+            (!self.middleware.is_empty()).then(|| middleware::stack(&self.middleware, &[]));
         Ok(Arc::new(Shared {
             router,
+            fallback: self.fallback.map(Arc::from),
+            unmatched_stack,
             state: self.state,
             config: self.config,
+            worker_states: self.worker_states,
         }))
     }
 
     /// Builds the router (an invalid or conflicting route is an error here, never a
-    /// panic) and binds one listener per worker on `addr`.
+    /// panic) and binds one socket per worker on `addr`. The sockets listen only once
+    /// [`Server::run`] has every worker ready (its signal handler installed, its
+    /// [`worker_state`](App::worker_state) built): until then the address is taken but
+    /// a client's connection is refused.
     pub fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let shared = self.into_shared()?;
         let config = &shared.config;
@@ -168,14 +407,11 @@ impl<S: Send + Sync + 'static> App<S> {
             .map_err(|e| Error::io("cannot resolve the listen address", e))?
             .next()
             .ok_or_else(|| Error::config("the listen address resolved to nothing"))?;
-        let listeners = worker::bind_listeners(addr, config.workers, config.backlog)?;
-        let local_addr = listeners[0]
-            .local_addr()
-            .map_err(|e| Error::io("cannot read the bound address", e))?;
+        let (sockets, local_addr) = worker::bind_sockets(addr, config.workers)?;
         let handle = ShutdownHandle::new();
-        let start: Box<dyn FnOnce() -> Result<(), Error> + Send> = {
+        let start: Start = {
             let handle = handle.clone();
-            Box::new(move || worker::run_workers(shared, listeners, handle))
+            Box::new(move |on_ready| worker::run_workers(shared, sockets, handle, on_ready))
         };
         Ok(Server {
             local_addr,
@@ -190,11 +426,14 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 }
 
+/// Runs the workers; calls its argument once every worker is ready and listening.
+type Start = Box<dyn FnOnce(Box<dyn FnOnce() + Send>) -> Result<(), Error> + Send>;
+
 /// A bound server, ready to run.
 pub struct Server {
     local_addr: SocketAddr,
     handle: ShutdownHandle,
-    start: Box<dyn FnOnce() -> Result<(), Error> + Send>,
+    start: Start,
 }
 
 impl Server {
@@ -212,18 +451,33 @@ impl Server {
     /// closed, in-flight requests finished (within the drain timeout), idle
     /// connections closed. Returning normally lets `main` return normally, which is
     /// what writes a PGO-instrumented binary's profile.
+    ///
+    /// Each worker first installs the signal handler (when
+    /// [`handle_signals`](ServerConfig::handle_signals) is on) and builds its
+    /// [`worker_state`](App::worker_state); only when all have done so do the sockets
+    /// listen. A factory's error stops the other workers and is returned here.
     pub fn run(self) -> Result<(), Error> {
-        (self.start)()
+        (self.start)(Box::new(|| {}))
     }
 
-    /// Runs the server on a background thread.
+    /// Runs the server on a background thread, returning once it listens (every
+    /// worker ready) or has stopped before that: a startup error, such as a failed
+    /// [`worker_state`](App::worker_state) factory, is then what
+    /// [`RunningServer::shutdown`] returns.
     pub fn spawn(self) -> RunningServer {
         let addr = self.local_addr;
         let handle = self.handle.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("armature-server".into())
-            .spawn(move || self.run())
+            .spawn(move || {
+                (self.start)(Box::new(move || {
+                    let _ = ready_tx.send(());
+                }))
+            })
             .expect("spawning the server thread");
+        // `Err` (the sender dropped unsent): the server stopped before listening.
+        let _ = ready_rx.recv();
         RunningServer {
             addr,
             handle,

@@ -5,27 +5,26 @@ use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 use super::shutdown::ShutdownHandle;
+use super::worker_state::WorkerInfo;
 use super::{conn, date, Shared};
 use crate::connection_manager::{self, ConnectionManager};
 use crate::error::Error;
 use crate::routing::RouteCache;
 use crate::simd_parser::SIMDParser;
 
-/// Binds `n` listeners on `addr` with `SO_REUSEPORT`; the kernel spreads incoming
-/// connections across them. When `addr` has port 0, the first socket picks the
-/// port and the others join it.
-pub(crate) fn bind_listeners(
-    addr: SocketAddr,
-    n: usize,
-    backlog: u32,
-) -> Result<Vec<std::net::TcpListener>, Error> {
+/// Binds `n` sockets on `addr` with `SO_REUSEPORT`, without listening yet (a client
+/// is refused until [`run_workers`] has every worker ready); the kernel will spread
+/// incoming connections across them. When `addr` has port 0, the first socket picks
+/// the port and the others join it. Returns the sockets and the bound address.
+pub(crate) fn bind_sockets(addr: SocketAddr, n: usize) -> Result<(Vec<Socket>, SocketAddr), Error> {
     let mut out = Vec::with_capacity(n);
     let mut bind_addr = addr;
     for _ in 0..n {
@@ -43,36 +42,104 @@ pub(crate) fn bind_listeners(
         socket
             .bind(&bind_addr.into())
             .map_err(|e| Error::io(format!("cannot bind {bind_addr}"), e))?;
-        socket
-            .listen(backlog.min(i32::MAX as u32) as i32)
-            .map_err(|e| Error::io(format!("cannot listen on {bind_addr}"), e))?;
-        let listener: std::net::TcpListener = socket.into();
         if bind_addr.port() == 0 {
-            bind_addr = listener
+            bind_addr = socket
                 .local_addr()
-                .map_err(|e| Error::io("cannot read the bound address", e))?;
+                .ok()
+                .and_then(|a| a.as_socket())
+                .ok_or_else(|| Error::config("cannot read the bound address"))?;
         }
-        out.push(listener);
+        out.push(socket);
     }
-    Ok(out)
+    Ok((out, bind_addr))
 }
 
-/// Runs one worker per listener; returns when all have drained.
+/// How a worker's start went, as it tells [`run_workers`].
+enum Startup {
+    /// Signal handler installed (worker 0), worker state built: waiting for its
+    /// listener.
+    Ready,
+    /// A worker-state factory (or the runtime) failed.
+    Failed(Error),
+    /// Shutdown was asked for while it was starting.
+    Stopped,
+}
+
+/// Runs one worker per socket; returns when all have drained.
+///
+/// Start-up is two-phase: each worker builds its runtime, installs the signal
+/// handler (worker 0) and its worker state, and reports; only when every worker is
+/// ready do the sockets `listen()` and go to their workers (then `on_ready` runs). The
+/// first failure asks the others to stop (an async factory still running is
+/// dropped), nothing listens, and that error is returned once all have stopped.
 pub(crate) fn run_workers<S: Send + Sync + 'static>(
     shared: Arc<Shared<S>>,
-    listeners: Vec<std::net::TcpListener>,
+    sockets: Vec<Socket>,
     handle: ShutdownHandle,
+    on_ready: Box<dyn FnOnce() + Send>,
 ) -> Result<(), Error> {
-    let mut threads = Vec::with_capacity(listeners.len());
-    for (i, listener) in listeners.into_iter().enumerate() {
+    let count = sockets.len();
+    let (report, reports) = mpsc::channel();
+    let mut threads = Vec::with_capacity(count);
+    let mut gates = Vec::with_capacity(count);
+    let mut startup_error = None;
+    for index in 0..count {
         let shared = shared.clone();
         let handle = handle.clone();
-        let signals = i == 0 && shared.config.handle_signals;
-        let t = std::thread::Builder::new()
-            .name(format!("armature-worker-{i}"))
-            .spawn(move || worker_main(shared, listener, handle, signals))
-            .map_err(|e| Error::io("cannot spawn a worker thread", e))?;
-        threads.push(t);
+        let report = report.clone();
+        let (gate, listener) = oneshot::channel();
+        let info = WorkerInfo::new(index, count);
+        let spawned = std::thread::Builder::new()
+            .name(format!("armature-worker-{index}"))
+            .spawn(move || worker_main(shared, info, listener, report, handle));
+        match spawned {
+            Ok(t) => {
+                threads.push(t);
+                gates.push(gate);
+            }
+            Err(e) => {
+                startup_error = Some(Error::io("cannot spawn a worker thread", e));
+                break;
+            }
+        }
+    }
+    drop(report);
+    if startup_error.is_some() {
+        handle.shutdown();
+    }
+    let mut ready = 0;
+    // Every worker reports once, or drops its sender by panicking: `recv` ends then.
+    while let Ok(startup) = reports.recv() {
+        match startup {
+            Startup::Ready => ready += 1,
+            Startup::Failed(e) => {
+                if startup_error.is_none() {
+                    startup_error = Some(e);
+                    handle.shutdown();
+                }
+            }
+            Startup::Stopped => {}
+        }
+    }
+    if startup_error.is_none() && ready < count && !handle.is_shutdown() {
+        startup_error = Some(Error::internal("a worker thread panicked while starting"));
+        handle.shutdown();
+    }
+    if startup_error.is_none() && !handle.is_shutdown() {
+        let backlog = shared.config.backlog.min(i32::MAX as u32) as i32;
+        for (socket, gate) in sockets.into_iter().zip(gates.drain(..)) {
+            if let Err(e) = socket.listen(backlog) {
+                startup_error = Some(Error::io("cannot listen on the bound address", e));
+                handle.shutdown();
+                break;
+            }
+            let _ = gate.send(socket.into());
+        }
+    }
+    // Unsent gates are dropped here: those workers stop without listening.
+    drop(gates);
+    if startup_error.is_none() && !handle.is_shutdown() {
+        on_ready();
     }
     let mut result = Ok(());
     for t in threads {
@@ -82,7 +149,10 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
             Err(_) => result = Err(Error::internal("a worker thread panicked")),
         }
     }
-    result
+    match startup_error {
+        Some(e) => Err(e),
+        None => result,
+    }
 }
 
 /// Per-worker state shared by its connections (single-threaded: `Rc`/`Cell`).
@@ -115,16 +185,64 @@ impl<S> WorkerCtx<S> {
 
 fn worker_main<S: Send + Sync + 'static>(
     shared: Arc<Shared<S>>,
-    listener: std::net::TcpListener,
+    info: WorkerInfo,
+    gate: oneshot::Receiver<std::net::TcpListener>,
+    report: mpsc::Sender<Startup>,
     handle: ShutdownHandle,
-    signals: bool,
 ) -> Result<(), Error> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::io("cannot start a worker runtime", e))?;
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let _ = report.send(Startup::Failed(Error::io(
+                "cannot start a worker runtime",
+                e,
+            )));
+            return Ok(());
+        }
+    };
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
+        // Before anything listens, so a signal can never find the process without its
+        // handler (the default action would kill it).
+        if info.index() == 0 && shared.config.handle_signals {
+            let signals = Signals::install();
+            let h = handle.clone();
+            tokio::task::spawn_local(async move {
+                signals.recv().await;
+                h.shutdown();
+            });
+        }
+        let shutdown = handle.wait();
+        tokio::pin!(shutdown);
+        // Dropped last, after the connections: the values stay usable to the end.
+        let _states = tokio::select! {
+            biased;
+            built = shared.worker_states.build(info) => match built {
+                Ok(installed) => installed,
+                Err(e) => {
+                    let _ = report.send(Startup::Failed(e));
+                    return Ok(());
+                }
+            },
+            () = &mut shutdown => {
+                let _ = report.send(Startup::Stopped);
+                return Ok(());
+            }
+        };
+        let _ = report.send(Startup::Ready);
+        drop(report);
+        let listener = tokio::select! {
+            biased;
+            listener = gate => match listener {
+                Ok(listener) => listener,
+                // Another worker failed: nothing listens.
+                Err(_) => return Ok(()),
+            },
+            () = &mut shutdown => return Ok(()),
+        };
         let listener = TcpListener::from_std(listener)
             .map_err(|e| Error::io("cannot register the listener", e))?;
         let config = &shared.config;
@@ -140,16 +258,6 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
-        if signals {
-            let h = handle.clone();
-            tokio::task::spawn_local(async move {
-                wait_for_signal().await;
-                h.shutdown();
-            });
-        }
-
-        let shutdown = handle.wait();
-        tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 biased;
@@ -176,18 +284,33 @@ fn worker_main<S: Send + Sync + 'static>(
     })
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
+/// SIGTERM and SIGINT, caught from the moment [`Signals::install`] returns.
+struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl Signals {
+    /// Replaces the default action (terminate) of both signals; from here on they are
+    /// queued for [`recv`](Self::recv). Needs the worker's runtime.
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Signals(Some((term, int))),
+            _ => Signals(None),
         }
-        _ => std::future::pending::<()>().await,
+    }
+
+    /// Resolves at the first signal (never, if installing failed).
+    async fn recv(self) {
+        match self.0 {
+            Some((mut term, mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
     }
 }

@@ -16,7 +16,8 @@ fn app() -> App<()> {
     echo_app().get("/stats", || async {
         let s = worker_stats().expect("handlers run on a worker");
         format!(
-            "live={} idle={} culled={} keep_alive_ms={} read={} write={} samples={} pool_hits={}",
+            "live={} idle={} culled={} keep_alive_ms={} read={} write={} samples={} pool_hits={} \
+             parked={}",
             s.live_connections,
             s.idle_connections,
             s.culled_connections,
@@ -25,6 +26,10 @@ fn app() -> App<()> {
             s.write_buffer_size,
             s.request_samples,
             s.read_pool.hits,
+            s.read_pool.returned
+                + s.read_pool.discarded
+                + s.write_pool.returned
+                + s.write_pool.discarded,
         )
     })
 }
@@ -190,6 +195,43 @@ fn buffers_are_sized_from_recent_traffic_and_pooled() {
         one_shot(addr, &with_close(post("/body", "text/plain", &body)));
     }
     wait_for(&mut stats, "read", |n| n == 65536);
+    drop(stats);
+    stop(server);
+}
+
+#[test]
+fn idle_keep_alive_connections_hold_no_buffers() {
+    let server = start_with(app(), config());
+    let addr = server.addr();
+    let mut stats = RawConn::connect(addr);
+    let before = stat(&mut stats, "parked");
+    // 20 connections, one request each, then idle (still open).
+    let mut idle: Vec<RawConn> = (0..20)
+        .map(|_| {
+            let mut c = RawConn::connect(addr);
+            c.send(&get("/text"));
+            assert_eq!(c.read_response().status, 200);
+            c
+        })
+        .collect();
+    wait_for(&mut stats, "live", |n| n == 21);
+    // Each gave its read and write buffers back while waiting (the stats
+    // connection itself parks between its own requests too).
+    wait_for(&mut stats, "parked", |n| n >= before + 2 * 20);
+    // And takes buffers again when a request comes: each answers a second
+    // request, one of them two pipelined ones.
+    for (i, c) in idle.iter_mut().enumerate() {
+        let mut req = get("/text");
+        if i == 0 {
+            req.extend_from_slice(&get("/text"));
+        }
+        c.send(&req);
+        assert_eq!(c.read_response().status, 200, "{}", show(&c.received));
+        if i == 0 {
+            assert_eq!(c.read_response().status, 200, "{}", show(&c.received));
+        }
+    }
+    drop(idle);
     drop(stats);
     stop(server);
 }

@@ -10,8 +10,12 @@
 
 mod support;
 
+mod builtin_middleware;
 mod chunked;
+mod compression;
 mod connection_manager;
+mod cors;
+mod errors;
 mod expect_continue;
 mod extractors;
 mod head;
@@ -19,11 +23,14 @@ mod http10;
 mod hyper_client;
 mod keep_alive;
 mod limits;
+mod middleware;
 mod panics;
 mod pipelining;
 mod proptest_parser;
 mod response_headers;
+mod routing_compose;
 mod routing_e2e;
 mod shutdown;
 mod smuggling;
 mod timeouts;
+mod worker_state;

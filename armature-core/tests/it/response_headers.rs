@@ -101,19 +101,17 @@ fn text_responses_are_text_plain_and_json_is_application_json() {
 #[test]
 fn handlers_cannot_inject_headers_or_override_framing() {
     let app = App::new()
-        // `with_header` takes `Cow<'static, str>`s (not `impl Into<..>` as the contract
-        // shows), hence the `.into()`s.
         .get("/inject", || async {
             HttpResponse::ok()
-                .with_header("X-Evil".into(), "a\r\nSet-Cookie: stolen=1".into())
-                .with_header("X-Fine".into(), "ok".into())
+                .with_header("X-Evil", "a\r\nSet-Cookie: stolen=1")
+                .with_header("X-Fine", "ok")
                 .with_body("body")
         })
         .get("/framing", || async {
             HttpResponse::ok()
-                .with_header("Content-Length".into(), "999".into())
-                .with_header("Transfer-Encoding".into(), "chunked".into())
-                .with_header("Connection".into(), "close".into())
+                .with_header("Content-Length", "999")
+                .with_header("Transfer-Encoding", "chunked")
+                .with_header("Connection", "close")
                 .with_body("four")
         });
     let server = start(app);
@@ -134,6 +132,68 @@ fn handlers_cannot_inject_headers_or_override_framing() {
     // The connection is still in sync (the handler's framing headers were not used).
     conn.send(&get("/inject"));
     assert_eq!(conn.read_response().text(), "body");
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn a_content_type_header_replaces_the_default_in_any_order() {
+    use armature_core::fast_response::FastResponse;
+    let html = || "text/html".to_string();
+    // (path, expected Content-Type): the response must carry exactly that one line.
+    let app = App::new()
+        .get("/fast-owned-then-body", move || async move {
+            FastResponse::ok()
+                .with_header("Content-Type", html())
+                .with_static_body(b"<p>1</p>")
+        })
+        .get("/fast-body-then-owned", move || async move {
+            FastResponse::ok()
+                .with_static_body(b"<p>2</p>")
+                .with_header("content-type", html())
+        })
+        .get("/fast-static-then-bytes", || async {
+            FastResponse::ok()
+                .with_header("Content-Type", "image/png")
+                .with_bytes(armature_core::Bytes::from_static(b"png"))
+        })
+        .get("/fast-owned-then-static", move || async move {
+            FastResponse::ok()
+                .with_header("Content-Type", html())
+                .with_content_type("text/csv")
+                .with_static_body(b"a,b")
+        })
+        .get("/fast-owned-then-json", move || async move {
+            FastResponse::ok()
+                .with_header("Content-Type", html())
+                .with_json(&[1, 2])
+        })
+        .get("/http-owned", move || async move {
+            HttpResponse::ok()
+                .with_header("Content-Type", html())
+                .with_body("<p>3</p>")
+        });
+    let server = start(app);
+    let mut conn = RawConn::connect(server.addr());
+    for (path, expected) in [
+        ("/fast-owned-then-body", "text/html"),
+        ("/fast-body-then-owned", "text/html"),
+        ("/fast-static-then-bytes", "image/png"),
+        ("/fast-owned-then-static", "text/csv"),
+        ("/fast-owned-then-json", "application/json"),
+        ("/http-owned", "text/html"),
+    ] {
+        conn.send(&get(path));
+        let resp = conn.read_response();
+        assert_eq!(resp.status, 200, "{path}: {}", show(&resp.raw));
+        assert_eq!(
+            resp.header_all("content-type"),
+            [expected],
+            "{path}: {}",
+            show(&resp.raw)
+        );
+        assert_standard_headers(&resp);
+    }
     drop(conn);
     stop(server);
 }

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use armature_core::extract::State;
 use armature_core::{App, ShutdownHandle};
 
-use crate::support::{config, echo_app, get, show, start_with, stop, RawConn, IO_TIMEOUT};
+use crate::support::{
+    config, connect_when_listening, echo_app, get, show, start_with, stop, RawConn, IO_TIMEOUT,
+};
 
 /// A drain timeout no test waits for: a shutdown that returns did not need it.
 const LONG_DRAIN: Duration = Duration::from_secs(600);
@@ -106,7 +108,8 @@ fn signal_drains_the_in_flight_request(signal: libc::c_int) {
         .parse()
         .expect("port number");
 
-    let mut conn = RawConn::connect(([127, 0, 0, 1], port).into());
+    // `PORT=` comes right after `bind`: connections are refused until `run` listens.
+    let mut conn = connect_when_listening(([127, 0, 0, 1], port).into());
     conn.send(&get("/slow"));
     // The handler announces itself, so the signal surely lands while it is in flight.
     wait_for_line(&lines, "IN_FLIGHT", &mut seen);
@@ -249,7 +252,7 @@ fn server_run_returns_after_handle_shutdown() {
     std::thread::spawn(move || {
         let _ = tx.send(server.run());
     });
-    let mut conn = RawConn::connect(addr);
+    let mut conn = connect_when_listening(addr);
     conn.send(&get("/echo/run"));
     assert_eq!(conn.read_response().text(), "run");
     handle.clone().shutdown();
@@ -262,4 +265,86 @@ fn server_run_returns_after_handle_shutdown() {
     let err = std::net::TcpStream::connect(addr)
         .expect_err("listener still accepting after run returned");
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+/// Set in the environment of [`term_child`].
+const TERM_CHILD_ENV: &str = "ARMATURE_IT_TERM_CHILD";
+
+/// The child of [`sigterm_the_moment_the_port_accepts_is_a_clean_exit`]: a server with
+/// signal handling on and several workers, which prints its port right after `bind`.
+#[test]
+#[ignore = "run by sigterm_the_moment_the_port_accepts_is_a_clean_exit in a child process"]
+fn term_child() {
+    if std::env::var_os(TERM_CHILD_ENV).is_none() {
+        return;
+    }
+    let server = App::new()
+        .get("/plaintext", || async { "Hello, World!" })
+        .config(config().workers(2).handle_signals(true))
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    println!("PORT={}", server.local_addr().port());
+    server.run().expect("run returned an error");
+}
+
+/// A SIGTERM that lands the moment the port first accepts a connection must find the
+/// handler installed: every one of 200 launches exits 0 (the handler used to be
+/// installed after the listeners, and about 1 launch in 8 died of the signal).
+#[test]
+fn sigterm_the_moment_the_port_accepts_is_a_clean_exit() {
+    use std::os::unix::process::ExitStatusExt;
+    let exe = std::env::current_exe().expect("current_exe");
+    let launches = 200;
+    let mut failures = Vec::new();
+    for launch in 0..launches {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "shutdown::term_child",
+                "--nocapture",
+                "--ignored",
+            ])
+            .env(TERM_CHILD_ENV, "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning the child server");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let port: u16 = loop {
+            line.clear();
+            if out.read_line(&mut line).expect("child stdout") == 0 {
+                panic!("launch {launch}: the child exited without printing its port");
+            }
+            if let Some(port) = line.trim().strip_prefix("PORT=") {
+                break port.parse().expect("port number");
+            }
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + IO_TIMEOUT;
+        // Spin: the signal goes the moment a connect succeeds.
+        let conn = loop {
+            match std::net::TcpStream::connect(addr) {
+                Ok(conn) => break conn,
+                Err(e) if Instant::now() < deadline => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}")
+                }
+                Err(e) => panic!("launch {launch}: the port never accepted: {e}"),
+            }
+        };
+        // SAFETY: kill(2) with a pid we spawned and still own (not yet waited for).
+        let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill failed");
+        let status = child.wait().expect("waiting for the child");
+        drop(conn);
+        if !status.success() {
+            failures.push((launch, status.code(), status.signal()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {launches} launches did not exit cleanly (launch, code, signal): {failures:?}",
+        failures.len()
+    );
 }

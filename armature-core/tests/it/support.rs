@@ -457,7 +457,11 @@ pub struct RawConn {
 impl RawConn {
     /// Connects to `addr` with [`IO_TIMEOUT`] read/write timeouts.
     pub fn connect(addr: SocketAddr) -> RawConn {
-        let stream = TcpStream::connect(addr).expect("connecting to the test server");
+        RawConn::over(TcpStream::connect(addr).expect("connecting to the test server"))
+    }
+
+    /// Wraps a connected stream, with [`IO_TIMEOUT`] read/write timeouts.
+    pub fn over(stream: TcpStream) -> RawConn {
         stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
         stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
         stream.set_nodelay(true).unwrap();
@@ -682,4 +686,41 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+/// Sends `req` on a fresh [`hyper_conn`] connection and collects the response's body.
+pub async fn hyper_send(
+    addr: SocketAddr,
+    req: hyper::Request<http_body_util::Full<Bytes>>,
+) -> hyper::Response<Bytes> {
+    use http_body_util::BodyExt;
+    let mut sender = hyper_conn(addr).await;
+    let resp = sender.send_request(req).await.expect("hyper request");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("response body").to_bytes();
+    hyper::Response::from_parts(parts, body)
+}
+
+/// `GET path` through [`hyper_send`].
+pub async fn hyper_get(addr: SocketAddr, path: &str) -> hyper::Response<Bytes> {
+    let req = hyper_request("GET", addr, path)
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    hyper_send(addr, req).await
+}
+
+/// Connects once `addr` accepts (a server started with `Server::run` on another
+/// thread refuses connections until its workers are ready), failing the test after
+/// [`IO_TIMEOUT`].
+pub fn connect_when_listening(addr: SocketAddr) -> RawConn {
+    let deadline = Instant::now() + IO_TIMEOUT;
+    loop {
+        match TcpStream::connect(addr) {
+            Ok(stream) => return RawConn::over(stream),
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("{addr} never accepted a connection: {e}"),
+        }
+    }
 }

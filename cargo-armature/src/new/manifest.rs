@@ -10,8 +10,9 @@ use toml_edit::{value, DocumentMut, InlineTable, Item, Table};
 use super::template::{self, Database, TemplateName};
 use crate::profiles;
 
-/// The armature-core version requirement used when no checkout is at hand.
-pub const CORE_VERSION: &str = "0.1";
+/// The armature-core version a registry install depends on: this binary's own,
+/// since the two crates are released together with one version.
+pub const CORE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Where the generated app gets armature-core from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +38,30 @@ pub enum CoreSource {
 impl CoreSource {
     /// The armature-core directory of the checkout this binary was built from,
     /// if it still exists.
+    ///
+    /// A checkout is recognised by its layout: this crate's parent is a workspace
+    /// root holding `templates/` and an `armature-core/` package. An install from
+    /// a registry builds in `~/.cargo/registry/src/.../cargo-armature-X.Y.Z`,
+    /// where none of that exists, and so gets [`Self::Version`].
     pub fn bundled_dir() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../armature-core");
-        let dir = dir.canonicalize().ok()?;
+        Self::checkout_core(Path::new(env!("CARGO_MANIFEST_DIR")))
+    }
+
+    /// The armature-core of the workspace that `crate_dir` (a cargo-armature
+    /// package directory) lies in, if it is an Armature checkout.
+    pub fn checkout_core(crate_dir: &Path) -> Option<PathBuf> {
+        let root = crate_dir.parent()?;
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).ok()?;
+        let doc: DocumentMut = manifest.parse().ok()?;
+        if !doc.contains_key("workspace") || !root.join("templates").is_dir() {
+            return None;
+        }
+        let dir = root.join("armature-core").canonicalize().ok()?;
         dir.join("Cargo.toml").is_file().then_some(dir)
     }
 
-    /// The default: the bundled checkout when present (builds offline), else crates.io.
+    /// The default: the bundled checkout when present (builds offline), else
+    /// this binary's own version from crates.io.
     pub fn default_source() -> Self {
         match Self::bundled_dir() {
             Some(dir) => Self::Path { dir, bundled: true },
@@ -82,7 +100,8 @@ impl CoreSource {
                     .unwrap_or_default();
                 format!("cargo install --locked --git {url}{branch} cargo-armature")
             }
-            _ => "cargo install --locked cargo-armature".to_owned(),
+            // Pinned, so that a later release cannot change how an old app builds.
+            _ => format!("cargo install --locked --version ={CORE_VERSION} cargo-armature"),
         }
     }
 
@@ -121,9 +140,9 @@ impl CoreSource {
     fn comment(&self) -> String {
         let alternative = match self {
             Self::Version(_) => {
-                "a checkout: `armature-core = { path = \"../armature/armature-core\" }`"
+                "a checkout: `armature-core = { path = \"../armature/armature-core\" }`".to_owned()
             }
-            _ => "the release on crates.io: `armature-core = \"0.1\"`",
+            _ => format!("the release on crates.io: `armature-core = \"{CORE_VERSION}\"`"),
         };
         format!(
             "# armature-core comes from {}.\n# To use {alternative}.\n",

@@ -1,6 +1,7 @@
 //! `cargo armature new`: renders a template into a new app that builds and runs
 //! offline at once.
 
+pub mod fetch;
 pub mod manifest;
 pub mod name;
 pub mod template;
@@ -29,21 +30,42 @@ pub const TERMINATION_GRACE_SECS: u64 = DRAIN_TIMEOUT_SECS + 20;
 /// (`{name}` is replaced with the binary's name).
 pub const PGO_BINARY: &str = "target/armature-pgo/bin/{name}";
 
-const EXAMPLES: &str = "\
-Examples:
+/// The help's closing text: examples, and where armature-core comes from by
+/// default for this very binary.
+fn after_help() -> String {
+    let this = match CoreSource::bundled_dir() {
+        Some(_) => "This cargo-armature was built from an Armature checkout that still exists, \
+                    so by default the app depends on that checkout's armature-core (a path \
+                    dependency: it builds offline at once)."
+            .to_owned(),
+        None => format!(
+            "This cargo-armature was installed from a registry, so by default the app \
+             depends on `armature-core = \"{}\"` from crates.io (its own version), fetched \
+             before anything is written.",
+            manifest::CORE_VERSION
+        ),
+    };
+    format!(
+        "Examples:
   cargo armature new my-app
   cargo armature new shop --template api --ci gitlab
   cargo armature new shop --template api --db postgres
   cargo armature new svc --path services/svc --no-git
-  cargo armature new svc --core-version 0.1           armature-core from crates.io
+  cargo armature new svc --core-version {v}         armature-core from crates.io
+  cargo armature new svc --core-path ../armature/armature-core
   cargo armature new svc --core-git https://github.com/armature-rs/armature --core-branch main
 
-The app depends on the armature-core of the checkout cargo-armature was built from
-when it still exists (and then builds offline at once), else on crates.io.";
+Where armature-core comes from: --core-path, --core-version or --core-git when given; \
+else the checkout cargo-armature was built from while it exists; else crates.io at \
+cargo-armature's own version. {this} The app's README and the comment above \
+armature-core in its Cargo.toml say which was chosen and how to change it.",
+        v = manifest::CORE_VERSION
+    )
+}
 
 /// Arguments of `cargo armature new`.
 #[derive(Debug, Args)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = after_help())]
 pub struct NewArgs {
     /// Package name of the app; also its directory unless --path is given
     pub name: String,
@@ -98,6 +120,11 @@ pub struct CoreArgs {
 }
 
 impl CoreArgs {
+    /// Whether none of the source flags was given.
+    pub fn is_default(&self) -> bool {
+        self.core_path.is_none() && self.core_version.is_none() && self.core_git.is_none()
+    }
+
     /// The source these flags ask for, or the default.
     pub fn source(&self) -> Result<CoreSource> {
         if let Some(dir) = &self.core_path {
@@ -135,6 +162,9 @@ pub struct Plan {
     pub core: CoreSource,
     /// Whether to create a git repository.
     pub git_init: bool,
+    /// Whether armature-core must be fetched (and its lock resolved) before
+    /// anything is written: true for the registry default.
+    pub fetch_core: bool,
 }
 
 impl NewArgs {
@@ -158,6 +188,7 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
     let db = args.database()?;
     let target = write::absolute(args.path.as_deref().unwrap_or(Path::new(&args.name)))?;
     let core = args.core.source()?;
+    let fetch_core = args.core.is_default() && matches!(core, CoreSource::Version(_));
 
     let vars = Vars {
         name: args.name.clone(),
@@ -171,6 +202,7 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
         db_example_url: db.map_or_else(String::new, |d| d.example_url(&args.name)),
         core_source: core.describe(),
         core_is_path: matches!(core, CoreSource::Path { .. }),
+        core_version: manifest::CORE_VERSION,
         cli_install: core.cli_install(),
         cli_install_here: core.cli_install_here(),
         pgo_binary: PGO_BINARY.replace("{name}", &args.name),
@@ -194,12 +226,18 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
         files,
         core,
         git_init,
+        fetch_core,
     })
 }
 
 /// Runs `cargo armature new`.
 pub fn run(args: NewArgs) -> Result<()> {
-    let plan = plan(&args)?;
+    let mut plan = plan(&args)?;
+    if plan.fetch_core {
+        let what = format!("armature-core from {}", plan.core.describe());
+        let lock = fetch::resolve(&plan.target, &plan.files, &what)?;
+        plan.files.insert("Cargo.lock".into(), lock);
+    }
     let git = write::write_project(&plan.target, &plan.files, plan.git_init)
         .with_context(|| format!("nothing was written to {}", plan.target.display()))?;
 

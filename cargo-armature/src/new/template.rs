@@ -24,12 +24,16 @@ use handlebars::Handlebars;
 use include_dir::{include_dir, Dir, DirEntry};
 use serde::Serialize;
 
-static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../templates");
+/// The templates. `cargo-armature/templates` is a symlink to the workspace's
+/// top-level `templates/` (the one source, where the layout puts it); `cargo
+/// package` follows it, so the published crate carries a real copy.
+static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 /// The Armature workspace's `Cargo.lock` when this binary was built: a new app
 /// starts from it, so it resolves to crate versions already in the local
-/// registry cache and builds offline.
-pub static WORKSPACE_LOCK: &str = include_str!("../../../Cargo.lock");
+/// registry cache and builds offline. `cargo-armature/seed.lock` is a symlink
+/// to the workspace's `Cargo.lock`, packaged as a copy like the templates.
+pub static WORKSPACE_LOCK: &str = include_str!("../../seed.lock");
 
 /// Name of the file in a template folder that the generated `Cargo.toml` starts from.
 pub const MANIFEST_FILE: &str = "manifest.toml";
@@ -143,6 +147,8 @@ pub struct Vars {
     pub core_source: String,
     /// Whether armature-core is a local path dependency (CI and Docker cannot see it).
     pub core_is_path: bool,
+    /// The armature-core (and cargo-armature) version a registry install uses.
+    pub core_version: &'static str,
     /// The shell command that installs cargo-armature (for CI, Docker and the README).
     pub cli_install: String,
     /// The command that installs cargo-armature on this machine (README, aliases).
@@ -219,6 +225,23 @@ pub fn render(
     Ok(out)
 }
 
+/// Every embedded template file, as a path relative to `templates/` (with `/`
+/// separators, sorted) and its contents: what the binary carries, for checking
+/// it against the checkout.
+pub fn embedded_files() -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    collect_files(&TEMPLATES, &mut files);
+    let mut out: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|f| {
+            let path = f.path().to_string_lossy().replace('\\', "/");
+            (path, f.contents().to_vec())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
     for entry in dir.entries() {
         match entry {
@@ -258,6 +281,7 @@ mod tests {
             db_example_url: String::new(),
             core_source: "crates.io".into(),
             core_is_path: false,
+            core_version: "0.1.0",
             cli_install: "cargo install cargo-armature".into(),
             cli_install_here: "cargo install --path /src/armature/cargo-armature".into(),
             pgo_binary: "target/armature-pgo/bin/demo-app".into(),

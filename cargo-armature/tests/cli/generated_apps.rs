@@ -36,7 +36,7 @@ fn check_app(tmp: &TempProject, name: &str, template: &str) -> PathBuf {
 }
 
 /// Starts `binary`, expects 200 from `/health`, and a clean exit on SIGTERM.
-fn serve_health(binary: &Path) {
+pub fn serve_health(binary: &Path) {
     let app = RunningApp::start(binary);
     assert_eq!(http_get_status(app.addr, "/health"), 200);
     assert!(

@@ -8,5 +8,7 @@ mod build;
 mod doctor;
 mod generated_apps;
 mod help;
+mod lint;
 mod new;
+mod packaging;
 mod support;

@@ -324,13 +324,13 @@ fn deploy_and_ci_keep_their_promises() {
 
     let ci = read(app.join(".github/workflows/ci.yml"));
     for needle in [
-        "actions/checkout@v4",
+        "actions/checkout@v7",
         "dtolnay/rust-toolchain@stable",
         "cargo fmt --check",
         "cargo clippy --all-targets -- -D warnings",
         "cargo test",
         "run: cargo armature pgo",
-        "actions/upload-artifact@v4",
+        "actions/upload-artifact@v7",
         "${{ github.ref_name }}",
     ] {
         assert!(ci.contains(needle), "ci.yml lacks {needle:?}:\n{ci}");
@@ -343,6 +343,7 @@ fn deploy_and_ci_keep_their_promises() {
         "## Build it fast",
         "## Profile-guided optimisation (PGO)",
         "## Deploy",
+        "## Where armature-core comes from",
     ] {
         assert!(readme.contains(section), "README lacks {section}");
     }
