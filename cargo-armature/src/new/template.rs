@@ -43,7 +43,7 @@ pub const MANIFEST_FILE: &str = "manifest.toml";
 pub enum TemplateName {
     /// `GET /` and `GET /health`: the smallest app, with tests and a bench
     Minimal,
-    /// A JSON CRUD service: path, query and body extractors, JSON errors, a test per route
+    /// A JSON CRUD service persisted in SQLite or PostgreSQL (--db), with migrations, JSON errors and a test per route
     Api,
 }
 

@@ -50,6 +50,26 @@ fn api_tree_with_gitlab() {
 }
 
 #[test]
+fn api_postgres_tree() {
+    let tmp = TempProject::new();
+    let out = new_app(
+        tmp.path(),
+        &[
+            "shop",
+            "--template",
+            "api",
+            "--db",
+            "postgres",
+            "--no-git",
+            "--core-version",
+            "0.1",
+        ],
+    );
+    assert!(out.contains("(api template, postgres,"), "{out}");
+    insta::assert_snapshot!(tree(&tmp.path().join("shop")).join("\n"));
+}
+
+#[test]
 fn minimal_tree_without_ci() {
     let tmp = TempProject::new();
     new_app(
