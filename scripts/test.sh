@@ -45,6 +45,7 @@ fi
 export PATH="$venv/bin:$PATH"
 
 run_tests() {
+  set -euo pipefail # `bash -c` does not inherit errexit: a failing test must fail the run
   cargo test --workspace --locked
   # The `simd-json` backend must give the same results as serde_json: same unit tests.
   cargo test --locked -p armature-core --features simd-json --lib
