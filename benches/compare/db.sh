@@ -97,7 +97,8 @@ request_of() {
 }
 
 base_url="${ARMATURE_TEST_POSTGRES_URL%%\?*}"
-psql_() { psql "$base_url" -X -q -v ON_ERROR_STOP=1 "$@"; }
+# shellcheck source=pg.sh
+source "$here/pg.sh"
 
 # --- the data ---------------------------------------------------------------------
 echo "== loading TechEmpower's schema and data" >&2
@@ -108,43 +109,16 @@ psql_ -c "ALTER DATABASE \"${base_url##*/}\" SET synchronous_commit TO off"
 [[ "$(psql_ -At -c 'SELECT count(*) FROM world')" == 10000 ]] || die "World is not 10,000 rows"
 [[ "$(psql_ -At -c 'SELECT count(*) FROM fortune')" == 12 ]] || die "Fortune is not 12 rows"
 
-# --- PostgreSQL on the load generator's core -------------------------------------------
-data_dir="$(psql_ -At -c 'SHOW data_directory')"
-postmaster="$(head -1 "$data_dir/postmaster.pid" 2>/dev/null)" ||
-    die "cannot read $data_dir/postmaster.pid (PostgreSQL must run on this machine)"
-pin_postgres() {
-    local p
-    for p in "$postmaster" $(pgrep -P "$postmaster"); do
-        taskset -acp "$LOAD_CPU" "$p" >/dev/null
-    done
-}
 pin_postgres
-
-# The backend serving server s: its connection carries application_name=s.
-declare -A BACKEND
-backend_of() {
-    psql_ -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'"
-}
-extra_ticks() {
-    local t
-    read -r -a t <<<"$(cpu_ticks "${BACKEND[$1]}")"
-    echo $((t[0] + t[1]))
-}
 
 # --- servers ----------------------------------------------------------------------
 for s in $SERVERS; do
     SERVER_ENV=("DATABASE_URL=$base_url?application_name=$s")
     start_server "$s"
-    BACKEND[$s]="$(backend_of "$s")"
-    [[ "${BACKEND[$s]}" =~ ^[0-9]+$ ]] ||
-        die "$s: expected one PostgreSQL backend with application_name=$s, found '${BACKEND[$s]}'"
+    expect_one_backend "$s"
 done
 pin_postgres
-for p in "$postmaster" $(pgrep -P "$postmaster"); do
-    if grep -h Cpus_allowed_list "/proc/$p"/task/*/status | grep -qv $'\t'"$LOAD_CPU"'$'; then
-        die "PostgreSQL process $p is not pinned to core $LOAD_CPU"
-    fi
-done
+check_postgres_pinned
 
 for s in $SERVERS; do
     python3 "$here/dbcheck.py" "$(url "$s" "")" "$base_url" >"$logs/$s.check.log" 2>&1 ||
