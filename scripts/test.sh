@@ -19,6 +19,7 @@ command -v llvm-profdata-22 >/dev/null 2>&1 || need+=(llvm-22)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || have_pg_server || need+=(postgresql)
 command -v llvm-bolt-22 >/dev/null 2>&1 || need+=(bolt-22)
+command -v clang-22 >/dev/null 2>&1 || need+=(clang-22)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""

@@ -11,6 +11,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::toolchain::bolt::BoltDiscovery;
+use crate::toolchain::clang::ClangDiscovery;
 use crate::toolchain::{self, CpuFeatures, ProfdataDiscovery, RustcInfo, WrkTool};
 
 const EXAMPLES: &str = "\
@@ -38,6 +39,8 @@ pub struct Report {
     pub wrk: Option<WrkTool>,
     /// The llvm-bolt search (empty when rustc is unknown).
     pub bolt: BoltDiscovery,
+    /// The clang `pgo` profiles build scripts' C and C++ code with, or why there is none.
+    pub clang: ClangDiscovery,
     /// Whether hardware instruction counters can be read (`perf_event_open`), or why not.
     pub counters: Result<(), String>,
     /// What `-Ctarget-cpu=native` enables, or why it is unknown.
@@ -65,12 +68,17 @@ impl Report {
             Ok(info) => toolchain::bolt::find_llvm_bolt(info),
             Err(_) => BoltDiscovery::default(),
         };
+        let clang = match &rustc {
+            Ok(info) => toolchain::clang::find_clang(info),
+            Err(_) => ClangDiscovery::Missing("rustc is needed to match clang to".into()),
+        };
         Self {
             rustc,
             profdata,
             profdata_hint,
             wrk: toolchain::find_wrk(),
             bolt,
+            clang,
             counters: crate::pgo::counters::Instructions::attach(std::process::id()).map(|_| ()),
             cpu,
         }
@@ -182,6 +190,27 @@ impl Report {
             );
         }
 
+        match &self.clang {
+            ClangDiscovery::Usable(c) => {
+                let _ = writeln!(
+                    s,
+                    "  ok       clang {} (clang {}, from {}): `pgo` profiles C/C++ code of build scripts too",
+                    c.clang.display(),
+                    c.version,
+                    c.origin
+                );
+            }
+            ClangDiscovery::Missing(why) => {
+                let _ = writeln!(
+                    s,
+                    "  missing  clang with rustc's LLVM major (optional, for C/C++ code under `pgo`)"
+                );
+                if self.rustc.is_ok() {
+                    todo.push(format!("clang: {why}"));
+                }
+            }
+        }
+
         match &self.counters {
             Ok(()) => {
                 let _ = writeln!(
@@ -278,6 +307,9 @@ mod tests {
                     reason: "it is LLVM 19.1.7, but rustc 1.95.0 uses LLVM 22".into(),
                 }],
             },
+            clang: ClangDiscovery::Missing(
+                "no clang with rustc's LLVM 22; install clang 22 (Debian/Ubuntu: apt-get install clang-22) to profile it too".into(),
+            ),
             counters: Err("this machine has no hardware instruction counter".into()),
             cpu: Ok(CpuFeatures {
                 native_cpu: Some("znver3".into()),
@@ -298,6 +330,14 @@ mod tests {
         );
         assert!(text.contains("- wrk: `sudo apt-get install wrk`"), "{text}");
         assert!(text.contains("missing  llvm-bolt"), "{text}");
+        assert!(
+            text.contains("missing  clang with rustc's LLVM major"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- clang: no clang with rustc's LLVM 22"),
+            "{text}"
+        );
         assert!(
             text.contains("- llvm-bolt: no usable llvm-bolt matching rustc's LLVM 22"),
             "{text}"
@@ -357,6 +397,16 @@ mod tests {
                 }),
                 skipped: Vec::new(),
             },
+            clang: ClangDiscovery::Usable(toolchain::clang::ClangTool {
+                clang: "/usr/bin/clang-22".into(),
+                clangxx: "/usr/bin/clang++-22".into(),
+                version: LlvmVersion {
+                    major: 22,
+                    minor: 1,
+                    patch: 8,
+                },
+                origin: "versioned name on PATH",
+            }),
             counters: Ok(()),
             cpu: Ok(CpuFeatures::default()),
         };

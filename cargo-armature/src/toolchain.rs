@@ -22,6 +22,7 @@
 //! ```
 
 pub mod bolt;
+pub mod clang;
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;

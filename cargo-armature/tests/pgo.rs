@@ -546,7 +546,8 @@ fn a_profile_rustc_rejects_fails_the_optimised_build() {
             "-Cllvm-args=-pgo-warn-missing-function".into(),
         ],
         config: &[],
-        cflags: &[],
+        cflags: Vec::new(),
+        c_compiler: None,
         profile_file: Some(&bad),
         cargo_args: &[],
         verbose: false,
@@ -650,6 +651,35 @@ fn new_app_pgo_end_to_end() {
         "{bolt}"
     );
     assert_compare_report(&report["compare"], &["release-fat", "pgo", "pgo+bolt"]);
+
+    // The bundled SQLite (C, built by libsqlite3-sys with `cc`) is profiled too when a
+    // clang matching rustc's LLVM is installed: scripts/test.sh installs clang-22, so
+    // CI must have it.
+    match report["c_compiler"].as_str() {
+        Some(clang) => {
+            assert!(err.contains("C/C++: "), "{}", run.all());
+            let profile = report["profile"].as_str().unwrap();
+            let shown = Command::new(cargo_armature())
+                .args(["armature", "profdata", "show", "--all-functions", profile])
+                .output()
+                .unwrap();
+            let shown = String::from_utf8_lossy(&shown.stdout);
+            assert!(
+                shown.contains("sqlite3VdbeExec"),
+                "{clang} built SQLite, but the profile has no SQLite function:\n{}",
+                &shown[..shown.len().min(2000)]
+            );
+        }
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "no clang matching rustc's LLVM was found in CI (scripts/test.sh installs \
+                 clang-22):\n{}",
+                run.all()
+            );
+            eprintln!("note: no matching clang here, so C profiling was not checked");
+        }
+    }
 }
 
 /// The comparison in the JSON report: three rounds of the `want` builds in order, each run's

@@ -13,6 +13,7 @@ use super::project::{PgoTarget, PROFILE};
 use crate::cargo::rustflags::HostCfg;
 use crate::cargo::{Invocation, Line};
 use crate::profiles;
+use crate::toolchain::clang::ClangTool;
 
 /// One phase's build.
 #[derive(Debug, Clone)]
@@ -30,7 +31,10 @@ pub struct BuildRequest<'a> {
     /// Extra `--config` settings (e.g. `profile.release-fat.strip=false` for BOLT).
     pub config: &'a [&'a str],
     /// C compiler flags to add to the user's (when the compiler accepts them).
-    pub cflags: &'a [&'a str],
+    pub cflags: Vec<String>,
+    /// The clang that compiles build scripts' C and C++ code (`CC`, `CXX`), when the
+    /// run profiles that code too ([`crate::toolchain::clang`]).
+    pub c_compiler: Option<&'a ClangTool>,
     /// The profile file, whose name identifies warnings about it.
     pub profile_file: Option<&'a Path>,
     /// Extra arguments for cargo (after `--`).
@@ -76,8 +80,13 @@ pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutcome> {
         .project
         .plan_flags(req.host, &req.rustflags)?
         .apply(&mut inv);
+    if let Some(clang) = req.c_compiler {
+        inv.env("CC", Some(clang.clang.clone().into()));
+        inv.env("CXX", Some(clang.clangxx.clone().into()));
+    }
     if !req.cflags.is_empty() {
-        for (k, v) in flags::c_flag_env(req.cflags, &req.host.triple) {
+        let compiler = req.c_compiler.map(|c| c.clang.as_path());
+        for (k, v) in flags::c_flag_env(&req.cflags, &req.host.triple, compiler) {
             inv.env(&k, Some(v.into()));
         }
     }

@@ -1,18 +1,20 @@
 //! C compiler flags for a PGO phase (for `cc`-built dependencies), added without losing
 //! the user's own. Rustflags go through the one planner, [`crate::cargo::rustflags`].
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// The C and C++ compiler flags to add for a phase, keeping the user's: each of
 /// `CFLAGS`/`CXXFLAGS` and the target-specific forms the `cc` crate reads
 /// (`CFLAGS_<triple>`, `CFLAGS_<triple_with_underscores>`, `TARGET_CFLAGS`) that is set
 /// gets `flags` appended; plain `CFLAGS`/`CXXFLAGS` always do. Flags the C compiler
-/// (`$CC` or `cc`) rejects are left out, so a compiler without them still builds.
-pub fn c_flag_env(flags: &[&str], host: &str) -> Vec<(String, String)> {
+/// (`compiler`, else `$CC` or `cc`) rejects are left out, so a compiler without them
+/// still builds.
+pub fn c_flag_env(flags: &[String], host: &str, compiler: Option<&Path>) -> Vec<(String, String)> {
     let accepted: Vec<&str> = flags
         .iter()
-        .copied()
-        .filter(|f| c_compiler_accepts(f))
+        .map(String::as_str)
+        .filter(|f| c_compiler_accepts(f, compiler))
         .collect();
     if accepted.is_empty() {
         return Vec::new();
@@ -45,8 +47,11 @@ pub fn c_flag_env(flags: &[&str], host: &str) -> Vec<(String, String)> {
     out
 }
 
-fn c_compiler_accepts(flag: &str) -> bool {
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+fn c_compiler_accepts(flag: &str, compiler: Option<&Path>) -> bool {
+    let cc = match compiler {
+        Some(c) => c.as_os_str().to_owned(),
+        None => std::env::var_os("CC").unwrap_or_else(|| "cc".into()),
+    };
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(_) => return false,
@@ -75,8 +80,12 @@ mod tests {
     #[test]
     fn c_flags_are_appended_when_the_compiler_takes_them() {
         let host = "x86_64-unknown-linux-gnu";
-        let env = c_flag_env(&["-fno-profile-generate", "-fno-such-flag-armature"], host);
-        if !c_compiler_accepts("-fno-profile-generate") {
+        let flags = [
+            "-fno-profile-generate".to_owned(),
+            "-fno-such-flag-armature".into(),
+        ];
+        let env = c_flag_env(&flags, host, None);
+        if !c_compiler_accepts("-fno-profile-generate", None) {
             assert!(env.is_empty());
             return;
         }

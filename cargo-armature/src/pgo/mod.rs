@@ -70,6 +70,9 @@ pub struct PgoReport {
     pub profile: PathBuf,
     /// Which merger wrote it.
     pub merger: String,
+    /// The clang that built (and profiled) build scripts' C and C++ code in every
+    /// build, baseline included; `None`: that code was built as usual, unprofiled.
+    pub c_compiler: Option<PathBuf>,
     /// `.profraw` files merged.
     pub raw_profiles: usize,
     /// The training mix.
@@ -185,6 +188,24 @@ pub fn run(args: PgoArgs) -> Result<()> {
     } else {
         None
     };
+    // C and C++ code from build scripts (`cc`): profiled with a clang matching rustc's
+    // LLVM, else built as before and said so.
+    let clang = match crate::toolchain::clang::find_clang(&rustc) {
+        crate::toolchain::clang::ClangDiscovery::Usable(t) => {
+            eprintln!(
+                "    C/C++: {} (clang {}, {}): code that build scripts compile with `cc` is \
+                 profiled too, and the release-fat baseline is built with the same compiler",
+                t.clang.display(),
+                t.version,
+                t.origin
+            );
+            Some(t)
+        }
+        crate::toolchain::clang::ClangDiscovery::Missing(why) => {
+            eprintln!("    C/C++: code that build scripts compile with `cc` (if any) is not profiled: {why}");
+            None
+        }
+    };
     let (driver, note) = Driver::select(args.driver)?;
     if let Some(note) = note {
         eprintln!("    note: {note}");
@@ -232,7 +253,11 @@ pub fn run(args: PgoArgs) -> Result<()> {
                     .chain(bolt_flags.iter().cloned())
                     .collect(),
                 config: bolt_config,
-                cflags: &["-fno-profile-generate"],
+                cflags: match &clang {
+                    Some(_) => vec![format!("-fprofile-generate={}", raw_dir.display())],
+                    None => vec!["-fno-profile-generate".into()],
+                },
+                c_compiler: clang.as_ref(),
                 profile_file: None,
                 cargo_args: &args.cargo_args,
                 verbose: args.verbose,
@@ -297,7 +322,17 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 .chain(bolt_flags.iter().cloned())
                 .collect(),
                 config: bolt_config,
-                cflags: &["-fno-profile-use"],
+                cflags: match &clang {
+                    Some(_) => vec![
+                        format!("-fprofile-use={}", profile_abs.display()),
+                        // Code the training never ran, and a profile of another
+                        // build's C: not errors, as rustc's missing functions are not.
+                        "-Wno-profile-instr-unprofiled".into(),
+                        "-Wno-profile-instr-out-of-date".into(),
+                    ],
+                    None => vec!["-fno-profile-use".into()],
+                },
+                c_compiler: clang.as_ref(),
                 profile_file: Some(&profile_abs),
                 cargo_args: &args.cargo_args,
                 verbose: args.verbose,
@@ -368,7 +403,8 @@ pub fn run(args: PgoArgs) -> Result<()> {
                     pass_target: false,
                     rustflags: native.clone(),
                     config: &[],
-                    cflags: &[],
+                    cflags: Vec::new(),
+                    c_compiler: clang.as_ref(),
                     profile_file: None,
                     cargo_args: &args.cargo_args,
                     verbose: args.verbose,
@@ -438,6 +474,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         pgo_build_output: optimized.executable.clone(),
         profile: profile_abs.clone(),
         merger: merger.to_string(),
+        c_compiler: clang.as_ref().map(|c| c.clang.clone()),
         raw_profiles: raw_count,
         training_workload: settings
             .training
