@@ -243,8 +243,6 @@ fn worker_main<S: Send + Sync + 'static>(
             },
             () = &mut shutdown => return Ok(()),
         };
-        let listener = TcpListener::from_std(listener)
-            .map_err(|e| Error::io("cannot register the listener", e))?;
         let config = &shared.config;
         let ctx = Rc::new(WorkerCtx::new(shared.clone()));
         connection_manager::set_current(Some(ctx.manager.clone()));
@@ -258,6 +256,34 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
+        // The io_uring backend, when asked for and the kernel allows it; otherwise
+        // (with the one line saying why) the tokio listener below.
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        let listener = match config
+            .io_uring
+            .as_ref()
+            .map(crate::io_uring::driver::Driver::new)
+        {
+            Some(Ok(driver)) => {
+                let turns = tokio::task::spawn_local(driver.clone().run());
+                crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut())
+                    .await;
+                ctx.shutting_down.set(true);
+                ctx.manager.close_idle();
+                let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
+                turns.abort();
+                ticker.abort();
+                connection_manager::set_current(None);
+                return Ok(());
+            }
+            Some(Err(why)) => {
+                crate::io_uring::report_fallback(&why);
+                listener
+            }
+            None => listener,
+        };
+        let listener = TcpListener::from_std(listener)
+            .map_err(|e| Error::io("cannot register the listener", e))?;
         loop {
             tokio::select! {
                 biased;
