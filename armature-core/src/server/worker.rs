@@ -232,6 +232,22 @@ fn worker_main<S: Send + Sync + 'static>(
                 return Ok(());
             }
         };
+        // The ring is set up before the worker reports ready, so a server that listens
+        // has every ring (or has said why it runs on epoll).
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        let uring = match shared
+            .config
+            .io_uring
+            .as_ref()
+            .map(crate::io_uring::driver::Driver::new)
+        {
+            Some(Ok(driver)) => Some(driver),
+            Some(Err(why)) => {
+                crate::io_uring::report_fallback(&why);
+                None
+            }
+            None => None,
+        };
         let _ = report.send(Startup::Ready);
         drop(report);
         let listener = tokio::select! {
@@ -256,32 +272,20 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
-        // The io_uring backend, when asked for and the kernel allows it; otherwise
-        // (with the one line saying why) the tokio listener below.
+        // On the ring, when the kernel allowed it; otherwise the tokio listener below.
         #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        let listener = match config
-            .io_uring
-            .as_ref()
-            .map(crate::io_uring::driver::Driver::new)
-        {
-            Some(Ok(driver)) => {
-                let turns = tokio::task::spawn_local(driver.clone().run());
-                crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut())
-                    .await;
-                ctx.shutting_down.set(true);
-                ctx.manager.close_idle();
-                let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
-                turns.abort();
-                ticker.abort();
-                connection_manager::set_current(None);
-                return Ok(());
-            }
-            Some(Err(why)) => {
-                crate::io_uring::report_fallback(&why);
-                listener
-            }
-            None => listener,
-        };
+        if let Some(driver) = uring {
+            let turns = tokio::task::spawn_local(driver.clone().run());
+            crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut()).await;
+            // The same drain as below.
+            ctx.shutting_down.set(true);
+            ctx.manager.close_idle();
+            let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
+            turns.abort();
+            ticker.abort();
+            connection_manager::set_current(None);
+            return Ok(());
+        }
         let listener = TcpListener::from_std(listener)
             .map_err(|e| Error::io("cannot register the listener", e))?;
         loop {
