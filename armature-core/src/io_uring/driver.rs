@@ -25,6 +25,10 @@ use super::{IoUringConfig, FORCE_FALLBACK_ENV};
 /// while the issuer is in `io_uring_enter` with this flag.
 const ENTER_GETEVENTS: u32 = 1;
 
+/// The largest send buffer a connection keeps between batches (bigger ones are
+/// freed once sent).
+const MAX_KEPT_SEND_BUF: usize = 16 * 1024;
+
 /// The one buffer group of a worker's ring.
 const BGID: u16 = 0;
 
@@ -158,7 +162,7 @@ impl Driver {
         inner.submit_and_reap();
         // What the completions queued (a partial send's rest, a re-armed receive) goes
         // with the next turn's submissions, after the connections it woke have run.
-        if !inner.ring.submission().is_empty() {
+        if !inner.ring.submission().is_empty() || !inner.cqes.is_empty() {
             inner.kicked = true;
             cx.waker().wake_by_ref();
         }
@@ -318,9 +322,16 @@ impl Inner {
             if unsafe { self.ring.submission().push(&sqe) }.is_ok() {
                 break;
             }
-            // The queue is full: hand it to the kernel now and retry.
+            // The queue is full: hand it to the kernel now and retry. If the kernel
+            // refuses (`EBUSY`: completions it could not post yet), take the posted
+            // ones off the completion queue, for the next turn to act on, and retry.
             if self.ring.submit().is_err() {
-                std::thread::yield_now();
+                let cqes = &mut self.cqes;
+                cqes.extend(
+                    self.ring
+                        .completion()
+                        .map(|c| (c.user_data(), c.result(), c.flags())),
+                );
             }
         }
         if !self.kicked {
@@ -429,6 +440,7 @@ impl Inner {
         } else if pending > 0 {
             let _ = self.ring.submit();
         }
+        // Completions taken off early (see `push`) come first, in order.
         let mut cqes = std::mem::take(&mut self.cqes);
         cqes.extend(
             self.ring
@@ -445,6 +457,8 @@ impl Inner {
             }
         }
         cqes.clear();
+        // What `push` took off the queue meanwhile waits for the next turn.
+        cqes.append(&mut self.cqes);
         self.cqes = cqes;
     }
 
@@ -542,6 +556,10 @@ impl Inner {
             }
             c.send_buf.clear();
             c.send_pos = 0;
+            // A large batch's buffer is not kept by a connection that may now idle.
+            if c.send_buf.capacity() > MAX_KEPT_SEND_BUF {
+                c.send_buf = Vec::new();
+            }
         } else {
             c.send_err = Some(if res == 0 {
                 io::ErrorKind::WriteZero.into()

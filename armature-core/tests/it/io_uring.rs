@@ -197,3 +197,31 @@ fn a_large_response_is_sent_whole_to_a_slow_reader() {
     assert!(resp.body == expected, "{} bytes back", resp.body.len());
     stop(server);
 }
+
+#[test]
+fn sqpoll_serves_pipelined_and_large_requests() {
+    // SQPOLL is only used when asked for: ask, and the same exchanges must work.
+    let server = start_with(
+        echo_app(),
+        config().io_uring(IoUringConfig::default().sqpoll(true).sqpoll_idle_ms(10)),
+    );
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = Vec::new();
+    for i in 0..16 {
+        batch.extend_from_slice(&get(&format!("/echo/{i}")));
+    }
+    conn.send(&batch);
+    for i in 0..16 {
+        let resp = conn.read_response();
+        assert_eq!(resp.text(), i.to_string(), "{}", show(&resp.raw));
+    }
+    let body = vec![b'z'; 200_000];
+    conn.send(&post("/body", "application/octet-stream", &body));
+    let resp = conn.read_response();
+    assert!(
+        resp.status == 200 && resp.body == body,
+        "{} bytes back",
+        resp.body.len()
+    );
+    stop(server);
+}
