@@ -18,6 +18,7 @@ need=()
 command -v llvm-profdata-22 >/dev/null 2>&1 || need+=(llvm-22)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || have_pg_server || need+=(postgresql)
+command -v llvm-bolt-22 >/dev/null 2>&1 || need+=(bolt-22)
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     sudo=""
@@ -44,6 +45,7 @@ fi
 export PATH="$venv/bin:$PATH"
 
 run_tests() {
+  set -euo pipefail # `bash -c` does not inherit errexit: a failing test must fail the run
   cargo test --workspace --locked
   # The `simd-json` backend must give the same results as serde_json: same unit tests.
   cargo test --locked -p armature-core --features simd-json --lib

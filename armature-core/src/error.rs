@@ -5,8 +5,8 @@ use std::fmt;
 use std::io;
 
 use crate::http::StatusCode;
+use crate::proto::parse::ParseError;
 use crate::routing::MatchError;
-use crate::simd_parser::ParseError;
 
 /// An error from a handler (answered with its status and `{"error": "..."}`) or from
 /// the server itself (binding, route conflicts, I/O).

@@ -208,8 +208,14 @@ impl FastResponse {
     /// assert_eq!(resp.content_type(), Some("text/html"));
     /// ```
     pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
+        self.set_header(name, value.into());
+        self
+    }
+
+    /// [`with_header`](Self::with_header) in place.
+    pub(crate) fn set_header(&mut self, name: &'static str, value: Cow<'static, str>) {
         if name.eq_ignore_ascii_case("content-type") {
-            match value.into() {
+            match value {
                 Cow::Borrowed(s) => self.content_type = Some(s),
                 owned @ Cow::Owned(_) => {
                     // `content_type` marks it as set (so no body setter defaults it),
@@ -221,7 +227,6 @@ impl FastResponse {
         } else {
             self.headers.insert(name, value);
         }
-        self
     }
 
     /// The status.

@@ -4,7 +4,8 @@
 //! listener; a connection loop that answers every pipelined request in the read
 //! buffer and writes the batch with one syscall; a zero-copy parser
 //! ([`simd_parser`]); matchit routing with a static fast path and an LRU cache
-//! ([`routing`]); extractors and responses shaped after axum.
+//! ([`routing`]); extractors and responses shaped after axum; static files
+//! ([`static_files`]) and WebSocket ([`ws`]).
 
 // First, so its macros are visible to every module below.
 #[macro_use]
@@ -23,13 +24,16 @@ pub mod io_uring;
 pub mod json;
 pub mod memory_opt;
 pub mod middleware;
+mod proto;
 mod response;
 pub mod routing;
 mod server;
 pub mod simd_parser;
 pub mod small_vec;
+pub mod static_files;
 pub mod testing;
 pub mod vectored_io;
+pub mod ws;
 
 pub use bytes::Bytes;
 pub use error::Error;
@@ -40,6 +44,7 @@ pub use response::{IntoResponse, Response};
 pub use server::{
     addr_from_env, App, RunningServer, Server, ServerConfig, ShutdownHandle, WorkerInfo,
 };
+pub use static_files::{ServeDir, ServeFile};
 
 /// The README's Rust examples, compiled as doctests. This is the crate's own
 /// README (it travels in the package); the workspace README shows the same

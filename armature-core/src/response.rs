@@ -64,8 +64,8 @@ impl Response {
     /// ```
     pub fn insert_header(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
         match &mut self.0 {
-            Repr::Fast(r) => *r = std::mem::take(r).with_header(name, value),
-            Repr::Http(r) => *r = std::mem::take(r).with_header(name, value),
+            Repr::Fast(r) => r.set_header(name, value.into()),
+            Repr::Http(r) => r.set_header(name, value.into()),
         }
     }
 
@@ -111,7 +111,7 @@ impl Response {
             Repr::Http(r) => match &r.body {
                 Body::Empty => Some(&[]),
                 Body::Bytes(b) => Some(b),
-                Body::Stream(_) => None,
+                Body::Stream(_) | Body::SizedStream(..) | Body::Upgrade(_) => None,
             },
         }
     }

@@ -78,7 +78,7 @@ impl<S: Send + Sync + 'static> TestConnection<S> {
     pub async fn roundtrip(&self, raw: &[u8]) -> Vec<u8> {
         // Format the date once for the round trip, as a worker's timer would, rather
         // than checking the clock on every response (about 65 ns a response here).
-        crate::server::date::refresh();
+        crate::proto::date::refresh();
         let (mut client, server) = tokio::io::duplex(64 * 1024);
         let serve = conn::serve(server, self.ctx.clone(), None);
         let talk = async move {
@@ -89,7 +89,7 @@ impl<S: Send + Sync + 'static> TestConnection<S> {
             out
         };
         let out = tokio::join!(serve, talk).1;
-        crate::server::date::release();
+        crate::proto::date::release();
         out
     }
 }

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Summary of a run.sh comparison: a markdown table and a JSON file.
 
-Input: runs.tsv lines `workload conns server pair req/s requests cpu_ticks
-socket_errors non2xx seconds load1`. Per workload and connection count it reports the
-median req/s of each server, the per-pair ratio armature/peer (median and
-min..max spread) and the median server CPU microseconds per request. Void runs
-(socket errors or non-2xx responses) are listed and left out of every figure.
+Input: runs.tsv lines `workload conns server pair req/s requests user_ticks
+system_ticks extra_ticks socket_errors non2xx seconds load1` (lib.sh's `measure`).
+Per workload and connection count it reports the median req/s of each server, the
+per-pair ratio armature/peer of req/s, the median server CPU microseconds per request
+split into user and system, the per-pair ratio peer/armature of that CPU (both ratios
+as median and min..max spread over the pairs; above 1 means Armature is ahead), and
+with `--extra-label` the median CPU of what `extra_ticks` measured (db.sh: the
+server's PostgreSQL backend) per request. Void runs (socket errors or non-2xx
+responses) are listed and left out of every figure.
 """
 
 import argparse
@@ -23,13 +27,16 @@ def main() -> int:
         ap.add_argument(f"--{flag}", required=True)
     for flag in ("workers", "duration", "warmup", "pairs", "depth", "clk-tck"):
         ap.add_argument(f"--{flag}", type=int, required=True)
+    ap.add_argument("--extra-label", help="column title for extra_ticks (omitted if unset)")
     args = ap.parse_args()
 
     runs = []
     with open(args.runs) as f:
         for line in f:
-            w, c, s, pair, rps, req, ticks, errs, non2xx, secs, load1 = line.rstrip("\n").split("\t")
+            fields = line.rstrip("\n").split("\t")
+            w, c, s, pair, rps, req, user, system, extra, errs, non2xx, secs, load1 = fields
             req = int(req)
+            tick_us = 1e6 / args.clk_tck
             run = {
                 "workload": w,
                 "conns": int(c),
@@ -37,8 +44,11 @@ def main() -> int:
                 "pair": int(pair),
                 "req_per_s": float(rps),
                 "requests": req,
-                "cpu_s": int(ticks) / args.clk_tck,
-                "cpu_us_per_req": (int(ticks) / args.clk_tck * 1e6 / req) if req else None,
+                "cpu_s": (int(user) + int(system)) / args.clk_tck,
+                "cpu_us_per_req": ((int(user) + int(system)) * tick_us / req) if req else None,
+                "user_us_per_req": (int(user) * tick_us / req) if req else None,
+                "system_us_per_req": (int(system) * tick_us / req) if req else None,
+                "extra_us_per_req": (int(extra) * tick_us / req) if req else None,
                 "socket_errors": int(errs),
                 "non_2xx": int(non2xx),
                 "seconds": int(secs),
@@ -56,10 +66,12 @@ def main() -> int:
         groups[key].append(r)
 
     summaries = []
+    extra_col = f" {args.extra_label} µs/req |" if args.extra_label else ""
     lines = [
-        "| workload | conns | server | median req/s | armature/peer per pair (median, min..max) "
-        "| CPU µs/req (median) | valid runs |",
-        "|---|---:|---|---:|---|---:|---:|",
+        "| workload | conns | server | req/s | req/s armature/peer per pair "
+        "| CPU µs/req user | system | total | CPU peer/armature per pair |"
+        f"{extra_col} valid runs |",
+        "|---|---:|---|---:|---|---:|---:|---:|---|" + ("---:|" if extra_col else "") + "---:|",
     ]
     for key in order:
         rs = groups[key]
@@ -69,8 +81,10 @@ def main() -> int:
         for s in servers:
             valid = by_server[s]
             med = statistics.median(r["req_per_s"] for r in valid) if valid else None
-            cpus = [r["cpu_us_per_req"] for r in valid if r["cpu_us_per_req"] is not None]
-            cpu = statistics.median(cpus) if cpus else None
+            cpu = median_of(valid, "cpu_us_per_req")
+            user = median_of(valid, "user_us_per_req")
+            system = median_of(valid, "system_us_per_req")
+            extra = median_of(valid, "extra_us_per_req")
             ratios = [arm[r["pair"]]["req_per_s"] / r["req_per_s"] for r in valid if r["pair"] in arm]
             cpu_ratios = [
                 r["cpu_us_per_req"] / arm[r["pair"]]["cpu_us_per_req"]
@@ -84,24 +98,27 @@ def main() -> int:
                 "server": s,
                 "median_req_per_s": med,
                 "median_cpu_us_per_req": cpu,
+                "median_user_us_per_req": user,
+                "median_system_us_per_req": system,
+                "median_extra_us_per_req": extra if args.extra_label else None,
                 "ratios_armature_over_peer": ratios if s != "armature" else None,
                 "cpu_ratios_peer_over_armature": cpu_ratios if s != "armature" else None,
                 "valid_runs": len(valid),
                 "runs": total,
             }
             summaries.append(summary)
-            if s == "armature" or not ratios:
-                ratio_txt = "—"
-            else:
-                ratio_txt = f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})"
+            peer = s != "armature"
+            extra_txt = f" {fmt(extra, '{:.2f}')} |" if args.extra_label else ""
             lines.append(
-                f"| {key[0]} | {key[1]} | {s} | {fmt(med, '{:,.0f}')} | {ratio_txt} "
-                f"| {fmt(cpu, '{:.2f}')} | {len(valid)}/{total} |"
+                f"| {key[0]} | {key[1]} | {s} | {fmt(med, '{:,.0f}')} "
+                f"| {spread(ratios if peer else [])} "
+                f"| {fmt(user, '{:.2f}')} | {fmt(system, '{:.2f}')} | {fmt(cpu, '{:.2f}')} "
+                f"| {spread(cpu_ratios if peer else [])} |{extra_txt} {len(valid)}/{total} |"
             )
 
     void = [r for r in runs if r["void"]]
     result = {
-        "method": "benches/compare/run.sh, /work/shared/BENCHMARKING.md",
+        "method": "benches/compare/lib.sh (run.sh, db.sh), /work/shared/BENCHMARKING.md",
         "profile": args.profile,
         "workers": args.workers,
         "duration_s": args.duration,
@@ -134,6 +151,18 @@ def main() -> int:
     print()
     print(f"JSON: {args.json_out}")
     return 0
+
+
+def median_of(runs, field):
+    values = [r[field] for r in runs if r[field] is not None]
+    return statistics.median(values) if values else None
+
+
+def spread(ratios):
+    """`median (min..max)` of per-pair ratios, or a dash."""
+    if not ratios:
+        return "—"
+    return f"{statistics.median(ratios):.3f} ({min(ratios):.3f}..{max(ratios):.3f})"
 
 
 def fmt(v, spec):

@@ -7,6 +7,11 @@
 //! `Content-Type` and `Content-Length`. The `Server` value is the same string for
 //! every server ([`SERVER_NAME`]) so that byte counts on the wire match exactly;
 //! only the case of header names may differ (hyper writes them in lower case).
+//!
+//! [`db`] is the database side of TechEmpower's `/db`, `/queries`, `/fortunes` and
+//! `/updates`, shared by the `*_db` servers.
+
+pub mod db;
 
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -1,5 +1,6 @@
 //! `cargo armature doctor`: what this machine offers for building fast apps
-//! (rustc and its LLVM, a matching llvm-profdata, wrk, the CPU's features) and
+//! (rustc and its LLVM, a matching llvm-profdata and llvm-bolt, wrk, hardware counters,
+//! the CPU's features) and
 //! how to get each missing piece. The probing itself lives in
 //! [`crate::toolchain`]; this module only reports.
 
@@ -9,6 +10,7 @@ use std::io::Write as _;
 use anyhow::Result;
 use clap::Args;
 
+use crate::toolchain::bolt::BoltDiscovery;
 use crate::toolchain::{self, CpuFeatures, ProfdataDiscovery, RustcInfo, WrkTool};
 
 const EXAMPLES: &str = "\
@@ -34,6 +36,10 @@ pub struct Report {
     pub profdata_hint: Option<String>,
     /// wrk, if on PATH.
     pub wrk: Option<WrkTool>,
+    /// The llvm-bolt search (empty when rustc is unknown).
+    pub bolt: BoltDiscovery,
+    /// Whether hardware instruction counters can be read (`perf_event_open`), or why not.
+    pub counters: Result<(), String>,
     /// What `-Ctarget-cpu=native` enables, or why it is unknown.
     pub cpu: Result<CpuFeatures, String>,
 }
@@ -55,11 +61,17 @@ impl Report {
                 Err("rustc is needed to ask".into()),
             ),
         };
+        let bolt = match &rustc {
+            Ok(info) => toolchain::bolt::find_llvm_bolt(info),
+            Err(_) => BoltDiscovery::default(),
+        };
         Self {
             rustc,
             profdata,
             profdata_hint,
             wrk: toolchain::find_wrk(),
+            bolt,
+            counters: crate::pgo::counters::Instructions::attach(std::process::id()).map(|_| ()),
             cpu,
         }
     }
@@ -138,6 +150,53 @@ impl Report {
             }
         }
 
+        match (&self.bolt.usable, &self.rustc) {
+            (Some(b), _) => {
+                let _ = writeln!(
+                    s,
+                    "  ok       llvm-bolt {} (LLVM {}, from {}), merge-fdata {}, runtime {}",
+                    b.llvm_bolt.display(),
+                    b.version,
+                    b.origin,
+                    b.merge_fdata.display(),
+                    b.runtime.display()
+                );
+            }
+            (None, Ok(info)) => {
+                let _ = writeln!(
+                    s,
+                    "  missing  llvm-bolt with rustc's LLVM major (optional, for `pgo --bolt`)"
+                );
+                let mut hint = self.bolt.clone();
+                hint.skipped.clear();
+                todo.push(format!("llvm-bolt: {}", hint.install_hint(info)));
+            }
+            (None, Err(_)) => {}
+        }
+        for skipped in &self.bolt.skipped {
+            let _ = writeln!(
+                s,
+                "  not used {}: {}",
+                skipped.path.display(),
+                skipped.reason
+            );
+        }
+
+        match &self.counters {
+            Ok(()) => {
+                let _ = writeln!(
+                    s,
+                    "  ok       hardware instruction counters (pgo reports instructions per request)"
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(
+                    s,
+                    "  none     hardware instruction counters: {why}; pgo reports CPU time only"
+                );
+            }
+        }
+
         match &self.cpu {
             Ok(cpu) => {
                 let name = cpu.native_cpu.as_deref().unwrap_or("unknown model");
@@ -212,6 +271,14 @@ mod tests {
             profdata: ProfdataDiscovery::default(),
             profdata_hint: Some("install llvm-tools".into()),
             wrk: None,
+            bolt: BoltDiscovery {
+                usable: None,
+                skipped: vec![toolchain::bolt::SkippedBolt {
+                    path: "/usr/bin/llvm-bolt-19".into(),
+                    reason: "it is LLVM 19.1.7, but rustc 1.95.0 uses LLVM 22".into(),
+                }],
+            },
+            counters: Err("this machine has no hardware instruction counter".into()),
             cpu: Ok(CpuFeatures {
                 native_cpu: Some("znver3".into()),
                 features: vec!["avx2".into(), "sse2".into()],
@@ -230,6 +297,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("- wrk: `sudo apt-get install wrk`"), "{text}");
+        assert!(text.contains("missing  llvm-bolt"), "{text}");
+        assert!(
+            text.contains("- llvm-bolt: no usable llvm-bolt matching rustc's LLVM 22"),
+            "{text}"
+        );
+        assert!(
+            text.contains("not used /usr/bin/llvm-bolt-19: it is LLVM 19.1.7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("none     hardware instruction counters: this machine has no"),
+            "{text}"
+        );
         assert!(text.contains("CPU znver3: -Ctarget-cpu=native enables 2 target features:\n             avx2 sse2\n"), "{text}");
     }
 
@@ -263,6 +343,21 @@ mod tests {
                 path: "/usr/bin/wrk".into(),
                 version: Some("4.1.0".into()),
             }),
+            bolt: BoltDiscovery {
+                usable: Some(toolchain::bolt::BoltTools {
+                    llvm_bolt: "/usr/bin/llvm-bolt-22".into(),
+                    merge_fdata: "/usr/lib/llvm-22/bin/merge-fdata".into(),
+                    runtime: "/usr/lib/llvm-22/lib/libbolt_rt_instr.a".into(),
+                    version: LlvmVersion {
+                        major: 22,
+                        minor: 1,
+                        patch: 8,
+                    },
+                    origin: "versioned name on PATH",
+                }),
+                skipped: Vec::new(),
+            },
+            counters: Ok(()),
             cpu: Ok(CpuFeatures::default()),
         };
         let text = report.render();
@@ -274,6 +369,10 @@ mod tests {
             text.contains(
                 "not used /usr/bin/llvm-profdata (from PATH): LLVM 14.0.6, but rustc uses LLVM 22"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("ok       llvm-bolt /usr/bin/llvm-bolt-22 (LLVM 22.1.8"),
             "{text}"
         );
         assert!(

@@ -39,6 +39,29 @@ lto = "thin"
 /// Names of the Armature profiles, in the order they are added.
 pub const NAMES: [&str; 3] = [RELEASE, RELEASE_FAT, RELEASE_NATIVE];
 
+/// `--config` settings that stand in for a missing `[profile.NAME]`: the values
+/// [`add_missing`] would write for it, e.g. `profile.release-fat.lto="fat"`.
+///
+/// ```
+/// let settings = cargo_armature::profiles::fallback_config("release-fat");
+/// assert!(settings.contains(&"profile.release-fat.lto=\"fat\"".to_owned()));
+/// ```
+pub fn fallback_config(name: &str) -> Vec<String> {
+    let template: DocumentMut = PROFILES_TOML.parse().expect("PROFILES_TOML is valid TOML");
+    template["profile"]
+        .get(name)
+        .and_then(Item::as_table)
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, v)| {
+                    let v = v.as_value()?.to_string();
+                    Some(format!("profile.{name}.{k}={}", v.trim()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Adds every Armature profile that `doc` lacks and returns the names added.
 ///
 /// Profiles the manifest already has are left exactly as written, and so is
@@ -162,6 +185,20 @@ default = []
         // The user's release profile is untouched: no lto added to it.
         assert_eq!(doc["profile"]["release"].as_table().unwrap().len(), 1);
         assert!(has_all(&doc));
+    }
+
+    #[test]
+    fn fallback_settings_are_the_template_values() {
+        assert_eq!(
+            fallback_config(RELEASE_FAT),
+            [
+                "profile.release-fat.inherits=\"release\"",
+                "profile.release-fat.lto=\"fat\"",
+                "profile.release-fat.codegen-units=1",
+                "profile.release-fat.panic=\"abort\"",
+            ]
+        );
+        assert!(fallback_config("nope").is_empty());
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod bolt;
+
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fmt;

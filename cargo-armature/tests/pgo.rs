@@ -76,6 +76,17 @@ fn fixture_project(name: &str) -> TestDir {
     dir
 }
 
+/// Makes the fixture copy in `app` compile only with `--cfg armature_user_flag`, so
+/// that any phase that loses the user's rustflags fails to build.
+fn require_user_flag(app: &Path) {
+    let lib = app.join("src/lib.rs");
+    let mut text = std::fs::read_to_string(&lib).unwrap();
+    text.push_str(
+        "\n#[cfg(not(armature_user_flag))]\ncompile_error!(\"--cfg armature_user_flag was lost\");\n",
+    );
+    std::fs::write(lib, text).unwrap();
+}
+
 struct Run {
     output: Output,
 }
@@ -358,9 +369,24 @@ fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
         .unwrap_or(false);
 
     let app = dir.path().join("app");
+    require_user_flag(&app);
     let run = pgo(
         &app,
-        &["--bin", "server", "--no-compare", "--duration", "1"],
+        &[
+            "--bin",
+            "server",
+            "--no-compare",
+            "--duration",
+            "1",
+            "--native",
+            // Trained on a combined-format access log, POST bodies from the workload.
+            "--workload-from-log",
+            fixtures().join("combined-access.log").to_str().unwrap(),
+            "--workload",
+            fixtures().join("combined-workload.toml").to_str().unwrap(),
+            "--",
+            "-v",
+        ],
         &[
             ("PATH", path.as_os_str()),
             // The user's own flags stay in both phases.
@@ -378,6 +404,31 @@ fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
         run.all()
     );
     assert!(err.contains("LLVM 14.0.6"), "{}", run.all());
+    assert!(
+        err.contains("kept 8 request(s) as 5 distinct weighted entries"),
+        "{}",
+        run.all()
+    );
+    assert!(err.contains("dropped 1: POST/PUT/PATCH"), "{}", run.all());
+    let report = read_report(&app.join("target/armature-pgo/bin/server.pgo-report.json"));
+    let trained: Vec<&str> = report["training_workload"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(trained[0], "GET /health ×3", "{trained:?}");
+    assert!(trained.contains(&"POST /echo (11 B body)"), "{trained:?}");
+    assert_eq!(report["native"], true);
+    // --native: both phases built with the CPU flag, in their own directories.
+    let root = app.join("target/armature-pgo");
+    assert!(root.join("instrumented-native").is_dir(), "{}", run.all());
+    assert!(root.join("optimized-native").is_dir(), "{}", run.all());
+    assert!(
+        err.matches("-Ctarget-cpu=native").count() >= 2,
+        "{}",
+        run.all()
+    );
     if !rustup_has_one {
         assert!(err.contains("merger: the built-in merger"), "{}", run.all());
         let report = read_report(&app.join("target/armature-pgo/bin/server.pgo-report.json"));
@@ -397,11 +448,15 @@ fn without_wrk_the_builtin_driver_runs_the_loop_and_the_comparison() {
     let dir = fixture_project("no-wrk");
     let path = path_without(dir.path(), |n| n == "wrk");
     let app = dir.path().join("app");
-    // The user's rustflags from a cargo config file stay in both phases.
+    // The user's build.rustflags from a cargo config file stay in every phase, beside a
+    // target table for another triple (which cargo ignores here: it must not switch
+    // build.rustflags off).
+    require_user_flag(&app);
     std::fs::create_dir_all(app.join(".cargo")).unwrap();
     std::fs::write(
         app.join(".cargo/config.toml"),
-        "[build]\nrustflags = [\"--cfg\", \"armature_user_flag\"]\n",
+        "[build]\nrustflags = [\"--cfg\", \"armature_user_flag\"]\n\
+         [target.aarch64-unknown-linux-gnu]\nrustflags = [\"-Clink-arg=-Wl,--no-such-flag\"]\n",
     )
     .unwrap();
     let run = pgo(
@@ -433,13 +488,9 @@ fn without_wrk_the_builtin_driver_runs_the_loop_and_the_comparison() {
     assert!(report["training"]["requests"].as_u64().unwrap() > 0);
     let cmp = &report["compare"];
     assert_eq!(cmp["driver"], "builtin");
-    assert_eq!(cmp["pairs"].as_array().unwrap().len(), 3);
-    for pair in cmp["pairs"].as_array().unwrap() {
-        assert!(pair["release_fat"]["rps"].as_f64().unwrap() > 0.0, "{pair}");
-        assert!(pair["pgo"]["rps"].as_f64().unwrap() > 0.0, "{pair}");
-    }
+    assert_compare_report(cmp, &["release-fat", "pgo"]);
     assert!(
-        err.contains("pgo/fat"),
+        err.contains("pgo/release-fat") && err.contains("user µs/req"),
         "the table is printed:\n{}",
         run.all()
     );
@@ -451,7 +502,7 @@ fn without_wrk_the_builtin_driver_runs_the_loop_and_the_comparison() {
 #[test]
 fn a_profile_rustc_rejects_fails_the_optimised_build() {
     use cargo_armature::pgo::compile::{build, BuildRequest};
-    use cargo_armature::pgo::project::Project;
+    use cargo_armature::pgo::project::PgoTarget;
     use clap::Parser;
 
     #[derive(Parser)]
@@ -478,17 +529,23 @@ fn a_profile_rustc_rejects_fails_the_optimised_build() {
         manifest.to_str().unwrap(),
     ])
     .unwrap();
-    let project = Project::locate(&cli.args).unwrap();
+    let project = PgoTarget::select(
+        cargo_armature::cargo::Project::locate(Some(&manifest)).unwrap(),
+        &cli.args,
+    )
+    .unwrap();
     let target = dir.path().join("target");
-    let host = cargo_armature::toolchain::RustcInfo::detect().unwrap().host;
+    let host = cargo_armature::cargo::rustflags::HostCfg::detect().unwrap();
     let outcome = build(&BuildRequest {
-        project: &project,
+        target: &project,
+        host: &host,
         target_dir: &target,
-        host_target: Some(&host),
+        pass_target: true,
         rustflags: vec![
             format!("-Cprofile-use={}", bad.display()),
             "-Cllvm-args=-pgo-warn-missing-function".into(),
         ],
+        config: &[],
         cflags: &[],
         profile_file: Some(&bad),
         cargo_args: &[],
@@ -542,12 +599,17 @@ fn new_app_pgo_end_to_end() {
         &[
             "--workload",
             workload.to_str().unwrap(),
+            // Trained on Armature's own access log; bodies from the workload file.
+            "--workload-from-log",
+            fixtures().join("armature-access.log").to_str().unwrap(),
             "--duration",
             "2",
             "--compare-duration",
             "1",
             "--warmup",
             "0.5",
+            // BOLT after PGO; llvm-bolt must be installed (scripts/test.sh: bolt-22).
+            "--bolt",
         ],
         &[("CARGO_TARGET_DIR", target.as_os_str())],
     );
@@ -555,12 +617,13 @@ fn new_app_pgo_end_to_end() {
     assert_no_profile_warnings(&run);
     let err = run.stderr();
     for phase in [
-        "[1/6] instrumented build",
-        "[2/6] training run",
-        "[3/6] merge",
-        "[4/6] PGO build",
-        "[5/6] release-fat build",
-        "[6/6] compare",
+        "[1/7] instrumented build",
+        "[2/7] training run",
+        "[3/7] merge",
+        "[4/7] PGO build",
+        "[5/7] BOLT",
+        "[6/7] release-fat build",
+        "[7/7] compare",
     ] {
         assert!(err.contains(phase), "missing {phase:?}:\n{}", run.all());
     }
@@ -569,26 +632,75 @@ fn new_app_pgo_end_to_end() {
     assert!(bin.is_file(), "{} missing:\n{}", bin.display(), run.all());
     let response = serve_once(&bin, "/health");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    // The BOLT binary serves and stops cleanly on SIGTERM too.
+    let bolt_bin = target.join("armature-pgo/bin").join(format!("{name}-bolt"));
+    let response = serve_once(&bolt_bin, "/health");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
 
     let report = read_report(&target.join(format!("armature-pgo/bin/{name}.pgo-report.json")));
     assert_eq!(report["missing_functions"], 0);
     assert_eq!(report["profile_warnings"].as_array().unwrap().len(), 0);
     assert!(report["training"]["requests"].as_u64().unwrap() > 0);
-    let cmp = &report["compare"];
-    let pairs = cmp["pairs"].as_array().unwrap();
-    assert_eq!(pairs.len(), 3);
-    for pair in pairs {
-        for build in ["release_fat", "pgo"] {
-            let fig = &pair[build];
-            assert!(fig["rps"].as_f64().unwrap() > 0.0, "{pair}");
-            assert!(fig["p50_us"].as_f64().unwrap() > 0.0, "{pair}");
+    assert_eq!(report["training_workload"][0], "GET /todos/1 ×2");
+    assert!(err.contains("access log"), "{}", run.all());
+    let bolt = &report["bolt"];
+    assert!(bolt["fdata_files"].as_u64().unwrap() >= 1, "{bolt}");
+    assert!(
+        bolt["profiled_functions"][0].as_u64().unwrap() > 0,
+        "{bolt}"
+    );
+    assert_compare_report(&report["compare"], &["release-fat", "pgo", "pgo+bolt"]);
+}
+
+/// The comparison in the JSON report: three rounds of the `want` builds in order, each run's
+/// per-request figures consistent with its raw counters, ratios with the runs, and a
+/// headline that names user space and the kernel.
+fn assert_compare_report(cmp: &serde_json::Value, want: &[&str]) {
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+    let builds: Vec<&str> = cmp["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(builds, want, "{cmp}");
+    let rounds = cmp["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    for round in rounds {
+        let runs = round["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), want.len(), "{round}");
+        for run in runs {
+            assert!(f(&run["rps"]) > 0.0, "{run}");
+            assert!(f(&run["p50_us"]) > 0.0, "{run}");
+            assert!(f(&run["p99_us"]) >= f(&run["p50_us"]), "{run}");
+            let per_req =
+                |ticks: &str| f(&run[ticks]) / f(&run["ticks_per_s"]) * 1e6 / f(&run["requests"]);
+            let user = f(&run["user_us_per_request"]);
+            let system = f(&run["system_us_per_request"]);
+            assert!((user - per_req("user_ticks")).abs() < 1e-6, "{run}");
+            assert!((system - per_req("system_ticks")).abs() < 1e-6, "{run}");
             assert!(
-                fig["p99_us"].as_f64().unwrap() >= fig["p50_us"].as_f64().unwrap(),
-                "{pair}"
+                (f(&run["cpu_us_per_request"]) - user - system).abs() < 1e-6,
+                "{run}"
             );
         }
+        let ratio = &round["ratios"][0];
+        assert!((f(&ratio["rps"]) - f(&runs[1]["rps"]) / f(&runs[0]["rps"])).abs() < 1e-9);
     }
-    assert!(cmp["release_fat"]["rps"].as_f64().unwrap() > 0.0);
-    assert!(cmp["pgo"]["rps"].as_f64().unwrap() > 0.0);
-    assert!(cmp["rps_ratio_median"].as_f64().unwrap() > 0.0);
+    assert!(f(&cmp["ratios"][0]["rps"]) > 0.0, "{cmp}");
+    let headline = cmp["headline"][0].as_str().unwrap();
+    // Short test runs may see too few clock ticks (100 Hz) to compare user space; the
+    // headline then says so instead of printing a ratio of zeros.
+    let split = headline.starts_with("PGO: user-space CPU per request");
+    assert!(
+        (split && headline.contains("the kernel"))
+            || headline.starts_with("PGO: too few user-space CPU clock ticks"),
+        "{headline}"
+    );
+    // Instructions are counted, or the report says why not.
+    let counted = rounds[0]["runs"][0]["instructions"].is_u64();
+    assert!(
+        counted || cmp["instructions_unavailable"].is_string(),
+        "{cmp}"
+    );
 }

@@ -7,7 +7,7 @@ use std::mem;
 use bytes::BytesMut;
 
 use super::ConnectionManager;
-use crate::vectored_io::OutBuffer;
+use crate::proto::encode::OutBuffer;
 
 /// The buffers of one connection. Dropping it (the connection closed) reports the
 /// traffic not yet reported and returns both buffers to the pools.
@@ -135,17 +135,26 @@ impl ConnBuffers<'_> {
         self.largest_request = 0;
         self.largest_batch = 0;
     }
+
+    /// Reports the traffic and returns both buffers to the pools now, for a
+    /// connection that leaves HTTP (an upgrade) but lives on; dropping afterwards
+    /// returns nothing more. A method, not a `drop` of the buffers: moving them out
+    /// of the connection loop gave it a drop flag, ~3 instructions a request.
+    #[cold]
+    pub fn give_back(&mut self) {
+        self.report();
+        if self.rbuf.capacity() > 0 {
+            self.manager.read_pool.put(mem::take(&mut self.rbuf));
+        }
+        if self.out.raw().capacity() > 0 {
+            self.manager.write_pool.put(mem::take(&mut self.out));
+        }
+    }
 }
 
 impl Drop for ConnBuffers<'_> {
     fn drop(&mut self) {
-        self.report();
-        if self.rbuf.capacity() != 0 {
-            self.manager.read_pool.put(mem::take(&mut self.rbuf));
-        }
-        if self.out.raw().capacity() != 0 {
-            self.manager.write_pool.put(mem::take(&mut self.out));
-        }
+        self.give_back();
     }
 }
 
@@ -202,6 +211,19 @@ mod tests {
             drop(b.rbuf.split()); // handled and gone: the buffer is reclaimed
         }
         assert_eq!(m.read_pool.len(), 1);
+    }
+
+    #[test]
+    fn buffers_given_back_early_are_not_given_back_twice() {
+        let m = manager(4);
+        let mut b = m.buffers();
+        b.note_request(100);
+        b.give_back(); // an upgraded connection, still open
+        assert_eq!((m.read_pool.len(), m.write_pool.len()), (1, 1));
+        assert_eq!(m.stats().request_samples, 1);
+        drop(b);
+        assert_eq!((m.read_pool.len(), m.write_pool.len()), (1, 1));
+        assert_eq!(m.stats().request_samples, 1);
     }
 
     #[test]

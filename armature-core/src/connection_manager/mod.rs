@@ -48,7 +48,7 @@ use history::SizeHistory;
 pub(crate) use registry::ConnHandle;
 
 use crate::memory_opt::{ObjectPool, PoolStats};
-use crate::vectored_io::OutBuffer;
+use crate::proto::encode::OutBuffer;
 
 /// The quantile of recent traffic that new buffers are sized for.
 const QUANTILE: f64 = 0.95;

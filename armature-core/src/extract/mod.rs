@@ -32,6 +32,7 @@ pub trait FromRequest<S>: Sized {
 pub struct Rejection {
     status: StatusCode,
     message: Cow<'static, str>,
+    header: Option<(&'static str, &'static str)>,
 }
 
 impl Rejection {
@@ -40,7 +41,24 @@ impl Rejection {
         Rejection {
             status,
             message: message.into(),
+            header: None,
         }
+    }
+
+    /// Adds a header to the answer (`426` names the versions it accepts, `405` the
+    /// methods).
+    ///
+    /// ```
+    /// use armature_core::extract::Rejection;
+    /// use armature_core::{IntoResponse, StatusCode};
+    /// let r = Rejection::new(StatusCode::UPGRADE_REQUIRED, "unsupported version")
+    ///     .with_header("Sec-WebSocket-Version", "13")
+    ///     .into_response();
+    /// assert_eq!(r.header("sec-websocket-version"), Some("13"));
+    /// ```
+    pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
+        self.header = Some((name, value));
+        self
     }
 
     /// The status answered.
@@ -62,7 +80,13 @@ impl std::fmt::Display for Rejection {
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        Response::text(self.status, self.message)
+        let resp = Response::text(self.status, self.message);
+        match (self.header, resp.0) {
+            (Some((name, value)), crate::response::Repr::Fast(f)) => {
+                f.with_header(name, value).into_response()
+            }
+            (_, repr) => Response(repr),
+        }
     }
 }
 

@@ -29,6 +29,13 @@ pub enum Body {
     Bytes(Bytes),
     /// A body produced piece by piece, sent with `Transfer-Encoding: chunked`.
     Stream(BodyStream),
+    /// A body of known length produced piece by piece (a file), sent with
+    /// `Content-Length`. The stream must yield exactly that many bytes: if it ends
+    /// early or yields more, the connection is closed (the framing is broken).
+    SizedStream(u64, BodyStream),
+    /// No body: the connection leaves HTTP after this head and is handed to another
+    /// protocol. Built by [`WebSocketUpgrade::on_upgrade`](crate::ws::WebSocketUpgrade::on_upgrade).
+    Upgrade(crate::ws::OnUpgrade),
 }
 
 impl Body {
@@ -37,7 +44,9 @@ impl Body {
         match self {
             Body::Empty => Some(0),
             Body::Bytes(b) => Some(b.len()),
-            Body::Stream(_) => None,
+            Body::Stream(_) | Body::Upgrade(_) => None,
+            // Too long for this platform's `usize`: sent chunked instead.
+            Body::SizedStream(n, _) => usize::try_from(*n).ok(),
         }
     }
 
@@ -53,6 +62,8 @@ impl fmt::Debug for Body {
             Body::Empty => f.write_str("Body::Empty"),
             Body::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
             Body::Stream(_) => f.write_str("Body::Stream"),
+            Body::SizedStream(n, _) => write!(f, "Body::SizedStream({n} bytes)"),
+            Body::Upgrade(_) => f.write_str("Body::Upgrade"),
         }
     }
 }
@@ -107,12 +118,17 @@ impl HttpResponse {
     /// [`FastResponse::with_header`](crate::fast_response::FastResponse::with_header);
     /// a name built at run time goes through [`headers_mut`](Self::headers_mut).
     pub fn with_header(mut self, name: &'static str, value: impl Into<Cow<'static, str>>) -> Self {
-        if name.eq_ignore_ascii_case("content-type") {
-            self.content_type = Some(value.into());
-        } else {
-            self.headers.insert(Cow::Borrowed(name), value.into());
-        }
+        self.set_header(name, value.into());
         self
+    }
+
+    /// [`with_header`](Self::with_header) in place.
+    pub(crate) fn set_header(&mut self, name: &'static str, value: Cow<'static, str>) {
+        if name.eq_ignore_ascii_case("content-type") {
+            self.content_type = Some(value);
+        } else {
+            self.headers.insert(Cow::Borrowed(name), value);
+        }
     }
 
     /// Sets the `Content-Type`.
@@ -139,6 +155,35 @@ impl HttpResponse {
         S: Stream<Item = Result<Bytes, BoxError>> + 'static,
     {
         self.body = Body::Stream(Box::pin(stream));
+        self
+    }
+
+    /// Streams a body of `len` bytes, sent with `Content-Length: len` (no chunked
+    /// framing; what file downloads need). If the stream yields fewer or more bytes
+    /// than `len`, the connection is closed.
+    ///
+    /// ```
+    /// use armature_core::http::{Body, BoxError};
+    /// use armature_core::{Bytes, HttpResponse};
+    /// # struct Once(Option<Bytes>);
+    /// # impl futures_core::Stream for Once {
+    /// #     type Item = Result<Bytes, BoxError>;
+    /// #     fn poll_next(
+    /// #         mut self: std::pin::Pin<&mut Self>,
+    /// #         _: &mut std::task::Context<'_>,
+    /// #     ) -> std::task::Poll<Option<Self::Item>> {
+    /// #         std::task::Poll::Ready(self.0.take().map(Ok))
+    /// #     }
+    /// # }
+    /// let resp = HttpResponse::ok().with_sized_stream(5, Once(Some(Bytes::from("hello"))));
+    /// assert_eq!(resp.body().len(), Some(5));
+    /// assert!(matches!(resp.body(), Body::SizedStream(5, _)));
+    /// ```
+    pub fn with_sized_stream<S>(mut self, len: u64, stream: S) -> Self
+    where
+        S: Stream<Item = Result<Bytes, BoxError>> + 'static,
+    {
+        self.body = Body::SizedStream(len, Box::pin(stream));
         self
     }
 

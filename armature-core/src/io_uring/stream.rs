@@ -10,7 +10,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::driver::{Driver, Inner};
@@ -185,34 +184,14 @@ impl AsyncWrite for UringStream {
 }
 
 impl Io for UringStream {
-    const PARKS: bool = true;
+    #[inline]
+    fn parks(&self) -> bool {
+        true
+    }
 
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut inner = self.driver.inner.borrow_mut();
         Self::poll_readable(&mut inner, self.slot, cx)
-    }
-
-    fn try_read_buf(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        let mut inner = self.driver.inner.borrow_mut();
-        let c = inner.conn(self.slot);
-        let Some(&(_, _, front)) = c.data.front() else {
-            if let Some(e) = c.read_err.take() {
-                c.eof = true;
-                return Err(e);
-            }
-            if c.eof {
-                return Ok(0);
-            }
-            inner.arm_recv(self.slot);
-            return Err(io::ErrorKind::WouldBlock.into());
-        };
-        if buf.capacity() == buf.len() {
-            buf.reserve(front as usize);
-        }
-        let room = buf.capacity() - buf.len();
-        Ok(Self::copy_out(&mut inner, self.slot, room, |b| {
-            buf.extend_from_slice(b)
-        }))
     }
 }
 

@@ -93,7 +93,14 @@ fn generate() -> String {
     );
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    format!("{:016x}", z ^ (z >> 31))
+    let z = z ^ (z >> 31);
+    let mut id = String::with_capacity(16);
+    for shift in (0..16).rev() {
+        id.push(char::from(
+            b"0123456789abcdef"[(z >> (shift * 4)) as usize & 15],
+        ));
+    }
+    id
 }
 
 impl Middleware for RequestId {

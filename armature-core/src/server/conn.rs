@@ -17,10 +17,11 @@ use crate::handler::CatchPanic;
 use crate::http::request::{RawParams, Version};
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
+use crate::proto::chunked::{decode_chunked, ChunkedError};
+use crate::proto::encode::{BodyFraming, More, OutBuffer, Pending};
+use crate::proto::parse::{BodyKind, Head};
 use crate::response::Response;
 use crate::routing::MatchError;
-use crate::simd_parser::{decode_chunked, BodyKind, ChunkedError, Head};
-use crate::vectored_io::{OutBuffer, Pending};
 use crate::IntoResponse;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -39,14 +40,18 @@ enum Waiting {
 /// The byte stream a connection runs over: a `TcpStream`, or an in-memory duplex
 /// in tests and benchmarks.
 ///
-/// A stream that can report readiness without reading ([`Io::PARKS`]) lets an
+/// A stream that can report readiness without reading ([`Io::parks`]) lets an
 /// idle keep-alive connection wait with no buffer at all: it gives its buffers
 /// back to the worker's pools, waits until the socket is readable, and only
-/// then takes a buffer and reads (`try_read_buf`; a stale readiness costs one
+/// then takes a buffer and polls one plain read (a stale readiness costs one
 /// `EAGAIN` read, as a plain read would, and parks again).
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {
-    /// Whether [`Io::poll_read_ready`] and [`Io::try_read_buf`] work.
-    const PARKS: bool = false;
+    /// Whether [`Io::poll_read_ready`] works (a method,
+    /// not a constant, so that `dyn Io` exists: upgraded connections use it; for a
+    /// concrete stream it inlines to a constant).
+    fn parks(&self) -> bool {
+        false
+    }
 
     /// Ready when the stream has bytes (or an error, or EOF) to read.
     fn poll_read_ready(
@@ -55,15 +60,13 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {
     ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
-
-    /// Reads what is there without waiting; `WouldBlock` when nothing is.
-    fn try_read_buf(&mut self, _buf: &mut BytesMut) -> std::io::Result<usize> {
-        Err(std::io::ErrorKind::WouldBlock.into())
-    }
 }
 
 impl Io for tokio::net::TcpStream {
-    const PARKS: bool = true;
+    #[inline]
+    fn parks(&self) -> bool {
+        true
+    }
 
     #[inline]
     fn poll_read_ready(
@@ -72,16 +75,24 @@ impl Io for tokio::net::TcpStream {
     ) -> std::task::Poll<std::io::Result<()>> {
         tokio::net::TcpStream::poll_read_ready(self, cx)
     }
-
-    #[inline]
-    fn try_read_buf(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
-        tokio::net::TcpStream::try_read_buf(self, buf)
-    }
 }
 
 impl Io for tokio::io::DuplexStream {}
 
-pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
+impl<T: Io + ?Sized> Io for Box<T> {
+    fn parks(&self) -> bool {
+        (**self).parks()
+    }
+
+    fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        (**self).poll_read_ready(cx)
+    }
+}
+
+pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
     mut stream: T,
     ctx: Rc<WorkerCtx<S>>,
     guard: Option<ConnHandle>,
@@ -163,19 +174,34 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
             let keep_alive = wants_keep_alive && !ctx.shutting_down.get();
             match bufs.out.encode(&mut resp, keep_alive, http10, head_only) {
                 Pending::Done => {}
-                Pending::Stream(body) => {
-                    bufs.note_batch();
-                    if bufs.out.flush(&mut stream).await.is_err()
-                        || send_stream(&mut stream, body, !http10).await.is_err()
-                    {
-                        return;
+                Pending::More(more) => match *more {
+                    More::Stream(body, framing) => {
+                        bufs.note_batch();
+                        if bufs.out.flush(&mut stream).await.is_err()
+                            || send_stream(&mut stream, body, framing).await.is_err()
+                        {
+                            return;
+                        }
+                        if framing == BodyFraming::Close {
+                            // The body was delimited by the close (no transfer coding on 1.0).
+                            close = true;
+                            break;
+                        }
                     }
-                    if http10 {
-                        // The body was delimited by the close (no transfer coding on 1.0).
-                        close = true;
-                        break;
+                    More::Upgrade(upgrade) => {
+                        // The connection leaves HTTP: what is buffered past this request
+                        // belongs to the new protocol, the buffers go back to the pool.
+                        bufs.note_batch();
+                        if bufs.out.flush(&mut stream).await.is_err() {
+                            return;
+                        }
+                        let read_ahead = bufs.rbuf.split().freeze();
+                        bufs.give_back();
+                        return upgrade
+                            .start(stream, read_ahead, &ctx.going_away, config)
+                            .await;
                     }
-                }
+                },
             }
             if !keep_alive {
                 close = true;
@@ -220,7 +246,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io>(
         if deadline < timer.deadline() {
             timer.as_mut().reset(deadline);
         }
-        let read = if idle && T::PARKS {
+        let read = if idle && stream.parks() {
             read_parked(&mut stream, &mut bufs, timer.as_mut(), deadline).await
         } else {
             loop {
@@ -287,9 +313,18 @@ async fn read_parked<T: Io>(
         }
         bufs.unpark();
         bufs.make_room();
-        match stream.try_read_buf(&mut bufs.rbuf) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-            r => return Ok(r),
+        // One poll of a plain read, not `try_read_buf`: tokio's `poll_read` clears
+        // the socket's readiness after a short read, so the next idle wait parks
+        // at once instead of finding the readiness stale and paying an `EAGAIN`
+        // recv (strace on /json: 1.96 recvfrom per request with `try_read_buf`).
+        let polled = {
+            let mut read = std::pin::pin!(stream.read_buf(&mut bufs.rbuf));
+            poll_fn(|cx| std::task::Poll::Ready(std::future::Future::poll(read.as_mut(), cx))).await
+        };
+        match polled {
+            std::task::Poll::Ready(r) => return Ok(r),
+            // The readiness was stale (tokio cleared it on the EAGAIN): park again.
+            std::task::Poll::Pending => continue,
         }
     }
 }
@@ -396,14 +431,11 @@ fn unmatched<S: Send + Sync + 'static>(
     };
     match (&shared.unmatched_stack, fallback) {
         (None, None) => Err(fixed),
-        (None, Some(h)) => Ok(CatchPanic::new(&**h, req, &shared.state)),
+        (None, Some(b)) => Ok(CatchPanic::new(&*b.handler, req, &b.state)),
         (Some(stack), fallback) => {
-            let terminal: middleware::Terminal = match fallback {
-                Some(h) => {
-                    let (h, state) = (h.clone(), shared.state.clone());
-                    Box::new(move |req| h.call(req, &state))
-                }
-                None => middleware::ready(fixed),
+            let terminal = match fallback {
+                Some(b) => middleware::Terminal::Endpoint(b.clone()),
+                None => middleware::Terminal::Ready(Box::new(fixed)),
             };
             Ok(CatchPanic::build(|| {
                 middleware::run(stack, req.clone(), terminal)
@@ -416,20 +448,34 @@ fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str
     let _ = out.encode(&mut Response::text(status, msg), false, false, false);
 }
 
-/// Sends a streamed body: as chunks then the last chunk, or (`chunked == false`, for
-/// HTTP/1.0) as raw bytes that the connection's close will delimit.
+/// Sends a streamed body: as chunks then the last chunk; as raw bytes that the
+/// connection's close delimits (`Close`, for HTTP/1.0); or as exactly the announced
+/// `Content-Length` of raw bytes (`Length`: a stream that yields fewer or more is an
+/// error, and the connection closes).
 async fn send_stream<T: Io>(
     stream: &mut T,
     mut body: crate::http::BodyStream,
-    chunked: bool,
+    framing: BodyFraming,
 ) -> std::io::Result<()> {
     use std::future::poll_fn;
+    let chunked = framing == BodyFraming::Chunked;
+    let mut left = match framing {
+        BodyFraming::Length(n) => Some(n),
+        _ => None,
+    };
     let mut frame = Vec::with_capacity(64);
     loop {
         let item = poll_fn(|cx| body.as_mut().poll_next(cx)).await;
         match item {
             Some(Ok(chunk)) if chunk.is_empty() => continue,
-            Some(Ok(chunk)) if !chunked => stream.write_all(&chunk).await?,
+            Some(Ok(chunk)) if !chunked => {
+                if let Some(left) = &mut left {
+                    *left = left
+                        .checked_sub(chunk.len())
+                        .ok_or_else(|| std::io::Error::other("body longer than its length"))?;
+                }
+                stream.write_all(&chunk).await?
+            }
             Some(Ok(chunk)) => {
                 frame.clear();
                 frame.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
@@ -453,7 +499,12 @@ async fn send_stream<T: Io>(
                 // The body failed midway: the framing cannot be completed, so close.
                 return Err(std::io::Error::other("response body stream failed"));
             }
-            None if !chunked => return Ok(()),
+            None if !chunked => {
+                return match left {
+                    Some(n) if n > 0 => Err(std::io::Error::other("body shorter than its length")),
+                    _ => Ok(()),
+                }
+            }
             None => return stream.write_all(b"0\r\n\r\n").await,
         }
     }

@@ -3,7 +3,6 @@
 
 mod config;
 pub(crate) mod conn;
-pub(crate) mod date;
 mod shutdown;
 pub(crate) mod worker;
 pub(crate) mod worker_state;
@@ -13,6 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use config::ServerConfig;
+pub(crate) use shutdown::Draining;
 pub use shutdown::ShutdownHandle;
 pub use worker_state::WorkerInfo;
 
@@ -45,7 +45,7 @@ struct RouteEntry<S> {
 pub(crate) struct Shared<S> {
     pub router: Router<Endpoint<S>>,
     /// What answers a path no route matches, inside the app-wide middleware.
-    pub fallback: Option<Arc<dyn ErasedHandler<S>>>,
+    pub fallback: Option<Arc<middleware::Bound<S>>>,
     /// The app-wide middleware (outermost first), for requests no route matched; `None`
     /// when there is none, so those answer at once.
     pub unmatched_stack: Option<Stack>,
@@ -206,7 +206,8 @@ impl<S: Send + Sync + 'static> App<S> {
 
     /// Adds every route of `other` under `prefix` (`"/api"`: its `/users` becomes
     /// `/api/users`, its `/` becomes `/api`). `other`'s app-wide middleware wraps its
-    /// routes only; its fallback and configuration are not used.
+    /// routes only; its fallback, configuration and state are not used (its routes get
+    /// this app's state).
     pub fn nest(mut self, prefix: &str, other: App<S>) -> Self {
         let prefix = prefix.trim_end_matches('/');
         if !prefix.is_empty() && !prefix.starts_with('/') {
@@ -220,7 +221,8 @@ impl<S: Send + Sync + 'static> App<S> {
     }
 
     /// Adds every route of `other` as it is. `other`'s app-wide middleware wraps its
-    /// routes only; its fallback (when this app has none) becomes this app's.
+    /// routes only; its fallback (when this app has none) becomes this app's; its
+    /// configuration and state are not used (its routes get this app's state).
     pub fn merge(mut self, mut other: App<S>) -> Self {
         if self.fallback.is_none() {
             self.fallback = other.fallback.take();
@@ -346,6 +348,7 @@ impl<S: Send + Sync + 'static> App<S> {
     fn build_router(
         routes: Vec<RouteEntry<S>>,
         app_middleware: &[Layer],
+        state: &Arc<S>,
     ) -> Result<Router<Endpoint<S>>, Error> {
         let mut router = Router::new();
         for route in routes {
@@ -354,7 +357,7 @@ impl<S: Send + Sync + 'static> App<S> {
                 route.handler
             } else {
                 let stack = middleware::stack(app_middleware, &route.middleware);
-                Box::new(Layered::new(route.handler, stack))
+                Box::new(Layered::new(route.handler, state.clone(), stack))
             };
             let names = crate::routing::pattern_params(&pattern)
                 .map_err(|e| Error::route(format!("invalid route `{method} {pattern}`: {e}")))?;
@@ -381,12 +384,17 @@ impl<S: Send + Sync + 'static> App<S> {
         if let Some(e) = self.build_error {
             return Err(Error::config(e));
         }
-        let router = Self::build_router(self.routes, &self.middleware)?;
+        let router = Self::build_router(self.routes, &self.middleware, &self.state)?;
         let unmatched_stack =
             (!self.middleware.is_empty()).then(|| middleware::stack(&self.middleware, &[]));
         Ok(Arc::new(Shared {
             router,
-            fallback: self.fallback.map(Arc::from),
+            fallback: self.fallback.map(|handler| {
+                Arc::new(middleware::Bound {
+                    handler,
+                    state: self.state.clone(),
+                })
+            }),
             unmatched_stack,
             state: self.state,
             config: self.config,
@@ -417,6 +425,7 @@ impl<S: Send + Sync + 'static> App<S> {
             local_addr,
             handle,
             start,
+            on_ready: None,
         })
     }
 
@@ -434,6 +443,7 @@ pub struct Server {
     local_addr: SocketAddr,
     handle: ShutdownHandle,
     start: Start,
+    on_ready: Option<Box<dyn FnOnce(SocketAddr) + Send>>,
 }
 
 impl Server {
@@ -457,7 +467,30 @@ impl Server {
     /// [`worker_state`](App::worker_state); only when all have done so do the sockets
     /// listen. A factory's error stops the other workers and is returned here.
     pub fn run(self) -> Result<(), Error> {
-        (self.start)(Box::new(|| {}))
+        let (addr, on_ready) = (self.local_addr, self.on_ready);
+        (self.start)(Box::new(move || {
+            if let Some(f) = on_ready {
+                f(addr);
+            }
+        }))
+    }
+
+    /// Calls `f` with the address once, when every worker is ready and the sockets
+    /// listen (from [`run`](Server::run) or [`spawn`](Server::spawn)): the moment a
+    /// "listening on" line is true. Not called when the server stops before that.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), armature_core::Error> {
+    /// armature_core::App::new()
+    ///     .get("/", || async { "hi" })
+    ///     .bind("127.0.0.1:8080")?
+    ///     .on_ready(|addr| eprintln!("listening on http://{addr}"))
+    ///     .run()
+    /// # }
+    /// ```
+    pub fn on_ready(mut self, f: impl FnOnce(SocketAddr) + Send + 'static) -> Self {
+        self.on_ready = Some(Box::new(f));
+        self
     }
 
     /// Runs the server on a background thread, returning once it listens (every
@@ -471,7 +504,11 @@ impl Server {
         let thread = std::thread::Builder::new()
             .name("armature-server".into())
             .spawn(move || {
+                let on_ready = self.on_ready;
                 (self.start)(Box::new(move || {
+                    if let Some(f) = on_ready {
+                        f(addr);
+                    }
                     let _ = ready_tx.send(());
                 }))
             })

@@ -12,13 +12,14 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::shutdown::ShutdownHandle;
+use super::shutdown::{Draining, ShutdownHandle};
 use super::worker_state::WorkerInfo;
-use super::{conn, date, Shared};
+use super::{conn, Shared};
 use crate::connection_manager::{self, ConnectionManager};
 use crate::error::Error;
+use crate::proto::date;
+use crate::proto::parse::SIMDParser;
 use crate::routing::RouteCache;
-use crate::simd_parser::SIMDParser;
 
 /// Binds `n` sockets on `addr` with `SO_REUSEPORT`, without listening yet (a client
 /// is refused until [`run_workers`] has every worker ready); the kernel will spread
@@ -161,6 +162,8 @@ pub(crate) struct WorkerCtx<S> {
     pub parser: SIMDParser,
     pub route_cache: RefCell<RouteCache>,
     pub shutting_down: Cell<bool>,
+    /// Fired with `shutting_down`, for upgraded (WebSocket) connections.
+    pub going_away: Rc<Draining>,
     /// Buffer sizing and pools, adaptive keep-alive, the registry of live
     /// connections and idle culling.
     pub manager: Rc<ConnectionManager>,
@@ -177,6 +180,7 @@ impl<S> WorkerCtx<S> {
             ),
             route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
             shutting_down: Cell::new(false),
+            going_away: Rc::default(),
             manager: Rc::new(ConnectionManager::for_server(config)),
             shared,
         }
@@ -272,46 +276,67 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
-        // On the ring, when the kernel allowed it; otherwise the tokio listener below.
+        // On the ring, when the kernel allowed it; otherwise the tokio listener. Both
+        // stop accepting on `shutdown` (the listener closed), then drain the same way.
         #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        if let Some(driver) = uring {
-            let turns = tokio::task::spawn_local(driver.clone().run());
-            crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut()).await;
-            // The same drain as below.
-            ctx.shutting_down.set(true);
-            ctx.manager.close_idle();
-            let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
-            turns.abort();
-            ticker.abort();
-            connection_manager::set_current(None);
-            return Ok(());
-        }
-        let listener = TcpListener::from_std(listener)
-            .map_err(|e| Error::io("cannot register the listener", e))?;
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => break,
-                res = listener.accept() => match res {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        let guard = ctx.manager.register(stream.as_raw_fd());
-                        tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
-                    }
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                },
+        let turns = match uring {
+            Some(driver) => {
+                let turns = tokio::task::spawn_local(driver.clone().run());
+                crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut())
+                    .await;
+                Some(turns)
             }
-        }
-        // Drain: stop accepting, close idle connections, let busy ones finish.
-        drop(listener);
+            None => {
+                accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+                None
+            }
+        };
+        #[cfg(not(all(feature = "io_uring", target_os = "linux")))]
+        accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+        // Drain: close idle connections, let busy ones finish.
         ctx.shutting_down.set(true);
+        ctx.going_away.fire();
         ctx.manager.close_idle();
         let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
+        // The ring's driver outlives the drain: draining connections still use it.
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        if let Some(turns) = turns {
+            turns.abort();
+        }
         ticker.abort();
         connection_manager::set_current(None);
         Ok(())
     })
+}
+
+/// The worker's accept loop on epoll (tokio's listener), until `shutdown`; the
+/// listener is closed when it returns.
+async fn accept_loop<S, F>(
+    listener: std::net::TcpListener,
+    ctx: &Rc<WorkerCtx<S>>,
+    mut shutdown: std::pin::Pin<&mut F>,
+) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    let listener = TcpListener::from_std(listener)
+        .map_err(|e| Error::io("cannot register the listener", e))?;
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return Ok(()),
+            res = listener.accept() => match res {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let guard = ctx.manager.register(stream.as_raw_fd());
+                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                }
+                // Out of file descriptors and similar: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
 }
 
 /// SIGTERM and SIGINT, caught from the moment [`Signals::install`] returns.

@@ -136,7 +136,9 @@ fn signal_drains_the_in_flight_request(signal: libc::c_int) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    seen.extend(lines.try_iter());
+    // Up to the child's EOF (the reader thread then drops its sender): `try_iter`
+    // could miss lines the reader had not passed on yet.
+    seen.extend(lines.iter());
     let err = stderr_text.join().unwrap_or_default();
     assert!(
         status.success(),
@@ -347,4 +349,29 @@ fn sigterm_the_moment_the_port_accepts_is_a_clean_exit() {
         "{} of {launches} launches did not exit cleanly (launch, code, signal): {failures:?}",
         failures.len()
     );
+}
+
+#[test]
+fn on_ready_runs_once_when_the_port_accepts() {
+    let server = echo_app()
+        .config(config())
+        .bind("127.0.0.1:0")
+        .expect("bind");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let server = server.on_ready(move |at| {
+        // Called once the sockets listen: a connection succeeds right here.
+        let accepted = std::net::TcpStream::connect(at).is_ok();
+        let _ = ready_tx.send((at, accepted));
+    });
+    let thread = std::thread::spawn(move || server.run());
+    let (at, accepted) = ready_rx
+        .recv_timeout(IO_TIMEOUT)
+        .expect("on_ready never ran");
+    assert_eq!(at, addr);
+    assert!(accepted, "on_ready ran before the port accepted");
+    handle.shutdown();
+    thread.join().unwrap().expect("run returned an error");
+    assert!(ready_rx.try_recv().is_err(), "on_ready ran twice");
 }

@@ -241,3 +241,19 @@ fn spawn_with_a_failing_factory_returns_and_shutdown_reports_the_error() {
         .expect_err("shutdown of a server that never started returned Ok");
     assert!(err.is_worker_state() && err.to_string().ends_with("cannot open the cache"));
 }
+
+#[test]
+fn a_panicking_factory_stops_the_server_with_an_error() {
+    let app = App::new()
+        .worker_state_sync(|w: WorkerInfo| {
+            if w.index() == 1 {
+                panic!("on purpose (armature-core test)");
+            }
+            Ok::<_, std::io::Error>(0u8)
+        })
+        .config(config().workers(2));
+    let (result, accepted) = run_while_probing(app);
+    let err = result.expect_err("run succeeded although a factory panicked");
+    assert!(err.to_string().contains("panicked"), "{err}");
+    assert_eq!(accepted, 0);
+}

@@ -14,7 +14,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::build::native_args;
-use crate::cargo::{self, Project};
+use crate::cargo::{self, Invocation, Project};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -62,37 +62,36 @@ pub fn run(args: BenchArgs) -> Result<()> {
 
     // `--bench '*'` selects bench targets only, so criterion's flags never
     // reach a libtest harness that would reject them.
-    let mut cargo_args = cargo::os_args(["bench", "--bench", args.bench.as_deref().unwrap_or("*")]);
+    let mut inv = Invocation::new(["bench", "--bench", args.bench.as_deref().unwrap_or("*")]);
     if let Some(path) = &args.manifest_path {
-        cargo_args.push("--manifest-path".into());
-        cargo_args.push(path.into());
+        inv.args.push("--manifest-path".into());
+        inv.args.push(path.into());
     }
-    let mut envs = Vec::new();
-    native_args(&project, &[], &mut cargo_args, &mut envs)?;
+    native_args(&project, &[], &mut inv)?;
 
     let home = match std::env::var_os("CRITERION_HOME") {
         Some(dir) => PathBuf::from(dir),
         None => {
-            let dir = project.target_dir.join("native").join("criterion");
-            envs.push(("CRITERION_HOME", Some(dir.clone().into())));
+            let dir = crate::build::native_target_dir(&project).join("criterion");
+            inv.env("CRITERION_HOME", Some(dir.clone().into()));
             dir
         }
     };
 
-    cargo_args.push("--".into());
+    inv.args.push("--".into());
     let user_picks_baseline = BASELINE_FLAGS
         .iter()
         .any(|f| cargo::has_flag(&args.criterion_args, f));
     if !user_picks_baseline {
-        cargo_args.push("--save-baseline".into());
-        cargo_args.push(args.baseline.clone().into());
+        inv.args.push("--save-baseline".into());
+        inv.args.push(args.baseline.clone().into());
     }
-    cargo_args.extend(args.criterion_args.iter().cloned());
+    inv.args.extend(args.criterion_args.iter().cloned());
 
     // File times can be coarse; anything written from a second before the start counts.
     let started = SystemTime::now() - Duration::from_secs(1);
-    eprintln!("     Running `{}`", cargo::display_command(&cargo_args));
-    cargo::run_json(&cargo_args, &envs, None)?;
+    eprintln!("     Running `{}`", inv.display());
+    inv.run()?;
 
     let outcomes = summary::collect(&home, started)?;
     write!(

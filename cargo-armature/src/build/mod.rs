@@ -1,8 +1,6 @@
 //! `cargo armature build`: a build with one of the Armature profiles, which are
 //! added to the workspace's root manifest first when missing.
 
-pub mod rustflags;
-
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -11,7 +9,8 @@ use std::io::Write as _;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::cargo::{self, Binary, Project};
+use crate::cargo::rustflags::{HostCfg, NATIVE};
+use crate::cargo::{self, Artifact, Invocation, Project, TargetKind};
 use crate::profiles;
 
 const EXAMPLES: &str = "\
@@ -71,19 +70,22 @@ pub fn run(args: BuildArgs) -> Result<()> {
     report_added(&project)?;
 
     let profile = args.profile();
-    let mut cargo_args = cargo::os_args(["build", "--profile", profile]);
+    let mut inv = Invocation::new(["build", "--profile", profile]);
     if let Some(path) = &args.manifest_path {
-        cargo_args.push("--manifest-path".into());
-        cargo_args.push(path.into());
+        inv.args.push("--manifest-path".into());
+        inv.args.push(path.into());
     }
-    let mut envs = Vec::new();
     if args.native {
-        native_args(&project, &args.cargo_args, &mut cargo_args, &mut envs)?;
+        native_args(&project, &args.cargo_args, &mut inv)?;
     }
-    cargo_args.extend(args.cargo_args.iter().cloned());
+    inv.args.extend(args.cargo_args.iter().cloned());
 
-    eprintln!("     Running `{}`", cargo::display_command(&cargo_args));
-    let binaries = cargo::run_json(&cargo_args, &envs, None)?;
+    eprintln!("     Running `{}`", inv.display());
+    let binaries: Vec<Artifact> = inv
+        .run()?
+        .into_iter()
+        .filter(|a| matches!(a.kind, TargetKind::Bin | TargetKind::Example))
+        .collect();
     print_binaries(&binaries, profile)?;
     if args.native && !binaries.is_empty() {
         writeln!(
@@ -106,30 +108,27 @@ pub fn report_added(project: &Project) -> Result<()> {
     Ok(())
 }
 
-/// Adds the native-CPU flags and the separate target directory to a cargo
-/// invocation: `--target-dir <target>/native` unless the user chose one.
-pub fn native_args(
-    project: &Project,
-    user_args: &[OsString],
-    cargo_args: &mut Vec<OsString>,
-    envs: &mut Vec<(&'static str, Option<OsString>)>,
-) -> Result<()> {
+/// Where native-CPU builds go unless the user chose a target directory:
+/// `<target>/native`, so switching never throws the portable build cache away.
+pub fn native_target_dir(project: &Project) -> PathBuf {
+    project.target_dir.join("native")
+}
+
+/// Adds the native-CPU flag (through the one rustflags planner) and the separate
+/// target directory to a cargo invocation: `--target-dir <target>/native` unless the
+/// user chose one.
+pub fn native_args(project: &Project, user_args: &[OsString], inv: &mut Invocation) -> Result<()> {
     if !cargo::has_flag(user_args, "--target-dir") {
-        cargo_args.push("--target-dir".into());
-        cargo_args.push(project.target_dir.join("native").into());
+        inv.args.push("--target-dir".into());
+        inv.args.push(native_target_dir(project).into());
     }
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    match rustflags::plan(&rustflags::user_flags(&cwd)?, &[rustflags::NATIVE]) {
-        rustflags::FlagsPlan::Env(key, value) => envs.push((key, Some(value))),
-        rustflags::FlagsPlan::Config(value) => {
-            cargo_args.push("--config".into());
-            cargo_args.push(value.into());
-        }
-    }
+    project
+        .plan_flags(&HostCfg::detect()?, &[NATIVE.to_owned()])?
+        .apply(inv);
     Ok(())
 }
 
-fn print_binaries(binaries: &[Binary], profile: &str) -> Result<()> {
+fn print_binaries(binaries: &[Artifact], profile: &str) -> Result<()> {
     if binaries.is_empty() {
         writeln!(
             std::io::stdout(),

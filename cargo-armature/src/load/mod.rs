@@ -13,6 +13,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod access_log;
 mod builtin;
 mod stats;
 pub mod workload;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use toml_edit::{value, DocumentMut, InlineTable, Item, Table};
 
-use super::template::{self, TemplateName};
+use super::template::{self, Database, TemplateName};
 use crate::profiles;
 
 /// The armature-core version a registry install depends on: this binary's own,
@@ -151,13 +151,15 @@ impl CoreSource {
     }
 }
 
-/// Builds the app's `Cargo.toml`: the template's `manifest.toml` with the
+/// Builds the app's `Cargo.toml`: the template's `manifest.toml`, with the
+/// database layer's `manifest.toml` merged in (its dependencies added), and the
 /// package name, armature-core and the Armature profiles filled in.
 ///
 /// `outer_workspace` is the root of a workspace the app would otherwise fall
 /// into; the app then gets an empty `[workspace]` so it builds on its own.
 pub fn cargo_toml(
     template: TemplateName,
+    db: Option<Database>,
     name: &str,
     core: &CoreSource,
     outer_workspace: Option<&Path>,
@@ -170,10 +172,27 @@ pub fn cargo_toml(
         )
     })?;
 
+    if let Some(db) = db {
+        let text = template::layer_manifest(db.dir()).with_context(|| {
+            format!("templates/{} has no {}", db.dir(), template::MANIFEST_FILE)
+        })?;
+        let layer: DocumentMut = text.parse().with_context(|| {
+            format!(
+                "templates/{}/{} is not valid TOML",
+                db.dir(),
+                template::MANIFEST_FILE
+            )
+        })?;
+        merge(&mut doc, layer)?;
+    }
+
+    let command = match db {
+        Some(db) => format!("--template {} --db {}", template.dir(), db.name()),
+        None => format!("--template {}", template.dir()),
+    };
     let package = table_mut(&mut doc, "package")?;
     package.decor_mut().set_prefix(format!(
-        "# {name}: created by `cargo armature new --template {}`.\n",
-        template.dir()
+        "# {name}: created by `cargo armature new {command}`.\n"
     ));
     put_first(package, "name", value(name));
 
@@ -189,6 +208,13 @@ pub fn cargo_toml(
         .expect("just inserted")
         .leaf_decor_mut()
         .set_prefix(core.comment());
+    if !deps.contains_key("tracing-subscriber") {
+        deps.insert("tracing-subscriber", log_subscriber_dependency());
+        deps.key_mut("tracing-subscriber")
+            .expect("just inserted")
+            .leaf_decor_mut()
+            .set_prefix("# The log subscriber `src/main.rs` installs (the request log).\n");
+    }
 
     profiles::add_missing(&mut doc)?;
 
@@ -206,10 +232,47 @@ pub fn cargo_toml(
     Ok(doc.to_string())
 }
 
+/// `tracing-subscriber` as every app's `src/main.rs` uses it: the version and
+/// features the workspace's lock carries, so the app still builds offline.
+fn log_subscriber_dependency() -> Item {
+    let mut t = InlineTable::new();
+    t.insert("version", "0.3".into());
+    t.insert("default-features", false.into());
+    let mut features = toml_edit::Array::new();
+    features.push("fmt");
+    features.push("std");
+    t.insert("features", toml_edit::Value::Array(features));
+    value(t)
+}
+
 /// The app's first `Cargo.lock`: the workspace's, which cargo trims to what
 /// the app uses on its first build.
 pub fn cargo_lock() -> &'static str {
     template::WORKSPACE_LOCK
+}
+
+/// Adds the keys of each table of `layer` (`[dependencies]`, ...) to the same
+/// table of `doc`, creating it when missing; a key already there is an error in
+/// the templates.
+fn merge(doc: &mut DocumentMut, layer: DocumentMut) -> Result<()> {
+    for (name, item) in layer.iter() {
+        let Some(from) = item.as_table() else {
+            anyhow::bail!("a database layer's manifest holds only tables; `{name}` is not one");
+        };
+        let into = doc
+            .entry(name)
+            .or_insert_with(|| Item::Table(Table::new()))
+            .as_table_mut()
+            .with_context(|| format!("`{name}` of the template's manifest is not a table"))?;
+        for (key, value) in from.iter() {
+            anyhow::ensure!(
+                !into.contains_key(key),
+                "`{name}.{key}` is in both the template's and the database layer's manifest"
+            );
+            into.insert(key, value.clone());
+        }
+    }
+    Ok(())
 }
 
 fn table_mut<'a>(doc: &'a mut DocumentMut, key: &str) -> Result<&'a mut Table> {
@@ -235,7 +298,14 @@ mod tests {
     #[test]
     fn manifest_has_name_core_profiles_and_bench() {
         let core = CoreSource::Version("0.1".into());
-        let text = cargo_toml(TemplateName::Api, "shop", &core, None).unwrap();
+        let text = cargo_toml(
+            TemplateName::Api,
+            Some(Database::Sqlite),
+            "shop",
+            &core,
+            None,
+        )
+        .unwrap();
         let doc = parse(&text);
         assert_eq!(doc["package"]["name"].as_str(), Some("shop"));
         assert_eq!(
@@ -245,9 +315,11 @@ mod tests {
         assert_eq!(doc["bin"][0]["name"].as_str(), Some("shop"));
         assert_eq!(doc["dependencies"]["armature-core"].as_str(), Some("0.1"));
         assert!(doc["dependencies"]["serde"].is_inline_table());
+        assert!(doc["dependencies"]["rusqlite"].is_inline_table());
+        assert!(doc["dependencies"].get("tokio-postgres").is_none());
         assert!(profiles::has_all(&doc));
         assert!(text.starts_with(
-            "# shop: created by `cargo armature new --template api`.\n[package]\nname = \"shop\""
+            "# shop: created by `cargo armature new --template api --db sqlite`.\n[package]\nname = \"shop\""
         ));
         assert!(text.contains("# armature-core comes from crates.io (version 0.1).\n"));
         assert!(
@@ -263,7 +335,7 @@ mod tests {
             dir: "/src/armature/armature-core".into(),
             bundled: false,
         };
-        let doc = parse(&cargo_toml(TemplateName::Minimal, "a", &path, None).unwrap());
+        let doc = parse(&cargo_toml(TemplateName::Minimal, None, "a", &path, None).unwrap());
         assert_eq!(
             doc["dependencies"]["armature-core"]["path"].as_str(),
             Some("/src/armature/armature-core")
@@ -273,7 +345,7 @@ mod tests {
             url: "https://example.com/a.git".into(),
             branch: Some("dev".into()),
         };
-        let doc = parse(&cargo_toml(TemplateName::Minimal, "a", &git, None).unwrap());
+        let doc = parse(&cargo_toml(TemplateName::Minimal, None, "a", &git, None).unwrap());
         assert_eq!(
             doc["dependencies"]["armature-core"]["git"].as_str(),
             Some("https://example.com/a.git")
@@ -290,7 +362,14 @@ mod tests {
     #[test]
     fn inside_a_workspace_the_app_is_its_own() {
         let core = CoreSource::Version("0.1".into());
-        let text = cargo_toml(TemplateName::Minimal, "a", &core, Some(Path::new("/w"))).unwrap();
+        let text = cargo_toml(
+            TemplateName::Minimal,
+            None,
+            "a",
+            &core,
+            Some(Path::new("/w")),
+        )
+        .unwrap();
         let doc = parse(&text);
         assert!(doc["workspace"].is_table());
         assert!(text.trim_end().ends_with("[workspace]"), "{text}");

@@ -17,7 +17,7 @@ use clap::Args;
 
 use crate::error::usage;
 use manifest::CoreSource;
-use template::{Ci, TemplateName, Vars};
+use template::{Ci, Database, TemplateName, Vars};
 
 /// Port a generated app listens on unless `PORT` says otherwise.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -49,6 +49,7 @@ fn after_help() -> String {
         "Examples:
   cargo armature new my-app
   cargo armature new shop --template api --ci gitlab
+  cargo armature new shop --template api --db postgres
   cargo armature new svc --path services/svc --no-git
   cargo armature new svc --core-version {v}         armature-core from crates.io
   cargo armature new svc --core-path ../armature/armature-core
@@ -72,6 +73,10 @@ pub struct NewArgs {
     /// Template to render
     #[arg(long, short, value_enum, default_value_t = TemplateName::Minimal)]
     pub template: TemplateName,
+
+    /// Where the api template keeps its data [default: sqlite]
+    #[arg(long, value_enum, value_name = "DB")]
+    pub db: Option<Database>,
 
     /// Directory to create the app in [default: ./NAME]
     #[arg(long, value_name = "DIR")]
@@ -162,9 +167,25 @@ pub struct Plan {
     pub fetch_core: bool,
 }
 
+impl NewArgs {
+    /// The database of the app: `--db` (sqlite by default) for `api`, none for
+    /// `minimal`, which keeps no data.
+    pub fn database(&self) -> Result<Option<Database>> {
+        match (self.template, self.db) {
+            (TemplateName::Api, db) => Ok(Some(db.unwrap_or(Database::Sqlite))),
+            (TemplateName::Minimal, None) => Ok(None),
+            (TemplateName::Minimal, Some(db)) => Err(usage(format!(
+                "--db {} needs --template api: the minimal template keeps no data",
+                db.name()
+            ))),
+        }
+    }
+}
+
 /// Validates `args` and renders every file in memory; writes nothing.
 pub fn plan(args: &NewArgs) -> Result<Plan> {
     name::validate(&args.name).map_err(usage)?;
+    let db = args.database()?;
     let target = write::absolute(args.path.as_deref().unwrap_or(Path::new(&args.name)))?;
     let core = args.core.source()?;
     let fetch_core = args.core.is_default() && matches!(core, CoreSource::Version(_));
@@ -174,6 +195,11 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
         crate_name: name::crate_name(&args.name),
         kebab_name: name::kebab_name(&args.name),
         template: args.template.dir(),
+        db: db.map_or("", Database::name),
+        sqlite: db == Some(Database::Sqlite),
+        postgres: db == Some(Database::Postgres),
+        db_default_url: db.map_or_else(String::new, |d| d.default_url(&args.name)),
+        db_example_url: db.map_or_else(String::new, |d| d.example_url(&args.name)),
         core_source: core.describe(),
         core_is_path: matches!(core, CoreSource::Path { .. }),
         core_version: manifest::CORE_VERSION,
@@ -184,9 +210,9 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
         drain_timeout_secs: DRAIN_TIMEOUT_SECS,
         termination_grace_secs: TERMINATION_GRACE_SECS,
     };
-    let mut files = template::render(args.template, args.ci, &vars)?;
+    let mut files = template::render(args.template, db, args.ci, &vars)?;
     let outer = outer_workspace(&target);
-    let cargo_toml = manifest::cargo_toml(args.template, &args.name, &core, outer.as_deref())?;
+    let cargo_toml = manifest::cargo_toml(args.template, db, &args.name, &core, outer.as_deref())?;
     files.insert("Cargo.toml".into(), cargo_toml.into_bytes());
     files.insert(
         "Cargo.lock".into(),
@@ -216,9 +242,13 @@ pub fn run(args: NewArgs) -> Result<()> {
         .with_context(|| format!("nothing was written to {}", plan.target.display()))?;
 
     let shown = display_path(&plan.target);
+    let db = match args.database()? {
+        Some(db) => format!(", {}", db.name()),
+        None => String::new(),
+    };
     writeln!(
         std::io::stdout(),
-        "Created `{}` ({} template, {} files) in {shown}",
+        "Created `{}` ({} template{db}, {} files) in {shown}",
         args.name,
         args.template.dir(),
         plan.files.len()

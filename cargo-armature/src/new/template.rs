@@ -7,7 +7,10 @@
 //! 1. `common/`: what every app gets (main.rs, README, deploy/, aliases, ...);
 //! 2. `<template>/`: the template's own files and its `manifest.toml`, the
 //!    base of the generated `Cargo.toml` (edited with toml_edit, not rendered);
-//! 3. `ci/<provider>/`: the CI configuration, unless `--ci none`.
+//! 3. `db/<database>/`: for the `api` template, the storage (`--db`): its
+//!    database module, migrations and deploy files, and a `manifest.toml`
+//!    whose tables are merged into the template's;
+//! 4. `ci/<provider>/`: the CI configuration, unless `--ci none`.
 //!
 //! A file ending in `.hbs` is rendered and loses the suffix; other files are
 //! copied as they are. A path component `dot-x` becomes `.x` (so that the
@@ -40,7 +43,7 @@ pub const MANIFEST_FILE: &str = "manifest.toml";
 pub enum TemplateName {
     /// `GET /` and `GET /health`: the smallest app, with tests and a bench
     Minimal,
-    /// A JSON CRUD service: path, query and body extractors, JSON errors, a test per route
+    /// A JSON CRUD service persisted in SQLite or PostgreSQL (--db), with migrations, JSON errors and a test per route
     Api,
 }
 
@@ -50,6 +53,50 @@ impl TemplateName {
         match self {
             Self::Minimal => "minimal",
             Self::Api => "api",
+        }
+    }
+}
+
+/// Where the `api` template keeps its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Database {
+    /// An embedded SQLite file (one replica, a volume for the data)
+    Sqlite,
+    /// A PostgreSQL server (`DATABASE_URL`), to scale out
+    Postgres,
+}
+
+impl Database {
+    /// Its layer under `templates/`.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Self::Sqlite => "db/sqlite",
+            Self::Postgres => "db/postgres",
+        }
+    }
+
+    /// The app's `DATABASE_URL` when none is set: a file under `data/` for
+    /// SQLite; none (empty) for PostgreSQL, which needs a server.
+    pub fn default_url(self, app: &str) -> String {
+        match self {
+            Self::Sqlite => format!("sqlite://data/{app}.db"),
+            Self::Postgres => String::new(),
+        }
+    }
+
+    /// A `DATABASE_URL` for the README and examples.
+    pub fn example_url(self, app: &str) -> String {
+        match self {
+            Self::Sqlite => format!("sqlite:///var/lib/{app}/{app}.db"),
+            Self::Postgres => format!("postgres://{app}:PASSWORD@db.example.com:5432/{app}"),
+        }
+    }
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
         }
     }
 }
@@ -86,6 +133,16 @@ pub struct Vars {
     pub kebab_name: String,
     /// The template's name.
     pub template: &'static str,
+    /// The `--db` of the `api` template (`sqlite`, `postgres`), else empty.
+    pub db: &'static str,
+    /// Whether the app keeps its data in SQLite.
+    pub sqlite: bool,
+    /// Whether the app keeps its data in PostgreSQL.
+    pub postgres: bool,
+    /// The app's `DATABASE_URL` when none is set (SQLite), else empty.
+    pub db_default_url: String,
+    /// A valid `DATABASE_URL` for examples and tests, else empty.
+    pub db_example_url: String,
     /// Where armature-core comes from, in words.
     pub core_source: String,
     /// Whether armature-core is a local path dependency (CI and Docker cannot see it).
@@ -108,22 +165,34 @@ pub struct Vars {
 
 /// The base manifest (`manifest.toml`) of `template`.
 pub fn base_manifest(template: TemplateName) -> &'static str {
-    let path = format!("{}/{MANIFEST_FILE}", template.dir());
-    TEMPLATES
-        .get_file(&path)
-        .and_then(|f| f.contents_utf8())
-        .unwrap_or_else(|| panic!("templates/{path} is embedded"))
+    layer_manifest(template.dir())
+        .unwrap_or_else(|| panic!("templates/{} has a {MANIFEST_FILE}", template.dir()))
 }
 
-/// Renders the files of `template` with `ci`, as paths relative to the app root
-/// (sorted) and their contents. `Cargo.toml` and `Cargo.lock` are not among
-/// them (see [`super::manifest`]).
-pub fn render(template: TemplateName, ci: Ci, vars: &Vars) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
+/// The `manifest.toml` of the layer in `templates/<layer>`, if it has one.
+pub fn layer_manifest(layer: &str) -> Option<&'static str> {
+    TEMPLATES
+        .get_file(format!("{layer}/{MANIFEST_FILE}"))
+        .and_then(|f| f.contents_utf8())
+}
+
+/// Renders the files of `template` (with `db`, for `api`) and `ci`, as paths
+/// relative to the app root (sorted) and their contents. `Cargo.toml` and
+/// `Cargo.lock` are not among them (see [`super::manifest`]).
+pub fn render(
+    template: TemplateName,
+    db: Option<Database>,
+    ci: Ci,
+    vars: &Vars,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
     let mut hbs = Handlebars::new();
     hbs.set_strict_mode(true);
     hbs.register_escape_fn(handlebars::no_escape);
 
-    let layers = ["common", template.dir()].into_iter().chain(ci.dir());
+    let layers = ["common", template.dir()]
+        .into_iter()
+        .chain(db.map(Database::dir))
+        .chain(ci.dir());
     let mut out = BTreeMap::new();
     for layer in layers {
         let dir = TEMPLATES
@@ -205,6 +274,11 @@ mod tests {
             crate_name: "demo_app".into(),
             kebab_name: "demo-app".into(),
             template: "minimal",
+            db: "",
+            sqlite: false,
+            postgres: false,
+            db_default_url: String::new(),
+            db_example_url: String::new(),
             core_source: "crates.io".into(),
             core_is_path: false,
             core_version: "0.1.0",
@@ -219,9 +293,23 @@ mod tests {
 
     #[test]
     fn every_template_and_ci_renders_in_strict_mode() {
-        for template in [TemplateName::Minimal, TemplateName::Api] {
+        let kinds = [
+            (TemplateName::Minimal, None),
+            (TemplateName::Api, Some(Database::Sqlite)),
+            (TemplateName::Api, Some(Database::Postgres)),
+        ];
+        for (template, db) in kinds {
             for ci in [Ci::Github, Ci::Gitlab, Ci::None] {
-                let files = render(template, ci, &vars()).unwrap();
+                let mut vars = vars();
+                vars.template = template.dir();
+                vars.db = db.map_or("", Database::name);
+                vars.sqlite = db == Some(Database::Sqlite);
+                vars.postgres = db == Some(Database::Postgres);
+                if let Some(db) = db {
+                    vars.db_default_url = db.default_url("demo-app");
+                    vars.db_example_url = db.example_url("demo-app");
+                }
+                let files = render(template, db, ci, &vars).unwrap();
                 assert!(files.contains_key(Path::new("src/main.rs")));
                 assert!(files.contains_key(Path::new("src/lib.rs")));
                 assert!(files.contains_key(Path::new(".cargo/config.toml")));
@@ -242,7 +330,7 @@ mod tests {
 
     #[test]
     fn github_expressions_survive_handlebars() {
-        let files = render(TemplateName::Minimal, Ci::Github, &vars()).unwrap();
+        let files = render(TemplateName::Minimal, None, Ci::Github, &vars()).unwrap();
         let ci = String::from_utf8(files[Path::new(".github/workflows/ci.yml")].clone()).unwrap();
         assert!(
             ci.contains("name: demo-app-${{ github.ref_name }}-linux-x86_64"),
@@ -275,6 +363,11 @@ mod tests {
         for template in [TemplateName::Minimal, TemplateName::Api] {
             let doc: toml_edit::DocumentMut = base_manifest(template).parse().unwrap();
             assert!(doc.contains_key("package"));
+        }
+        for db in [Database::Sqlite, Database::Postgres] {
+            let text = layer_manifest(db.dir()).expect("every database layer has a manifest");
+            let doc: toml_edit::DocumentMut = text.parse().unwrap();
+            assert!(doc.contains_key("dependencies"));
         }
     }
 }

@@ -14,7 +14,10 @@ const EXAMPLES: &str = "\
 Examples:
   cargo armature pgo                          train 10 s with GET / and /health, compare 3 pairs
   cargo armature pgo --workload load.toml     train on the mix in load.toml (see below)
+  cargo armature pgo --workload-from-log access.log --workload bodies.toml
   cargo armature pgo --duration 30 --no-compare
+  cargo armature pgo --native                 release-fat + -Ctarget-cpu=native + PGO
+  cargo armature pgo --bolt                   PGO, then BOLT (llvm-bolt), three builds compared
   cargo armature pgo --bin api -- --features simd-json
   cargo armature pgo clean                    remove profiles and the phase target directories
 
@@ -46,6 +49,11 @@ pub struct PgoArgs {
     /// A TOML workload file (overrides [package.metadata.armature.pgo]).
     #[arg(long, value_name = "FILE")]
     pub workload: Option<PathBuf>,
+    /// Train on the requests of an access log (combined log format, or Armature's
+    /// `armature::access` events), weighted as logged; POST/PUT/PATCH take their body
+    /// from the --workload entry of the same route, or are dropped.
+    #[arg(long, value_name = "FILE")]
+    pub workload_from_log: Option<PathBuf>,
     /// Seconds of training load [default: 10, or `duration` in the workload].
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
@@ -61,6 +69,14 @@ pub struct PgoArgs {
     /// Profile merger.
     #[arg(long, value_enum, default_value_t)]
     pub merger: MergerChoice,
+    /// Build every phase (and the release-fat baseline) with -Ctarget-cpu=native, in
+    /// their own target directories; the binaries may not run on other CPUs.
+    #[arg(long)]
+    pub native: bool,
+    /// BOLT after PGO: instrument the PGO binary with llvm-bolt, train it under the same
+    /// load, optimise it, and compare release-fat, PGO and PGO+BOLT.
+    #[arg(long)]
+    pub bolt: bool,
     /// Skip the before/after comparison.
     #[arg(long)]
     pub no_compare: bool,
@@ -160,13 +176,16 @@ impl Settings {
         args: &PgoArgs,
         manifest: &PgoConfig,
         file: Option<&PgoConfig>,
+        log: Option<Workload>,
     ) -> Settings {
         let pick = |f: &dyn Fn(&PgoConfig) -> bool| -> Option<&PgoConfig> {
             file.filter(|c| f(c)).or(Some(manifest).filter(|c| f(c)))
         };
-        let training = pick(&|c| c.training.is_some())
-            .and_then(|c| c.training.clone())
-            .unwrap_or_else(Workload::default_routes);
+        let training = log.unwrap_or_else(|| {
+            pick(&|c| c.training.is_some())
+                .and_then(|c| c.training.clone())
+                .unwrap_or_else(Workload::default_routes)
+        });
         let measure = pick(&|c| c.measure.is_some())
             .and_then(|c| c.measure.clone())
             .unwrap_or_else(|| training.clone());
@@ -274,7 +293,7 @@ mod tests {
             "w.toml",
         )
         .unwrap();
-        let s = Settings::resolve(&parse(&[]), &manifest, Some(&file));
+        let s = Settings::resolve(&parse(&[]), &manifest, Some(&file), None);
         assert_eq!(s.training.requests[0].path, "/f");
         assert_eq!(s.measure.requests[0].path, "/x");
         assert_eq!(s.duration, Duration::from_secs(7));
@@ -283,13 +302,14 @@ mod tests {
             &parse(&["--duration", "2", "--connections", "9"]),
             &manifest,
             None,
+            None,
         );
         assert_eq!(s.training.requests[0].path, "/m");
         assert_eq!(s.measure, s.training);
         assert_eq!(s.duration, Duration::from_secs(2));
         assert_eq!(s.compare_duration, Duration::from_secs(2));
         assert_eq!(s.connections, 9);
-        let s = Settings::resolve(&parse(&[]), &PgoConfig::default(), None);
+        let s = Settings::resolve(&parse(&[]), &PgoConfig::default(), None, None);
         assert_eq!(s.training, Workload::default_routes());
         assert_eq!(s.duration, Duration::from_secs(10));
     }

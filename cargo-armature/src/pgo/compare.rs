@@ -1,6 +1,7 @@
-//! The before/after measurement: the plain `release-fat` build and the PGO build under
-//! the same load, alternating A B A B over at least three pairs, reported as a table
-//! and as JSON.
+//! The before/after measurement: the plain `release-fat` build, the PGO build (and the
+//! PGO+BOLT build, when there is one) under the same load, alternating A B (C) over at
+//! least three rounds; each run's server CPU split into user space (what PGO and BOLT
+//! change) and the kernel (what they cannot), reported as a table and as JSON.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,13 +9,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::counters::{CpuTicks, Instructions};
 use super::server::{free_loopback_addr, RunningServer, ServerSpec};
 use crate::load::{Driver, LoadOptions, LoadReport, ProgressMode, Workload};
 
 /// How to run the comparison.
 #[derive(Debug, Clone)]
 pub struct CompareSettings {
-    /// A B pairs, at least 3.
+    /// Rounds (each runs every build once), at least 3.
     pub pairs: u32,
     /// Load before each measured run, not counted.
     pub warmup: Duration,
@@ -45,24 +47,152 @@ pub struct RunFigures {
     pub requests: u64,
     /// Socket errors plus responses with status >= 400.
     pub errors: u64,
-    /// Server CPU time (user + system) per response, µs, when `/proc` is readable.
+    /// Raw counters: the server's `utime` clock ticks during the measured load.
+    pub user_ticks: Option<u64>,
+    /// Raw counters: the server's `stime` clock ticks during the measured load.
+    pub system_ticks: Option<u64>,
+    /// Clock ticks per second (`_SC_CLK_TCK`).
+    pub ticks_per_s: Option<u64>,
+    /// User-space CPU per response, µs: `user_ticks / ticks_per_s / requests`.
+    pub user_us_per_request: Option<f64>,
+    /// Kernel CPU per response, µs.
+    pub system_us_per_request: Option<f64>,
+    /// User + kernel CPU per response, µs.
     pub cpu_us_per_request: Option<f64>,
+    /// User-space instructions retired by the server during the measured load.
+    pub instructions: Option<u64>,
+    /// `instructions / requests`.
+    pub instructions_per_request: Option<f64>,
 }
 
-/// One A B pair.
+impl RunFigures {
+    fn new(report: &LoadReport, ticks: Option<CpuTicks>, instructions: Option<u64>) -> Self {
+        let hz = CpuTicks::per_second();
+        let per_req = |t: u64| -> Option<f64> {
+            let hz = hz?;
+            (report.requests > 0).then(|| t as f64 / hz as f64 * 1e6 / report.requests as f64)
+        };
+        RunFigures {
+            rps: report.rps,
+            p50_us: report.p50_us,
+            p99_us: report.p99_us,
+            requests: report.requests,
+            errors: report.errors.total(),
+            user_ticks: ticks.map(|t| t.user),
+            system_ticks: ticks.map(|t| t.system),
+            ticks_per_s: hz,
+            user_us_per_request: ticks.and_then(|t| per_req(t.user)),
+            system_us_per_request: ticks.and_then(|t| per_req(t.system)),
+            cpu_us_per_request: ticks.and_then(|t| per_req(t.user + t.system)),
+            instructions,
+            instructions_per_request: instructions
+                .filter(|_| report.requests > 0)
+                .map(|i| i as f64 / report.requests as f64),
+        }
+    }
+
+    /// Each figure the report compares, by name.
+    fn metric(&self, m: Metric) -> Option<f64> {
+        match m {
+            Metric::Rps => Some(self.rps),
+            Metric::P50 => Some(self.p50_us),
+            Metric::P99 => Some(self.p99_us),
+            Metric::User => self.user_us_per_request,
+            Metric::System => self.system_us_per_request,
+            Metric::Cpu => self.cpu_us_per_request,
+            Metric::Instructions => self.instructions_per_request,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Metric {
+    Rps,
+    P50,
+    P99,
+    User,
+    System,
+    Cpu,
+    Instructions,
+}
+
+/// Ratios of one build's figures to another's (`build / baseline`); in a round, of
+/// that round's two runs; over the comparison, the median of the rounds' ratios.
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Ratios {
+    /// The build.
+    pub build: String,
+    /// The build it is compared with.
+    pub baseline: String,
+    /// req/s.
+    pub rps: f64,
+    /// p50 latency.
+    pub p50: f64,
+    /// p99 latency.
+    pub p99: f64,
+    /// User-space CPU per request.
+    pub user_cpu: Option<f64>,
+    /// Kernel CPU per request.
+    pub system_cpu: Option<f64>,
+    /// Total CPU per request.
+    pub cpu: Option<f64>,
+    /// User-space instructions per request.
+    pub instructions: Option<f64>,
+}
+
+impl Ratios {
+    fn of(build: &str, b: &RunFigures, baseline: &str, a: &RunFigures) -> Ratios {
+        let r = |m: Metric| match (b.metric(m), a.metric(m)) {
+            (Some(b), Some(a)) if a > 0.0 => Some(b / a),
+            _ => None,
+        };
+        Ratios {
+            build: build.to_owned(),
+            baseline: baseline.to_owned(),
+            rps: r(Metric::Rps).unwrap_or(0.0),
+            p50: r(Metric::P50).unwrap_or(0.0),
+            p99: r(Metric::P99).unwrap_or(0.0),
+            user_cpu: r(Metric::User),
+            system_cpu: r(Metric::System),
+            cpu: r(Metric::Cpu),
+            instructions: r(Metric::Instructions),
+        }
+    }
+
+    fn median_of(all: &[&Ratios]) -> Ratios {
+        let opt = |f: fn(&Ratios) -> Option<f64>| -> Option<f64> {
+            all.iter()
+                .map(|r| f(r))
+                .collect::<Option<Vec<f64>>>()
+                .map(median)
+        };
+        Ratios {
+            build: all.first().map(|r| r.build.clone()).unwrap_or_default(),
+            baseline: all.first().map(|r| r.baseline.clone()).unwrap_or_default(),
+            rps: median(all.iter().map(|r| r.rps).collect()),
+            p50: median(all.iter().map(|r| r.p50).collect()),
+            p99: median(all.iter().map(|r| r.p99).collect()),
+            user_cpu: opt(|r| r.user_cpu),
+            system_cpu: opt(|r| r.system_cpu),
+            cpu: opt(|r| r.cpu),
+            instructions: opt(|r| r.instructions),
+        }
+    }
+}
+
+/// One round: every build once, in order.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PairResult {
+pub struct Round {
     /// 1-based.
-    pub pair: u32,
-    /// The plain `release-fat` build.
-    pub release_fat: RunFigures,
-    /// The PGO build.
-    pub pgo: RunFigures,
-    /// `pgo.rps / release_fat.rps`.
-    pub rps_ratio: f64,
+    pub round: u32,
+    /// One run per build, in the order of [`Comparison::builds`].
+    pub runs: Vec<RunFigures>,
+    /// Each build after the first against the one before it (PGO / release-fat,
+    /// PGO+BOLT / PGO).
+    pub ratios: Vec<Ratios>,
 }
 
-/// Medians over the pairs, for one build.
+/// Medians over the rounds, for one build.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Medians {
     /// Median req/s.
@@ -71,17 +201,58 @@ pub struct Medians {
     pub p50_us: f64,
     /// Median of the p99 latencies, µs.
     pub p99_us: f64,
-    /// Median CPU µs per request.
+    /// Median user-space CPU µs per request.
+    pub user_us_per_request: Option<f64>,
+    /// Median kernel CPU µs per request.
+    pub system_us_per_request: Option<f64>,
+    /// Median total CPU µs per request.
     pub cpu_us_per_request: Option<f64>,
+    /// Median user-space instructions per request.
+    pub instructions_per_request: Option<f64>,
+    /// The kernel's share of this build's CPU per request (0..1).
+    pub kernel_share: Option<f64>,
+}
+
+impl Medians {
+    fn of(runs: &[&RunFigures]) -> Medians {
+        let med = |m: Metric| -> Option<f64> {
+            runs.iter()
+                .map(|r| r.metric(m))
+                .collect::<Option<Vec<f64>>>()
+                .map(median)
+        };
+        let user = med(Metric::User);
+        let system = med(Metric::System);
+        Medians {
+            rps: med(Metric::Rps).unwrap_or(0.0),
+            p50_us: med(Metric::P50).unwrap_or(0.0),
+            p99_us: med(Metric::P99).unwrap_or(0.0),
+            user_us_per_request: user,
+            system_us_per_request: system,
+            cpu_us_per_request: med(Metric::Cpu),
+            instructions_per_request: med(Metric::Instructions),
+            kernel_share: match (user, system) {
+                (Some(u), Some(s)) if u + s > 0.0 => Some(s / (u + s)),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// One build in the comparison.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BuildResult {
+    /// `release-fat`, `pgo`, `pgo+bolt`.
+    pub name: String,
+    /// The binary measured.
+    pub binary: PathBuf,
+    /// Its medians over the rounds.
+    pub medians: Medians,
 }
 
 /// The whole comparison.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Comparison {
-    /// The plain binary.
-    pub release_fat_binary: PathBuf,
-    /// The PGO binary.
-    pub pgo_binary: PathBuf,
     /// `wrk` or `builtin`.
     pub driver: String,
     /// The measurement mix, one request per entry.
@@ -94,18 +265,16 @@ pub struct Comparison {
     pub warmup_s: f64,
     /// Whether server and load were pinned to separate CPUs.
     pub pinned: bool,
-    /// Each pair, in order.
-    pub pairs: Vec<PairResult>,
-    /// Medians of the plain build.
-    pub release_fat: Medians,
-    /// Medians of the PGO build.
-    pub pgo: Medians,
-    /// Median of the per-pair req/s ratios (PGO / release-fat).
-    pub rps_ratio_median: f64,
-    /// Smallest per-pair ratio.
-    pub rps_ratio_min: f64,
-    /// Largest per-pair ratio.
-    pub rps_ratio_max: f64,
+    /// The builds, baseline first.
+    pub builds: Vec<BuildResult>,
+    /// Each round, in order.
+    pub rounds: Vec<Round>,
+    /// Medians of the rounds' ratios, one per build after the first.
+    pub ratios: Vec<Ratios>,
+    /// What the figures say, in words (the first line of the printed summary).
+    pub headline: Vec<String>,
+    /// Why there are no instruction counts, when there are none.
+    pub instructions_unavailable: Option<String>,
     /// Whether any run had errors (then the figures are suspect).
     pub had_errors: bool,
 }
@@ -123,83 +292,187 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-fn medians(runs: &[&RunFigures]) -> Medians {
-    let cpu: Option<Vec<f64>> = runs.iter().map(|r| r.cpu_us_per_request).collect();
-    Medians {
-        rps: median(runs.iter().map(|r| r.rps).collect()),
-        p50_us: median(runs.iter().map(|r| r.p50_us).collect()),
-        p99_us: median(runs.iter().map(|r| r.p99_us).collect()),
-        cpu_us_per_request: cpu.map(median),
-    }
-}
-
-/// Runs the comparison.
+/// Runs the comparison of `builds` (name, binary), baseline first.
 pub fn run(
     driver: &Driver,
-    release_fat: &Path,
-    pgo: &Path,
+    builds: &[(&str, &Path)],
     workload: &Workload,
     settings: &CompareSettings,
 ) -> Result<Comparison> {
     let pinned = crate::load::available_cpus() >= 2;
-    let mut pairs = Vec::new();
-    for pair in 1..=settings.pairs {
-        let a = measure(
-            driver,
-            release_fat,
-            workload,
-            settings,
-            pinned,
-            &format!("pair {pair}/{} release-fat", settings.pairs),
-        )?;
-        let b = measure(
-            driver,
-            pgo,
-            workload,
-            settings,
-            pinned,
-            &format!("pair {pair}/{} pgo", settings.pairs),
-        )?;
-        let ratio = if a.rps > 0.0 { b.rps / a.rps } else { 0.0 };
+    let mut rounds = Vec::new();
+    let mut unavailable = None;
+    for round in 1..=settings.pairs {
+        let mut runs = Vec::new();
+        for (name, exe) in builds {
+            let label = format!("round {round}/{} {name}", settings.pairs);
+            let (fig, why) = measure(driver, exe, workload, settings, pinned, &label)?;
+            unavailable = unavailable.or(why);
+            runs.push(fig);
+        }
+        let ratios: Vec<Ratios> = (1..builds.len())
+            .map(|i| Ratios::of(builds[i].0, &runs[i], builds[i - 1].0, &runs[i - 1]))
+            .collect();
+        let shown: Vec<String> = builds
+            .iter()
+            .zip(&runs)
+            .map(|((n, _), r)| {
+                format!(
+                    "{n} {:.0} req/s {} µs user",
+                    r.rps,
+                    fmt_opt(r.user_us_per_request, 3)
+                )
+            })
+            .collect();
         eprintln!(
-            "      pair {pair}: release-fat {:>9.0} req/s   pgo {:>9.0} req/s   ratio {ratio:.3}{}",
-            a.rps,
-            b.rps,
-            if a.errors + b.errors > 0 {
+            "      round {round}: {}{}",
+            shown.join(", "),
+            if runs.iter().any(|r| r.errors > 0) {
                 "   (errors!)"
             } else {
                 ""
             }
         );
-        pairs.push(PairResult {
-            pair,
-            release_fat: a,
-            pgo: b,
-            rps_ratio: ratio,
+        rounds.push(Round {
+            round,
+            runs,
+            ratios,
         });
     }
-    let ratios: Vec<f64> = pairs.iter().map(|p| p.rps_ratio).collect();
-    Ok(Comparison {
-        release_fat_binary: release_fat.to_path_buf(),
-        pgo_binary: pgo.to_path_buf(),
-        driver: driver.name().to_owned(),
+    Ok(summarise(
+        driver.name(),
+        builds,
+        workload,
+        settings,
+        pinned,
+        rounds,
+        unavailable,
+    ))
+}
+
+fn summarise(
+    driver: &str,
+    builds: &[(&str, &Path)],
+    workload: &Workload,
+    settings: &CompareSettings,
+    pinned: bool,
+    rounds: Vec<Round>,
+    instructions_unavailable: Option<String>,
+) -> Comparison {
+    let results: Vec<BuildResult> = builds
+        .iter()
+        .enumerate()
+        .map(|(i, (name, exe))| BuildResult {
+            name: (*name).to_owned(),
+            binary: exe.to_path_buf(),
+            medians: Medians::of(&rounds.iter().map(|r| &r.runs[i]).collect::<Vec<_>>()),
+        })
+        .collect();
+    let ratios: Vec<Ratios> = (1..builds.len())
+        .map(|i| Ratios::median_of(&rounds.iter().map(|r| &r.ratios[i - 1]).collect::<Vec<_>>()))
+        .collect();
+    let mut c = Comparison {
+        driver: driver.to_owned(),
         workload: workload.requests.iter().map(|r| r.to_string()).collect(),
         connections: settings.load.connections,
         duration_s: settings.load.duration.as_secs_f64(),
         warmup_s: settings.warmup.as_secs_f64(),
         pinned,
-        release_fat: medians(&pairs.iter().map(|p| &p.release_fat).collect::<Vec<_>>()),
-        pgo: medians(&pairs.iter().map(|p| &p.pgo).collect::<Vec<_>>()),
-        rps_ratio_median: median(ratios.clone()),
-        rps_ratio_min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
-        rps_ratio_max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        had_errors: pairs
-            .iter()
-            .any(|p| p.release_fat.errors + p.pgo.errors > 0),
-        pairs,
-    })
+        had_errors: rounds.iter().any(|r| r.runs.iter().any(|f| f.errors > 0)),
+        builds: results,
+        rounds,
+        ratios,
+        headline: Vec::new(),
+        instructions_unavailable,
+    };
+    c.headline = headline(&c);
+    c
 }
 
+/// What changed, in words: user space first (what PGO and BOLT act on), then the
+/// kernel's share of a request's cost, which they cannot touch.
+fn headline(c: &Comparison) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, r) in c.ratios.iter().enumerate() {
+        let (a, b) = (&c.builds[i].medians, &c.builds[i + 1].medians);
+        let what = match r.build.as_str() {
+            "pgo" => "PGO".to_owned(),
+            "pgo+bolt" => "BOLT on top of PGO".to_owned(),
+            other => other.to_owned(),
+        };
+        match (a.user_us_per_request, b.user_us_per_request, r.user_cpu) {
+            (Some(ua), Some(ub), Some(ratio)) => {
+                let kernel = match (b.kernel_share, b.system_us_per_request) {
+                    (Some(share), Some(sys)) => format!(
+                        "; the kernel (TCP, syscalls: system time, which {what} cannot change) is \
+                         {:.0}% of a request's CPU ({sys:.2} µs, {}x)",
+                        share * 100.0,
+                        fmt_opt(r.system_cpu, 3)
+                    ),
+                    _ => String::new(),
+                };
+                out.push(format!(
+                    "{what}: user-space CPU per request {ua:.3} -> {ub:.3} µs ({ratio:.3}x of {}){kernel}; \
+                     so total CPU per request {}x and req/s {:.3}x",
+                    r.baseline,
+                    fmt_opt(r.cpu, 3),
+                    r.rps
+                ));
+            }
+            (Some(_), Some(_), None) => {
+                let ticks: u64 = c
+                    .rounds
+                    .iter()
+                    .flat_map(|round| [&round.runs[i], &round.runs[i + 1]])
+                    .filter_map(|f| f.user_ticks)
+                    .sum();
+                out.push(format!(
+                    "{what}: too few user-space CPU clock ticks to compare ({ticks} over every run; \
+                     measure longer with --compare-duration); req/s {:.3}x {}",
+                    r.rps, r.baseline
+                ));
+            }
+            _ => out.push(format!(
+                "{what}: req/s {:.3}x {} (no CPU split: /proc/PID/stat was not readable)",
+                r.rps, r.baseline
+            )),
+        }
+        if let Some(ins) = r.instructions {
+            out.push(format!(
+                "{what}: user-space instructions per request {}x {}",
+                fmt_opt(Some(ins), 3),
+                r.baseline
+            ));
+        }
+    }
+    // /proc counts CPU in clock ticks (usually 10 ms): a run with few ticks gives a
+    // coarse user-space figure, and the user should know how coarse.
+    let fewest = c
+        .rounds
+        .iter()
+        .flat_map(|r| &r.runs)
+        .filter_map(|f| f.user_ticks)
+        .min();
+    if let Some(n) = fewest.filter(|n| *n < 100) {
+        out.push(format!(
+            "precision: as few as {n} user-space clock ticks in a run (one tick is {:.0}% of \
+             that run's user CPU); measure longer (--compare-duration) for a finer user-space ratio",
+            100.0 / n.max(1) as f64
+        ));
+    }
+    if let Some(why) = &c.instructions_unavailable {
+        out.push(format!("instruction counts: none ({why})"));
+    }
+    out
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Starts `exe`, warms it up, measures one run; returns its figures and, when
+/// instructions could not be counted, why.
 fn measure(
     driver: &Driver,
     exe: &Path,
@@ -207,7 +480,7 @@ fn measure(
     settings: &CompareSettings,
     pinned: bool,
     label: &str,
-) -> Result<RunFigures> {
+) -> Result<(RunFigures, Option<String>)> {
     let spec = ServerSpec {
         exe: exe.to_path_buf(),
         addr: free_loopback_addr()?,
@@ -231,7 +504,13 @@ fn measure(
             .run(server.addr(), workload, &warm)
             .context("warm-up load")?;
     }
-    let cpu_before = server.cpu_time();
+    // After the warm-up, so that every worker thread exists and is counted.
+    let (counter, unavailable) = match Instructions::attach(server.pid()) {
+        Ok(c) => (Some(c), None),
+        Err(why) => (None, Some(why)),
+    };
+    let ins_before = counter.as_ref().and_then(Instructions::read);
+    let cpu_before = server.cpu_ticks();
     let opts = LoadOptions {
         label: label.to_owned(),
         pin_cpu: pin,
@@ -240,69 +519,90 @@ fn measure(
     let report: LoadReport = driver
         .run(server.addr(), workload, &opts)
         .with_context(|| format!("load for {label}"))?;
-    let cpu_after = server.cpu_time();
+    let cpu_after = server.cpu_ticks();
+    let ins_after = counter.as_ref().and_then(Instructions::read);
+    drop(counter);
     server.stop(settings.stop_timeout)?;
-    let cpu_us_per_request = match (cpu_before, cpu_after) {
-        (Some(b), Some(a)) if report.requests > 0 => {
-            Some(a.saturating_sub(b).as_secs_f64() * 1e6 / report.requests as f64)
-        }
+    let ticks = match (cpu_before, cpu_after) {
+        (Some(b), Some(a)) => Some(a.since(b)),
         _ => None,
     };
-    Ok(RunFigures {
-        rps: report.rps,
-        p50_us: report.p50_us,
-        p99_us: report.p99_us,
-        requests: report.requests,
-        errors: report.errors.total(),
-        cpu_us_per_request,
-    })
+    let instructions = match (ins_before, ins_after) {
+        (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+        _ => None,
+    };
+    Ok((RunFigures::new(&report, ticks, instructions), unavailable))
 }
 
 /// The table printed at the end.
 pub fn table(c: &Comparison) -> String {
     let mut out = String::new();
-    let cpu = |m: Option<f64>| m.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+    let cell = |v: Option<f64>, d: usize| fmt_opt(v, d);
     out.push_str(&format!(
-        "  {:<13} {:>12} {:>10} {:>10} {:>14}\n",
-        "build", "req/s", "p50 µs", "p99 µs", "CPU µs/req"
+        "  {:<22} {:>10} {:>9} {:>9} {:>11} {:>11} {:>11} {:>10}\n",
+        "build",
+        "req/s",
+        "p50 µs",
+        "p99 µs",
+        "user µs/req",
+        "sys µs/req",
+        "CPU µs/req",
+        "instr/req"
     ));
-    for (name, m) in [("release-fat", &c.release_fat), ("pgo", &c.pgo)] {
+    for b in &c.builds {
+        let m = &b.medians;
         out.push_str(&format!(
-            "  {:<13} {:>12.0} {:>10.1} {:>10.1} {:>14}\n",
-            name,
+            "  {:<22} {:>10.0} {:>9.1} {:>9.1} {:>11} {:>11} {:>11} {:>10}\n",
+            b.name,
             m.rps,
             m.p50_us,
             m.p99_us,
-            cpu(m.cpu_us_per_request)
+            cell(m.user_us_per_request, 3),
+            cell(m.system_us_per_request, 3),
+            cell(m.cpu_us_per_request, 3),
+            cell(m.instructions_per_request, 0)
         ));
     }
-    let ratio = |a: f64, b: f64| if a > 0.0 { b / a } else { 0.0 };
+    for r in &c.ratios {
+        out.push_str(&format!(
+            "  {:<22} {:>10.3} {:>9.3} {:>9.3} {:>11} {:>11} {:>11} {:>10}\n",
+            format!("{}/{}", r.build, r.baseline),
+            r.rps,
+            r.p50,
+            r.p99,
+            cell(r.user_cpu, 3),
+            cell(r.system_cpu, 3),
+            cell(r.cpu, 3),
+            cell(r.instructions, 3)
+        ));
+    }
     out.push_str(&format!(
-        "  {:<13} {:>12} {:>10} {:>10} {:>14}\n",
-        "pgo/fat",
-        format!("{:.3}", c.rps_ratio_median),
-        format!("{:.3}", ratio(c.release_fat.p50_us, c.pgo.p50_us)),
-        format!("{:.3}", ratio(c.release_fat.p99_us, c.pgo.p99_us)),
-        match (c.release_fat.cpu_us_per_request, c.pgo.cpu_us_per_request) {
-            (Some(a), Some(b)) => format!("{:.3}", ratio(a, b)),
-            _ => "-".into(),
-        }
-    ));
-    out.push_str(&format!(
-        "  medians of {} alternating pairs ({}, {} connections, {:.0} s each{}); req/s ratio per pair: {} (min {:.3}, max {:.3})\n",
-        c.pairs.len(),
+        "  medians of {} alternating rounds ({}, {} connections, {:.0} s each{}); ratios are medians of the rounds' ratios\n",
+        c.rounds.len(),
         c.driver,
         c.connections,
         c.duration_s,
         if c.pinned { ", server and load on separate CPUs" } else { "" },
-        c.pairs
-            .iter()
-            .map(|p| format!("{:.3}", p.rps_ratio))
-            .collect::<Vec<_>>()
-            .join(" "),
-        c.rps_ratio_min,
-        c.rps_ratio_max
     ));
+    for (i, r) in c.ratios.iter().enumerate() {
+        let per = |f: fn(&Ratios) -> Option<f64>| -> String {
+            c.rounds
+                .iter()
+                .map(|round| cell(f(&round.ratios[i]), 3))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        out.push_str(&format!(
+            "  {}/{} per round: user CPU {}; req/s {}\n",
+            r.build,
+            r.baseline,
+            per(|r| r.user_cpu),
+            per(|r| Some(r.rps))
+        ));
+    }
+    for line in &c.headline {
+        out.push_str(&format!("  {line}\n"));
+    }
     if c.had_errors {
         out.push_str("  warning: some runs had errors (socket errors or HTTP status >= 400); see the JSON report\n");
     }
@@ -312,57 +612,124 @@ pub fn table(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::ErrorCounts;
 
-    fn fig(rps: f64) -> RunFigures {
-        RunFigures {
+    fn report(rps: f64) -> LoadReport {
+        LoadReport {
+            driver: "wrk".into(),
+            requests: (rps * 5.0) as u64,
+            elapsed_s: 5.0,
             rps,
             p50_us: 1e6 / rps,
+            p90_us: 2e6 / rps,
             p99_us: 3e6 / rps,
-            requests: rps as u64,
-            errors: 0,
-            cpu_us_per_request: Some(1e6 / rps),
+            max_us: 4e6 / rps,
+            errors: ErrorCounts::default(),
+        }
+    }
+
+    /// A run where the server used `user` and `system` ticks and `ins` instructions.
+    fn fig(rps: f64, user: u64, system: u64, ins: Option<u64>) -> RunFigures {
+        RunFigures::new(&report(rps), Some(CpuTicks { user, system }), ins)
+    }
+
+    fn settings() -> CompareSettings {
+        CompareSettings {
+            pairs: 3,
+            warmup: Duration::from_secs(1),
+            load: LoadOptions::default(),
+            server_args: Vec::new(),
+            server_env: Vec::new(),
+            startup_timeout: Duration::from_secs(1),
+            stop_timeout: Duration::from_secs(1),
+            echo: false,
         }
     }
 
     #[test]
-    fn medians_and_table() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
-        let pairs: Vec<PairResult> = [(100.0, 110.0), (90.0, 108.0), (100.0, 105.0)]
-            .iter()
-            .enumerate()
-            .map(|(i, &(a, b))| PairResult {
-                pair: i as u32 + 1,
-                release_fat: fig(a),
-                pgo: fig(b),
-                rps_ratio: b / a,
+    fn per_request_figures_come_from_the_raw_counters() {
+        let f = fig(10_000.0, 50, 150, Some(7_000_000));
+        let hz = f.ticks_per_s.unwrap() as f64;
+        let req = f.requests as f64;
+        assert_eq!(f.requests, 50_000);
+        let user = f.user_us_per_request.unwrap();
+        assert!((user - 50.0 / hz * 1e6 / req).abs() < 1e-9);
+        let sys = f.system_us_per_request.unwrap();
+        assert!((sys - 150.0 / hz * 1e6 / req).abs() < 1e-9);
+        assert!((f.cpu_us_per_request.unwrap() - (user + sys)).abs() < 1e-9);
+        assert_eq!(f.instructions_per_request, Some(140.0));
+        let none = RunFigures::new(&report(1.0), None, None);
+        assert_eq!(none.user_us_per_request, None);
+        assert_eq!(none.instructions_per_request, None);
+    }
+
+    #[test]
+    fn the_report_splits_user_and_kernel_and_says_so() {
+        // The issue's case: user space 0.87x, the kernel (78%) unchanged, req/s flat.
+        let rounds: Vec<Round> = (1..=3)
+            .map(|i| {
+                let a = fig(10_000.0, 106, 390, None);
+                let b = fig(
+                    10_000.0 * (0.98 + 0.001 * i as f64),
+                    92 * 98 / 100,
+                    390 * 98 / 100,
+                    None,
+                );
+                let ratios = vec![Ratios::of("pgo", &b, "release-fat", &a)];
+                Round {
+                    round: i,
+                    runs: vec![a, b],
+                    ratios,
+                }
             })
             .collect();
-        let c = Comparison {
-            release_fat_binary: "a".into(),
-            pgo_binary: "b".into(),
-            driver: "wrk".into(),
-            workload: vec!["GET /".into()],
-            connections: 16,
-            duration_s: 5.0,
-            warmup_s: 1.0,
-            pinned: true,
-            release_fat: medians(&pairs.iter().map(|p| &p.release_fat).collect::<Vec<_>>()),
-            pgo: medians(&pairs.iter().map(|p| &p.pgo).collect::<Vec<_>>()),
-            rps_ratio_median: median(pairs.iter().map(|p| p.rps_ratio).collect()),
-            rps_ratio_min: 1.05,
-            rps_ratio_max: 1.2,
-            had_errors: false,
-            pairs,
-        };
-        assert_eq!(c.release_fat.rps, 100.0);
-        assert_eq!(c.pgo.rps, 108.0);
-        assert!((c.rps_ratio_median - 1.1).abs() < 1e-9);
-        let t = table(&c);
-        assert!(t.contains("release-fat"), "{t}");
-        assert!(t.contains("1.100"), "{t}");
-        assert!(t.contains("3 alternating pairs"), "{t}");
+        let c = summarise(
+            "wrk",
+            &[("release-fat", Path::new("a")), ("pgo", Path::new("b"))],
+            &Workload::default_routes(),
+            &settings(),
+            true,
+            rounds,
+            Some("this machine has no hardware instruction counter".into()),
+        );
+        let r = &c.ratios[0];
+        let (a, b) = (&c.builds[0].medians, &c.builds[1].medians);
+        // Medians of the runs, ratios consistent with them.
+        assert!(
+            (r.user_cpu.unwrap() - b.user_us_per_request.unwrap() / a.user_us_per_request.unwrap())
+                .abs()
+                < 0.01
+        );
+        assert!(r.user_cpu.unwrap() < 0.9, "{r:?}");
+        assert!((r.system_cpu.unwrap() - 1.0).abs() < 0.02, "{r:?}");
+        assert!((a.kernel_share.unwrap() - 390.0 / 496.0).abs() < 1e-9);
+        assert!(b.kernel_share.unwrap() > 0.75, "{b:?}");
+        let text = table(&c);
+        assert!(
+            c.headline[0].starts_with("PGO: user-space CPU per request"),
+            "{text}"
+        );
+        let want = format!("({:.3}x of release-fat)", r.user_cpu.unwrap());
+        assert!(c.headline[0].contains(&want), "{text}");
+        assert!(c.headline[0].contains("the kernel"), "{text}");
+        let share = format!("{:.0}% of a request's CPU", b.kernel_share.unwrap() * 100.0);
+        assert!(c.headline[0].contains(&share), "{text}");
+        assert!(
+            text.contains("precision: as few as 90 user-space clock ticks in a run"),
+            "{text}"
+        );
+        assert!(
+            text.contains("instruction counts: none (this machine has no hardware"),
+            "{text}"
+        );
+        assert!(text.contains("pgo/release-fat"), "{text}");
+        assert!(
+            text.contains("user µs/req") && text.contains("sys µs/req"),
+            "{text}"
+        );
         let json = serde_json::to_value(&c).unwrap();
-        assert_eq!(json["pairs"][1]["release_fat"]["rps"], 90.0);
+        assert_eq!(json["rounds"][1]["runs"][0]["user_ticks"], 106);
+        assert!(json["ratios"][0]["user_cpu"].as_f64().unwrap() < 0.9);
+        assert_eq!(json["builds"][1]["name"], "pgo");
     }
 }

@@ -1,30 +1,34 @@
-//! Running one phase's `cargo build`: flags added without losing the user's, cargo's JSON
-//! messages parsed for the executable and for profile warnings (which rustc never turns
-//! into errors), and cargo's own stderr scanned too, since LLVM may print there.
+//! Running one phase's `cargo build` through the one cargo layer ([`crate::cargo`]): flags
+//! added by the one rustflags planner, cargo's JSON messages parsed for the executable,
+//! and every diagnostic and stderr line checked for profile warnings (which rustc never
+//! turns into errors; LLVM may print them outside rustc's diagnostics).
 
-use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 
-use anyhow::{bail, Context, Result};
-use cargo_metadata::Message;
+use anyhow::{Context, Result};
 
 use super::diagnostics::{ProfileDiagnostics, ProfileProblem};
-use super::flags::{self, RustflagsPlan};
-use super::project::{Project, TargetKind, FALLBACK_PROFILE, PROFILE};
+use super::flags;
+use super::project::{PgoTarget, PROFILE};
+use crate::cargo::rustflags::HostCfg;
+use crate::cargo::{Invocation, Line};
+use crate::profiles;
 
 /// One phase's build.
 #[derive(Debug, Clone)]
 pub struct BuildRequest<'a> {
-    /// The project.
-    pub project: &'a Project,
+    /// The server to build.
+    pub target: &'a PgoTarget,
+    /// The host's cfg, for the rustflags planner.
+    pub host: &'a HostCfg,
     /// Where cargo builds (`--target-dir`).
     pub target_dir: &'a Path,
-    /// `--target <host>`: keeps the rustflags off build scripts and proc-macros.
-    pub host_target: Option<&'a str>,
+    /// Pass `--target <host>`: keeps the rustflags off build scripts and proc-macros.
+    pub pass_target: bool,
     /// Rustflags to add to the user's.
     pub rustflags: Vec<String>,
+    /// Extra `--config` settings (e.g. `profile.release-fat.strip=false` for BOLT).
+    pub config: &'a [&'a str],
     /// C compiler flags to add to the user's (when the compiler accepts them).
     pub cflags: &'a [&'a str],
     /// The profile file, whose name identifies warnings about it.
@@ -44,195 +48,83 @@ pub struct BuildOutcome {
     pub diagnostics: ProfileDiagnostics,
 }
 
-fn cargo() -> std::ffi::OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
-
 /// Runs the build and returns the executable, failing when cargo fails.
 pub fn build(req: &BuildRequest<'_>) -> Result<BuildOutcome> {
-    let project = req.project;
-    let mut cmd = Command::new(cargo());
-    cmd.arg("build")
-        .arg("--profile")
-        .arg(PROFILE)
-        .arg("--manifest-path")
-        .arg(&project.manifest_path)
-        .arg("--target-dir")
-        .arg(req.target_dir)
-        .arg("--message-format")
-        .arg("json-diagnostic-rendered-ansi")
-        .args(project.target_args());
-    if let Some(host) = req.host_target {
-        cmd.arg("--target").arg(host);
+    let target = req.target;
+    let mut inv = Invocation::new(["build", "--profile", PROFILE]);
+    inv.progress = req.verbose;
+    inv.args.push("--manifest-path".into());
+    inv.args.push(target.manifest_path.clone().into());
+    inv.args.push("--target-dir".into());
+    inv.args.push(req.target_dir.into());
+    inv.args.extend(target.target_args().iter().map(Into::into));
+    if req.pass_target {
+        inv.args.push("--target".into());
+        inv.args.push(req.host.triple.clone().into());
     }
-    if !project.has_profile {
-        for setting in FALLBACK_PROFILE {
-            cmd.arg("--config").arg(setting);
+    if !target.has_profile {
+        for setting in profiles::fallback_config(PROFILE) {
+            inv.args.push("--config".into());
+            inv.args.push(setting.into());
         }
     }
-    if !req.rustflags.is_empty() {
-        let cwd = std::env::current_dir().context("reading the current directory")?;
-        RustflagsPlan::new(&req.rustflags, &cwd, req.host_target.unwrap_or("")).apply(&mut cmd);
+    for setting in req.config {
+        inv.args.push("--config".into());
+        inv.args.push(setting.into());
     }
+    target
+        .project
+        .plan_flags(req.host, &req.rustflags)?
+        .apply(&mut inv);
     if !req.cflags.is_empty() {
-        for (k, v) in flags::c_flag_env(req.cflags, req.host_target.unwrap_or("")) {
-            cmd.env(k, v);
+        for (k, v) in flags::c_flag_env(req.cflags, &req.host.triple) {
+            inv.env(&k, Some(v.into()));
         }
     }
-    cmd.args(req.cargo_args)
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    inv.args.extend(req.cargo_args.iter().map(Into::into));
+    inv.env("CARGO_TARGET_DIR", None);
+    inv.env("CARGO_BUILD_TARGET_DIR", None);
+    if req.verbose {
+        eprintln!("      running `{}`", inv.display());
+    }
 
-    let mut child = cmd.spawn().context("starting `cargo build`")?;
-    let stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
     let profile_name: Option<String> = req
         .profile_file
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned());
-    let diagnostics = Arc::new(Mutex::new(ProfileDiagnostics::default()));
-
-    // cargo's stderr: progress lines, and whatever LLVM prints outside rustc's diagnostics.
-    let stderr_thread = {
-        let diagnostics = Arc::clone(&diagnostics);
-        let profile_name = profile_name.clone();
-        let verbose = req.verbose;
-        std::thread::spawn(move || {
-            let mut tail: Vec<String> = Vec::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let plain = strip_ansi(&line);
-                let kind = diagnostics
-                    .lock()
-                    .expect("not poisoned")
-                    .observe(&plain, profile_name.as_deref());
-                let is_progress = plain.trim_start().starts_with("Compiling")
-                    || plain.trim_start().starts_with("Finished")
-                    || plain.trim_start().starts_with("Blocking");
-                match kind {
-                    Some(ProfileProblem::MissingFunction) => {}
-                    Some(_) => eprintln!("      {line}"),
-                    None if verbose || !is_progress => eprintln!("      {line}"),
-                    None => {}
-                }
-                tail.push(line);
-                if tail.len() > 40 {
-                    tail.remove(0);
-                }
-            }
-            tail
-        })
-    };
-
-    let mut executable = None;
-    let mut success = None;
+    let mut diagnostics = ProfileDiagnostics::default();
     let mut errors_shown = 0usize;
-    let wanted_kind = match project.kind {
-        TargetKind::Bin => cargo_metadata::TargetKind::Bin,
-        TargetKind::Example => cargo_metadata::TargetKind::Example,
-    };
-    for message in Message::parse_stream(BufReader::new(stdout)) {
-        match message.context("reading cargo's JSON messages")? {
-            Message::CompilerArtifact(a)
-                if a.target.name == project.target && a.target.is_kind(wanted_kind.clone()) =>
-            {
-                if let Some(exe) = a.executable {
-                    executable = Some(exe.into_std_path_buf());
-                }
+    let artifacts = inv.run_observed(&mut |line| {
+        let text = match line {
+            // cargo -v echoing a rustc command line (which names the profile file).
+            Line::Stderr(t) if t.trim_start().starts_with("Running `") => return true,
+            Line::Diagnostic(t) | Line::Stderr(t) => t,
+        };
+        match diagnostics.observe(text, profile_name.as_deref()) {
+            // Listed (a few) at the end, not one by one.
+            Some(ProfileProblem::MissingFunction) => false,
+            Some(_) => true,
+            None if matches!(line, Line::Diagnostic(_)) => {
+                // The user's own errors and warnings, as cargo would show them.
+                errors_shown += 1;
+                errors_shown <= 50
             }
-            Message::CompilerMessage(m) => {
-                let text = &m.message.message;
-                let kind = diagnostics
-                    .lock()
-                    .expect("not poisoned")
-                    .observe(text, profile_name.as_deref());
-                let rendered = m.message.rendered.as_deref().unwrap_or(text);
-                let show = match kind {
-                    // Listed (a few) at the end, not one by one.
-                    Some(ProfileProblem::MissingFunction) => false,
-                    Some(_) => true,
-                    None => {
-                        // The user's own errors and warnings, as cargo would show them
-                        // (warnings only for workspace members).
-                        errors_shown += 1;
-                        errors_shown <= 50
-                    }
-                };
-                if show {
-                    let mut err = std::io::stderr().lock();
-                    if err.is_terminal() {
-                        let _ = write!(err, "{rendered}");
-                    } else {
-                        let _ = write!(err, "{}", strip_ansi(rendered));
-                    }
-                }
-            }
-            Message::TextLine(line) => eprintln!("      {line}"),
-            Message::BuildFinished(f) => success = Some(f.success),
-            _ => {}
+            None => true,
         }
-    }
-    let status = child.wait().context("waiting for cargo")?;
-    let tail = stderr_thread.join().unwrap_or_default();
-    if !status.success() || success == Some(false) {
-        bail!(
-            "`cargo build` failed ({status}){}",
-            if tail.is_empty() {
-                String::new()
-            } else {
-                format!("; its last output:\n{}", tail.join("\n"))
-            }
-        );
-    }
-    let executable = executable.with_context(|| {
-        format!(
-            "cargo built no executable for {} `{}`",
-            match project.kind {
-                TargetKind::Bin => "binary",
-                TargetKind::Example => "example",
-            },
-            project.target
-        )
     })?;
-    let diagnostics = Arc::try_unwrap(diagnostics)
-        .map(|m| m.into_inner().expect("not poisoned"))
-        .unwrap_or_else(|arc| arc.lock().expect("not poisoned").clone());
+    let executable = artifacts
+        .into_iter()
+        .find(|a| a.name == target.target && a.kind == target.kind)
+        .map(|a| a.path)
+        .with_context(|| {
+            format!(
+                "cargo built no executable for {} `{}`",
+                target.kind_name(),
+                target.target
+            )
+        })?;
     Ok(BuildOutcome {
         executable,
         diagnostics,
     })
-}
-
-/// Removes ANSI escape sequences (`ESC [ ... letter`).
-pub fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_colours() {
-        assert_eq!(
-            strip_ansi("\u{1b}[1m\u{1b}[33mwarning\u{1b}[0m\u{1b}[1m: x (bad magic)\u{1b}[0m"),
-            "warning: x (bad magic)"
-        );
-    }
 }

@@ -7,8 +7,10 @@
 //! armature pgo clean` removes them.
 
 mod args;
+pub mod bolt;
 pub mod compare;
 pub mod compile;
+pub mod counters;
 pub mod diagnostics;
 pub mod flags;
 pub mod merge;
@@ -23,13 +25,16 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 
-use crate::load::{Driver, LoadOptions, LoadReport, PgoConfig, ProgressMode};
+use crate::cargo::rustflags::HostCfg;
+use crate::load::{
+    access_log, Driver, LoadOptions, LoadReport, PgoConfig, ProgressMode, RequestSpec,
+};
 use crate::toolchain::RustcInfo;
 use args::{validate, Settings};
 pub use args::{PgoAction, PgoArgs};
 use compile::{BuildOutcome, BuildRequest};
 use merge::Merger;
-use project::{Layout, Project};
+use project::{Layout, PgoTarget};
 
 /// How long one phase took.
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +58,8 @@ pub struct PgoReport {
     pub llvm: Option<String>,
     /// The host triple built for.
     pub host: String,
+    /// Whether every build had `-Ctarget-cpu=native` (`--native`).
+    pub native: bool,
     /// The instrumented binary.
     pub instrumented_binary: PathBuf,
     /// The PGO-optimised binary, copied to a stable path: `<target>/armature-pgo/bin/<name>`.
@@ -74,6 +81,10 @@ pub struct PgoReport {
     /// Profile warnings that would have meant a partly non-PGO build (always empty in a
     /// report: they fail the loop).
     pub profile_warnings: Vec<String>,
+    /// The BOLT phases (`--bolt`).
+    pub bolt: Option<bolt::BoltOutcome>,
+    /// The PGO+BOLT binary, copied beside the PGO binary (`<name>-bolt`).
+    pub bolt_binary: Option<PathBuf>,
     /// The before/after comparison, unless `--no-compare`.
     pub compare: Option<compare::Comparison>,
     /// Time per phase.
@@ -88,22 +99,50 @@ pub fn run(args: PgoArgs) -> Result<()> {
     validate(&args)?;
     let started = Instant::now();
     let rustc = RustcInfo::detect()?;
-    let project = Project::locate(&args)?;
-    let layout = project.layout();
+    let app = PgoTarget::select(
+        crate::cargo::Project::locate(args.manifest_path.as_deref())?,
+        &args,
+    )?;
+    let host = HostCfg::detect()?;
+    let layout = app.layout(args.native);
+    // The same flag and rules as `cargo armature build --native`, in every build.
+    let native: Vec<String> = if args.native {
+        vec![crate::cargo::rustflags::NATIVE.to_owned()]
+    } else {
+        Vec::new()
+    };
+    let plain_dir = if args.native {
+        crate::build::native_target_dir(&app.project)
+    } else {
+        app.project.target_dir.clone()
+    };
     let file_config = match &args.workload {
         Some(f) => Some(PgoConfig::from_toml_file(f)?),
         None => None,
     };
-    let settings = Settings::resolve(&args, &project.config, file_config.as_ref());
+    let log_training = match &args.workload_from_log {
+        Some(log) => {
+            // Bodies for the log's POST/PUT/PATCH routes: every entry of the workload
+            // file and of [package.metadata.armature.pgo].
+            let bodies: Vec<RequestSpec> = file_config
+                .iter()
+                .chain([&app.config])
+                .flat_map(|c| c.training.iter().chain(c.measure.iter()))
+                .flat_map(|w| w.requests.iter().cloned())
+                .collect();
+            let (workload, summary) = access_log::read_log(log, &bodies)?;
+            eprintln!("    access log {}: {summary}", log.display());
+            Some(workload)
+        }
+        None => None,
+    };
+    let settings = Settings::resolve(&args, &app.config, file_config.as_ref(), log_training);
 
     eprintln!(
         "cargo armature pgo: {} `{}` of {} (rustc {}, LLVM {}, {})",
-        match project.kind {
-            project::TargetKind::Bin => "binary",
-            project::TargetKind::Example => "example",
-        },
-        project.target,
-        project.package,
+        app.kind_name(),
+        app.target,
+        app.package,
         rustc.release,
         rustc
             .llvm
@@ -111,14 +150,41 @@ pub fn run(args: PgoArgs) -> Result<()> {
             .unwrap_or_else(|| "unknown".into()),
         rustc.host
     );
-    if !project.has_profile {
+    if !app.has_profile {
         eprintln!(
             "    note: no [profile.{}] in {}: using lto=\"fat\", codegen-units=1, panic=\"abort\" \
              for this run (`cargo armature build --fat` adds the profile to Cargo.toml)",
             project::PROFILE,
-            project.workspace_root.join("Cargo.toml").display()
+            app.project.root_manifest.display()
         );
     }
+    let bolt_tools = if args.bolt {
+        let found = crate::toolchain::bolt::find_llvm_bolt(&rustc);
+        if args.verbose {
+            for s in &found.skipped {
+                eprintln!(
+                    "    note: skipped llvm-bolt {}: {}",
+                    s.path.display(),
+                    s.reason
+                );
+            }
+        }
+        match found.usable.clone() {
+            Some(t) => {
+                eprintln!(
+                    "    bolt: {} (LLVM {}, {}), {}",
+                    t.llvm_bolt.display(),
+                    t.version,
+                    t.origin,
+                    t.merge_fdata.display()
+                );
+                Some(t)
+            }
+            None => bail!("--bolt: {}", found.install_hint(&rustc)),
+        }
+    } else {
+        None
+    };
     let (driver, note) = Driver::select(args.driver)?;
     if let Some(note) = note {
         eprintln!("    note: {note}");
@@ -136,7 +202,16 @@ pub fn run(args: PgoArgs) -> Result<()> {
         settings.training.source
     );
 
-    let mut phases = Phases::new(if args.no_compare { 4 } else { 6 });
+    // BOLT needs the PGO binary linked with relocations and symbols kept. The
+    // instrumented build gets the same settings: a profile setting is part of cargo's
+    // `-C metadata`, so the symbol names (and the profile's match) depend on it.
+    let bolt_flags: Vec<String> = if args.bolt {
+        bolt::LINK_FLAGS.map(String::from).to_vec()
+    } else {
+        Vec::new()
+    };
+    let bolt_config: &[&str] = if args.bolt { &[bolt::NO_STRIP] } else { &[] };
+    let mut phases = Phases::new(4 + if args.no_compare { 0 } else { 2 } + usize::from(args.bolt));
 
     // 1. Instrumented build.
     std::fs::create_dir_all(&layout.raw)
@@ -147,10 +222,16 @@ pub fn run(args: PgoArgs) -> Result<()> {
         format!("-Cprofile-generate, into {}", layout.instrumented.display()),
         || {
             compile::build(&BuildRequest {
-                project: &project,
+                target: &app,
+                host: &host,
                 target_dir: &layout.instrumented,
-                host_target: Some(&rustc.host),
-                rustflags: vec![format!("-Cprofile-generate={}", raw_dir.display())],
+                pass_target: true,
+                rustflags: [format!("-Cprofile-generate={}", raw_dir.display())]
+                    .into_iter()
+                    .chain(native.iter().cloned())
+                    .chain(bolt_flags.iter().cloned())
+                    .collect(),
+                config: bolt_config,
                 cflags: &["-fno-profile-generate"],
                 profile_file: None,
                 cargo_args: &args.cargo_args,
@@ -183,7 +264,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
             training.raw.files.len()
         ),
         || {
-            let profile = merger.merge(&training.raw.files, &layout.profiles, &project.target)?;
+            let profile = merger.merge(&training.raw.files, &layout.profiles, &app.target)?;
             merge::remove_old_profiles(&layout.profiles, &profile);
             if !args.keep_profiles {
                 for f in training.raw.files.iter().chain(&training.raw.empty) {
@@ -203,13 +284,19 @@ pub fn run(args: PgoArgs) -> Result<()> {
         format!("-Cprofile-use, into {}", layout.optimized.display()),
         || {
             let out = compile::build(&BuildRequest {
-                project: &project,
+                target: &app,
+                host: &host,
                 target_dir: &layout.optimized,
-                host_target: Some(&rustc.host),
-                rustflags: vec![
+                pass_target: true,
+                rustflags: [
                     format!("-Cprofile-use={}", profile_abs.display()),
                     "-Cllvm-args=-pgo-warn-missing-function".into(),
-                ],
+                ]
+                .into_iter()
+                .chain(native.iter().cloned())
+                .chain(bolt_flags.iter().cloned())
+                .collect(),
+                config: bolt_config,
                 cflags: &["-fno-profile-use"],
                 profile_file: Some(&profile_abs),
                 cargo_args: &args.cargo_args,
@@ -220,19 +307,67 @@ pub fn run(args: PgoArgs) -> Result<()> {
         },
     )?;
 
+    // BOLT, on the PGO binary.
+    let bolt_outcome = match &bolt_tools {
+        Some(tools) => Some(phases.run(
+            "BOLT",
+            format!(
+                "instrument, train {:.0} s under {} load, merge-fdata, optimise",
+                settings.duration.as_secs_f64(),
+                driver.name()
+            ),
+            || {
+                bolt::run(
+                    tools,
+                    &optimized.executable,
+                    &layout.root.join("bolt"),
+                    &bolt::BoltTraining {
+                        driver: &driver,
+                        workload: &settings.training,
+                        load: bolt::training_load(
+                            settings.duration,
+                            settings.connections,
+                            args.requests,
+                        ),
+                        server_args: settings.server_args.clone(),
+                        server_env: args
+                            .server_env
+                            .iter()
+                            .map(|(k, v)| (k.clone(), OsString::from(v)))
+                            .collect(),
+                        startup_timeout: settings.startup_timeout,
+                        stop_timeout: settings.stop_timeout,
+                        echo: args.verbose,
+                    },
+                )
+            },
+        )?),
+        None => None,
+    };
+
     // 5-6. Comparison.
     let comparison = if args.no_compare {
         None
     } else {
         let plain = phases.run(
             "release-fat build",
-            format!("no PGO, into {}", project.target_dir.display()),
+            format!(
+                "no PGO{}, into {}",
+                if args.native {
+                    ", -Ctarget-cpu=native"
+                } else {
+                    ""
+                },
+                plain_dir.display()
+            ),
             || {
                 compile::build(&BuildRequest {
-                    project: &project,
-                    target_dir: &project.target_dir,
-                    host_target: None,
-                    rustflags: Vec::new(),
+                    target: &app,
+                    host: &host,
+                    target_dir: &plain_dir,
+                    pass_target: false,
+                    rustflags: native.clone(),
+                    config: &[],
                     cflags: &[],
                     profile_file: None,
                     cargo_args: &args.cargo_args,
@@ -263,7 +398,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         let c = phases.run(
             "compare",
             format!(
-                "{} alternating pairs, {:.0} s each, {} ({})",
+                "{} alternating rounds, {:.0} s each, {} ({})",
                 args.pairs,
                 settings.compare_duration.as_secs_f64(),
                 driver.name(),
@@ -272,8 +407,17 @@ pub fn run(args: PgoArgs) -> Result<()> {
             || {
                 compare::run(
                     &driver,
-                    &plain.executable,
-                    &optimized.executable,
+                    &[
+                        ("release-fat", plain.executable.as_path()),
+                        ("pgo", optimized.executable.as_path()),
+                    ]
+                    .into_iter()
+                    .chain(
+                        bolt_outcome
+                            .as_ref()
+                            .map(|b| ("pgo+bolt", b.binary.as_path())),
+                    )
+                    .collect::<Vec<_>>(),
                     &settings.measure,
                     &cmp_settings,
                 )
@@ -283,11 +427,12 @@ pub fn run(args: PgoArgs) -> Result<()> {
     };
 
     let mut report = PgoReport {
-        package: project.package.clone(),
-        target: project.target.clone(),
+        package: app.package.clone(),
+        target: app.target.clone(),
         rustc: rustc.release.clone(),
         llvm: rustc.llvm.map(|v| v.to_string()),
         host: rustc.host.clone(),
+        native: args.native,
         instrumented_binary: instrumented.executable.clone(),
         pgo_binary: optimized.executable.clone(),
         pgo_build_output: optimized.executable.clone(),
@@ -308,11 +453,26 @@ pub fn run(args: PgoArgs) -> Result<()> {
             .iter()
             .map(|(_, m)| m.clone())
             .collect(),
+        bolt: bolt_outcome.clone(),
+        bolt_binary: None,
         compare: comparison,
         phases: phases.times.clone(),
     };
     let stable = install_binary(&optimized.executable, &layout)?;
     report.pgo_binary = stable.clone();
+    if let Some(b) = &bolt_outcome {
+        report.bolt_binary = Some(install_as(
+            &b.binary,
+            &layout,
+            &format!(
+                "{}-bolt",
+                stable
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
+        )?);
+    }
     let report_path = report_path(&stable);
     let json = serde_json::to_vec_pretty(&report)?;
     crate::fs::write_atomic(&report_path, &json)
@@ -322,6 +482,9 @@ pub fn run(args: PgoArgs) -> Result<()> {
     if let Some(c) = &report.compare {
         eprint!("{}", compare::table(c));
         eprintln!();
+    }
+    if let Some(b) = &report.bolt_binary {
+        eprintln!("PGO+BOLT binary: {}", b.display());
     }
     eprintln!(
         "PGO binary: {}\n    profile: {}\n    report:  {}\n    {} function(s) without profile data; total {:.1} s",
@@ -340,6 +503,12 @@ fn install_binary(built: &Path, layout: &Layout) -> Result<PathBuf> {
     let name = built
         .file_name()
         .context("the PGO binary has no file name")?;
+    install_as(built, layout, &name.to_string_lossy())
+}
+
+/// Copies `built` to `<target>/armature-pgo/bin/<name>` (atomically).
+fn install_as(built: &Path, layout: &Layout, name: &str) -> Result<PathBuf> {
+    let name = std::ffi::OsStr::new(name);
     std::fs::create_dir_all(&layout.bin)
         .with_context(|| format!("creating {}", layout.bin.display()))?;
     let dest = layout.bin.join(name);
@@ -454,16 +623,8 @@ pub fn check_diagnostics(out: &BuildOutcome, allow_missing: bool) -> Result<()> 
 
 /// `cargo armature pgo clean`.
 fn clean(manifest_path: Option<&Path>) -> Result<()> {
-    let mut cmd = cargo_metadata::MetadataCommand::new();
-    cmd.no_deps();
-    if let Some(cargo) = std::env::var_os("CARGO") {
-        cmd.cargo_path(cargo);
-    }
-    if let Some(m) = manifest_path {
-        cmd.manifest_path(m);
-    }
-    let metadata = cmd.exec().context("running `cargo metadata`")?;
-    let root = Layout::new(metadata.target_directory.as_std_path(), "", "").root;
+    let project = crate::cargo::Project::locate(manifest_path)?;
+    let root = Layout::new(&project.target_dir, "", "").root;
     if !root.exists() {
         eprintln!("nothing to clean: {} does not exist", root.display());
         return Ok(());

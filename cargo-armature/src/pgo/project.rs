@@ -4,134 +4,123 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use cargo_metadata::{Metadata, MetadataCommand, Package, Target};
 
-use super::flags;
 use super::PgoArgs;
+use crate::cargo::{Package, Project, Target, TargetKind};
 use crate::load::PgoConfig;
+use crate::profiles;
 
 /// The profile every phase builds with.
-pub const PROFILE: &str = "release-fat";
+pub const PROFILE: &str = profiles::RELEASE_FAT;
 
-/// `--config` settings that stand in for a missing `[profile.release-fat]`; the same
-/// values `cargo armature build --fat` writes into `Cargo.toml`.
-pub const FALLBACK_PROFILE: [&str; 4] = [
-    "profile.release-fat.inherits=\"release\"",
-    "profile.release-fat.lto=\"fat\"",
-    "profile.release-fat.codegen-units=1",
-    "profile.release-fat.panic=\"abort\"",
-];
-
-/// Whether the server is a `[[bin]]` or an example.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    /// `--bin`.
-    Bin,
-    /// `--example`.
-    Example,
-}
-
-/// The package and target `pgo` works on.
+/// The server `pgo` works on: a binary or example of one package of the [`Project`].
 #[derive(Debug, Clone)]
-pub struct Project {
-    /// `cargo metadata`'s workspace root.
-    pub workspace_root: PathBuf,
-    /// The target directory (`CARGO_TARGET_DIR`, config, or `<workspace>/target`).
-    pub target_dir: PathBuf,
+pub struct PgoTarget {
+    /// The project (read once, with one `cargo metadata`).
+    pub project: Project,
     /// The package's name.
     pub package: String,
     /// Its `Cargo.toml`.
     pub manifest_path: PathBuf,
     /// The target's name.
     pub target: String,
-    /// Bin or example.
+    /// [`TargetKind::Bin`] or [`TargetKind::Example`].
     pub kind: TargetKind,
     /// `[package.metadata.armature.pgo]`, parsed.
     pub config: PgoConfig,
     /// Whether `release-fat` is defined (manifest or cargo config); when not, each build
-    /// passes [`FALLBACK_PROFILE`].
+    /// passes [`profiles::fallback_config`].
     pub has_profile: bool,
 }
 
-impl Project {
-    /// Finds the project from the arguments and the current directory.
-    pub fn locate(args: &PgoArgs) -> Result<Project> {
-        let mut cmd = MetadataCommand::new();
-        cmd.no_deps();
-        if let Some(cargo) = std::env::var_os("CARGO") {
-            cmd.cargo_path(cargo);
-        }
-        if let Some(m) = &args.manifest_path {
-            cmd.manifest_path(m);
-        }
-        let metadata = cmd
-            .exec()
-            .context("running `cargo metadata`: is this a cargo project? (use --manifest-path)")?;
-        let package = pick_package(&metadata, args)?;
+impl PgoTarget {
+    /// Picks the package and target the arguments name from `project`.
+    pub fn select(project: Project, args: &PgoArgs) -> Result<PgoTarget> {
+        let package = pick_package(&project, args)?;
         let (target, kind) = pick_target(package, args)?;
         let config = match package.metadata.get("armature").and_then(|a| a.get("pgo")) {
             Some(v) => PgoConfig::from_json(
                 v,
-                &format!("{} [package.metadata.armature.pgo]", package.manifest_path),
+                &format!(
+                    "{} [package.metadata.armature.pgo]",
+                    package.manifest_path.display()
+                ),
             )
             .with_context(|| {
                 format!(
                     "in [package.metadata.armature.pgo] of {}",
-                    package.manifest_path
+                    package.manifest_path.display()
                 )
             })?,
             None => PgoConfig::default(),
         };
-        let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
-        let cwd = std::env::current_dir().context("reading the current directory")?;
-        let has_profile = flags::defines_profile(&workspace_root.join("Cargo.toml"), PROFILE)
-            || flags::config_files(&cwd)
-                .iter()
-                .any(|f| flags::defines_profile(f, PROFILE));
-        Ok(Project {
-            workspace_root,
-            target_dir: metadata.target_directory.clone().into_std_path_buf(),
-            package: package.name.to_string(),
-            manifest_path: package.manifest_path.clone().into_std_path_buf(),
-            target: target.name.clone(),
+        let (name, manifest_path, target) = (
+            package.name.clone(),
+            package.manifest_path.clone(),
+            target.name.clone(),
+        );
+        Ok(PgoTarget {
+            has_profile: project.defines_profile(PROFILE),
+            project,
+            package: name,
+            manifest_path,
+            target,
             kind,
             config,
-            has_profile,
         })
     }
 
     /// `--bin NAME` or `--example NAME`.
     pub fn target_args(&self) -> [String; 2] {
         let flag = match self.kind {
-            TargetKind::Bin => "--bin",
             TargetKind::Example => "--example",
+            _ => "--bin",
         };
         [flag.to_owned(), self.target.clone()]
     }
 
-    /// Where this project's PGO files live.
-    pub fn layout(&self) -> Layout {
-        Layout::new(&self.target_dir, &self.package, &self.target)
+    /// `binary` or `example`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            TargetKind::Example => "example",
+            _ => "binary",
+        }
+    }
+
+    /// Where this project's PGO files live; `native` builds get their own target
+    /// directories, so switching never throws the portable build cache away.
+    pub fn layout(&self, native: bool) -> Layout {
+        let mut layout = Layout::new(&self.project.target_dir, &self.package, &self.target);
+        if native {
+            layout.instrumented = layout.root.join("instrumented-native");
+            layout.optimized = layout.root.join("optimized-native");
+        }
+        layout
     }
 }
 
-fn pick_package<'m>(metadata: &'m Metadata, args: &PgoArgs) -> Result<&'m Package> {
-    let members = metadata.workspace_packages();
+fn pick_package<'m>(project: &'m Project, args: &PgoArgs) -> Result<&'m Package> {
+    let members = &project.packages;
     if let Some(name) = &args.package {
         return members
-            .into_iter()
-            .find(|p| p.name.as_str() == name)
+            .iter()
+            .find(|p| &p.name == name)
             .with_context(|| format!("no package `{name}` in this workspace"));
     }
-    if let Some(root) = metadata.root_package() {
-        return Ok(root);
+    if let Some(root) = project.root_package {
+        return Ok(&members[root]);
     }
-    let wanted = |p: &&Package| match (&args.bin, &args.example) {
-        (Some(b), _) => p.targets.iter().any(|t| t.is_bin() && &t.name == b),
-        (None, Some(e)) => p.targets.iter().any(|t| t.is_example() && &t.name == e),
-        (None, None) => p.targets.iter().any(Target::is_bin),
+    let has = |p: &Package, kind: TargetKind, name: Option<&String>| {
+        p.targets
+            .iter()
+            .any(|t| t.kind == kind && name.is_none_or(|n| &t.name == n))
     };
-    let candidates: Vec<&Package> = members.into_iter().filter(wanted).collect();
+    let wanted = |p: &&Package| match (&args.bin, &args.example) {
+        (Some(b), _) => has(p, TargetKind::Bin, Some(b)),
+        (None, Some(e)) => has(p, TargetKind::Example, Some(e)),
+        (None, None) => has(p, TargetKind::Bin, None),
+    };
+    let candidates: Vec<&Package> = members.iter().filter(wanted).collect();
     match candidates.as_slice() {
         [one] => Ok(one),
         [] => {
@@ -148,36 +137,31 @@ fn pick_package<'m>(metadata: &'m Metadata, args: &PgoArgs) -> Result<&'m Packag
 }
 
 fn pick_target<'p>(package: &'p Package, args: &PgoArgs) -> Result<(&'p Target, TargetKind)> {
-    let names = |f: fn(&Target) -> bool| {
-        package
-            .targets
-            .iter()
-            .filter(|t| f(t))
-            .map(|t| t.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     if let Some(e) = &args.example {
         let t = package
             .targets
             .iter()
-            .find(|t| t.is_example() && &t.name == e)
+            .find(|t| t.kind == TargetKind::Example && &t.name == e)
             .with_context(|| {
                 format!(
                     "package `{}` has no example `{e}` (it has: {})",
                     package.name,
-                    names(Target::is_example)
+                    package.names(TargetKind::Example)
                 )
             })?;
         return Ok((t, TargetKind::Example));
     }
-    let bins: Vec<&Target> = package.targets.iter().filter(|t| t.is_bin()).collect();
+    let bins: Vec<&Target> = package
+        .targets
+        .iter()
+        .filter(|t| t.kind == TargetKind::Bin)
+        .collect();
     let chosen = match (&args.bin, &package.default_run) {
         (Some(b), _) => bins.iter().find(|t| &t.name == b).with_context(|| {
             format!(
                 "package `{}` has no binary `{b}` (it has: {})",
                 package.name,
-                names(Target::is_bin)
+                package.names(TargetKind::Bin)
             )
         })?,
         (None, Some(d)) => bins.iter().find(|t| &t.name == d).with_context(|| {
@@ -195,7 +179,7 @@ fn pick_target<'p>(package: &'p Package, args: &PgoArgs) -> Result<(&'p Target, 
             _ => bail!(
                 "package `{}` has several binaries ({}); choose one with --bin",
                 package.name,
-                names(Target::is_bin)
+                package.names(TargetKind::Bin)
             ),
         },
     };

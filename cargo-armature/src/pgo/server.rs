@@ -168,9 +168,14 @@ impl RunningServer {
         self.child.try_wait().context("checking on the server")
     }
 
-    /// User + system CPU time it has used so far (Linux `/proc`), if readable.
-    pub fn cpu_time(&self) -> Option<Duration> {
-        process_cpu_time(self.child.id())
+    /// User and system CPU ticks it has used so far (Linux `/proc`), if readable.
+    pub fn cpu_ticks(&self) -> Option<super::counters::CpuTicks> {
+        super::counters::CpuTicks::of(self.child.id())
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Its last lines of output.
@@ -281,40 +286,9 @@ pub fn show_output(output: &str) -> String {
     }
 }
 
-/// User + system CPU time of a process from `/proc/<pid>/stat` (Linux).
-pub fn process_cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields after it follow the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest starts at field 3 (state); utime and stime are fields 14 and 15.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks <= 0 {
-        return None;
-    }
-    Some(Duration::from_secs_f64(
-        (utime + stime) as f64 / ticks as f64,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn reads_own_cpu_time() {
-        let start = Instant::now();
-        let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(50) {
-            x = x.wrapping_add(std::hint::black_box(1));
-        }
-        assert!(x > 0);
-        assert!(process_cpu_time(std::process::id()).is_some());
-    }
 
     #[cfg(unix)]
     #[test]

@@ -172,3 +172,14 @@ fn build_with_two_profiles() {
     let out = armature(tmp.path(), &["build", "--fat", "--native"]);
     usage_error(&out, "cannot be used with");
 }
+
+#[test]
+fn db_needs_the_api_template() {
+    let tmp = TempProject::new();
+    let out = armature(
+        tmp.path(),
+        &["new", "plain", "--db", "postgres", "--no-git"],
+    );
+    usage_error(&out, "--db postgres needs --template api");
+    assert!(is_empty(tmp.path()));
+}

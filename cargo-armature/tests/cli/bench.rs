@@ -47,3 +47,43 @@ fn bench_saves_then_compares() {
     // Results went to CRITERION_HOME when it is set.
     assert!(home.join("round_trip").is_dir());
 }
+
+/// The user's `build.rustflags` reach the bench build beside `-Ctarget-cpu=native`, with
+/// a `[target.<other triple>]` table in the same config (the shape that once lost them):
+/// a bench target that only compiles with `--cfg armature_bench_flag`.
+#[test]
+fn bench_keeps_config_rustflags() {
+    let tmp = TempProject::new();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("benches")).unwrap();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"handmade-bench-flags\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [[bench]]\nname = \"plain\"\nharness = false\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/lib.rs"), "").unwrap();
+    std::fs::write(
+        dir.join("benches/plain.rs"),
+        "#[cfg(not(armature_bench_flag))]\ncompile_error!(\"--cfg armature_bench_flag was lost\");\n\
+         fn main() {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(".cargo/config.toml"),
+        "[build]\nrustflags = [\"--cfg\", \"armature_bench_flag\"]\n\
+         [target.aarch64-unknown-linux-gnu]\nrustflags = [\"--cfg\", \"other\"]\n",
+    )
+    .unwrap();
+    let mut cmd = crate::support::command(crate::support::BIN, dir);
+    cmd.env("CARGO_TERM_VERBOSE", "true")
+        .env("CRITERION_HOME", dir.join("criterion"))
+        .args(["armature", "bench"]);
+    let out = cmd.output().unwrap();
+    let stdout = success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-Ctarget-cpu=native"), "{stderr}");
+    assert!(stdout.contains("No criterion results"), "{stdout}");
+}

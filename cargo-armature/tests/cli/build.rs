@@ -22,6 +22,11 @@ debug = 1   # keep this
 /// A binary crate called `name` (each test its own, as they share a target
 /// directory) that only compiles when the `--cfg` flags in `needs` are set.
 fn project(dir: &Path, name: &str, needs: &[&str]) -> String {
+    project_with(dir, name, needs, &[])
+}
+
+/// [`project`], which also fails to compile when a flag of `forbids` is set.
+fn project_with(dir: &Path, name: &str, needs: &[&str], forbids: &[&str]) -> String {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     let manifest = MANIFEST.replace("\"handmade\"", &format!("\"{name}\""));
     std::fs::write(dir.join("Cargo.toml"), &manifest).unwrap();
@@ -29,6 +34,11 @@ fn project(dir: &Path, name: &str, needs: &[&str]) -> String {
     for cfg in needs {
         main.push_str(&format!(
             "#[cfg(not({cfg}))]\ncompile_error!(\"--cfg {cfg} was lost\");\n"
+        ));
+    }
+    for cfg in forbids {
+        main.push_str(&format!(
+            "#[cfg({cfg})]\ncompile_error!(\"--cfg {cfg} is set, but cargo would not use it\");\n"
         ));
     }
     main.push_str("fn main() { println!(\"handmade\"); }\n");
@@ -159,4 +169,104 @@ fn failing_build_fails_with_code_1() {
         stderr.contains("error: `cargo build --profile dev` failed"),
         "{stderr}"
     );
+}
+
+fn host_triple() -> String {
+    let out = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .unwrap()
+        .to_owned()
+}
+
+/// Every source of rustflags cargo reads, in its precedence: `build --native` keeps
+/// exactly the flags cargo itself would use (each `needs` set, each `forbids` not) and
+/// adds `-Ctarget-cpu=native`.
+#[test]
+fn native_follows_cargos_rustflags_precedence() {
+    let host = host_triple();
+    let b = "[build]\nrustflags = [\"--cfg\", \"f_build\"]\n";
+    let triple = format!("[target.{host}]\nrustflags = [\"--cfg\", \"f_triple\"]\n");
+    let unix = "[target.'cfg(unix)']\nrustflags = [\"--cfg\", \"f_unix\"]\n";
+    let other = "[target.aarch64-unknown-linux-gnu]\nrustflags = [\"--cfg\", \"f_other\"]\n\
+                 [target.'cfg(windows)']\nrustflags = [\"--cfg\", \"f_windows\"]\n";
+    let all = [
+        "f_build",
+        "f_triple",
+        "f_unix",
+        "f_other",
+        "f_windows",
+        "f_env",
+    ];
+    #[allow(clippy::type_complexity)]
+    let cases: Vec<(&str, String, Vec<(&str, &str)>, Vec<&str>)> = vec![
+        ("build", b.to_owned(), vec![], vec!["f_build"]),
+        // The issue's shape: a target table for another triple leaves build.rustflags on.
+        (
+            "other-target",
+            format!("{b}{other}"),
+            vec![],
+            vec!["f_build"],
+        ),
+        ("triple", format!("{b}{triple}"), vec![], vec!["f_triple"]),
+        (
+            "triple-and-cfg",
+            format!("{b}{triple}{unix}"),
+            vec![],
+            vec!["f_triple", "f_unix"],
+        ),
+        (
+            "rustflags-env",
+            format!("{b}{unix}"),
+            vec![("RUSTFLAGS", "--cfg f_env")],
+            vec!["f_env"],
+        ),
+        (
+            "encoded-env",
+            format!("{b}{unix}"),
+            vec![
+                ("CARGO_ENCODED_RUSTFLAGS", "--cfg\x1ff_env"),
+                ("RUSTFLAGS", "--cfg f_build"),
+            ],
+            vec!["f_env"],
+        ),
+        (
+            "build-env",
+            String::new(),
+            vec![("CARGO_BUILD_RUSTFLAGS", "--cfg f_build")],
+            vec!["f_build"],
+        ),
+    ];
+    for (name, config, env, needs) in cases {
+        let tmp = TempProject::new();
+        let forbids: Vec<&str> = all.iter().copied().filter(|f| !needs.contains(f)).collect();
+        project_with(
+            tmp.path(),
+            &format!("handmade-shape-{name}"),
+            &needs,
+            &forbids,
+        );
+        std::fs::create_dir_all(tmp.path().join(".cargo")).unwrap();
+        std::fs::write(tmp.path().join(".cargo/config.toml"), &config).unwrap();
+        let mut cmd = command(BIN, tmp.path());
+        cmd.args(["armature", "build", "--native", "--", "-v"]);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "shape {name}:\n{config}\n{}",
+            dump(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("-Ctarget-cpu=native"),
+            "shape {name}:\n{stderr}"
+        );
+    }
 }

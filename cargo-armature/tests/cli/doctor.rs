@@ -67,3 +67,43 @@ fn without_rustc_it_fails_and_says_how_to_fix() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("MISSING  rustc"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("https://rustup.rs"));
 }
+
+#[test]
+fn a_mismatched_llvm_bolt_is_reported_and_a_missing_one_explained() {
+    let tmp = TempProject::new();
+    let fake = tmp.path().join("llvm-bolt-14");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'LLVM (http://llvm.org/):'\necho '  LLVM version 14.0.6'\necho 'BOLT revision x'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = command(BIN, tmp.path())
+        .env("LLVM_BOLT", &fake)
+        .args(["armature", "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", dump(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "not used {}: it is LLVM 14.0.6, but rustc",
+            fake.display()
+        )),
+        "{text}"
+    );
+    // Either a matching one was found too (the LLVM tree, a versioned name) or the
+    // report says what to install.
+    assert!(
+        text.contains("ok       llvm-bolt ")
+            || text.contains("- llvm-bolt: no usable llvm-bolt matching rustc's LLVM"),
+        "{text}"
+    );
+    if std::env::var_os("CI").is_some() {
+        assert!(
+            text.contains("ok       llvm-bolt "),
+            "CI installs bolt-22:\n{text}"
+        );
+    }
+    assert!(text.contains("hardware instruction counters"), "{text}");
+}

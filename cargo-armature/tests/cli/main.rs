@@ -5,6 +5,7 @@
 mod bad_input;
 mod bench;
 mod build;
+mod databases;
 mod doctor;
 mod generated_apps;
 mod help;

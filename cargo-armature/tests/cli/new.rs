@@ -50,6 +50,73 @@ fn api_tree_with_gitlab() {
 }
 
 #[test]
+fn api_postgres_tree() {
+    let tmp = TempProject::new();
+    let out = new_app(
+        tmp.path(),
+        &[
+            "shop",
+            "--template",
+            "api",
+            "--db",
+            "postgres",
+            "--no-git",
+            "--core-version",
+            "0.1",
+        ],
+    );
+    assert!(out.contains("(api template, postgres,"), "{out}");
+    let app = tmp.path().join("shop");
+    // CI gives the tests a PostgreSQL, and the PGO training run too.
+    let ci = read(app.join(".github/workflows/ci.yml"));
+    assert_eq!(ci.matches("image: postgres:").count(), 2, "{ci}");
+    assert!(ci.contains("TEST_DATABASE_URL: postgres://"), "{ci}");
+    assert!(ci.contains("DATABASE_URL: postgres://"), "{ci}");
+    // The pods read DATABASE_URL from the Secret and are ready with the database.
+    let deployment = read(app.join("deploy/k8s/deployment.yaml"));
+    assert!(deployment.contains("secretKeyRef:"), "{deployment}");
+    assert!(deployment.contains("path: /ready"), "{deployment}");
+    insta::assert_snapshot!(tree(&app).join("\n"));
+}
+
+#[test]
+fn sqlite_app_is_one_pod_with_a_volume() {
+    let tmp = TempProject::new();
+    new_app(
+        tmp.path(),
+        &[
+            "shop",
+            "--template",
+            "api",
+            "--no-git",
+            "--core-version",
+            "0.1",
+        ],
+    );
+    let app = tmp.path().join("shop");
+    let k8s = tree(&app.join("deploy/k8s"));
+    assert_eq!(
+        k8s,
+        ["service.yaml", "statefulset.yaml"],
+        "no autoscaler, no Deployment"
+    );
+    let set = read(app.join("deploy/k8s/statefulset.yaml"));
+    for line in [
+        "replicas: 1",
+        "volumeClaimTemplates:",
+        "mountPath: /data",
+        "value: \"sqlite:///data/shop.db\"",
+    ] {
+        assert!(
+            set.contains(line),
+            "statefulset.yaml lacks {line:?}:\n{set}"
+        );
+    }
+    assert!(!read(app.join(".github/workflows/ci.yml")).contains("postgres"));
+    assert!(read(app.join(".gitignore")).lines().any(|l| l == "/data"));
+}
+
+#[test]
 fn minimal_tree_without_ci() {
     let tmp = TempProject::new();
     new_app(

@@ -160,7 +160,7 @@ fn install_from_the_packaged_crate_then_new_build_and_serve() {
     success(&cargo(&app, &["build"]));
     let lock = std::fs::read_to_string(app.join("Cargo.lock")).unwrap();
     assert!(lock.contains("name = \"armature-core\""), "{lock}");
-    serve_health(&shared_target_dir().join("debug/shop"));
+    serve_health(&shared_target_dir().join("debug/shop"), &[]);
     eprintln!(
         "install path: package+verify {:.1?}, install {:.1?}, new+build+serve {:.1?}",
         packaged - started,

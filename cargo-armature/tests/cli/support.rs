@@ -76,11 +76,16 @@ pub fn armature(cwd: &Path, args: &[&str]) -> Output {
 
 /// `cargo ARGS` in `cwd`.
 pub fn cargo(cwd: &Path, args: &[&str]) -> Output {
+    cargo_env(cwd, args, &[])
+}
+
+/// `cargo ARGS` in `cwd` with more environment variables.
+pub fn cargo_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = command(
         std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
         cwd,
     );
-    cmd.args(args);
+    cmd.args(args).envs(env.iter().copied());
     output(cmd)
 }
 
@@ -201,6 +206,38 @@ pub fn http_get_status(addr: SocketAddr, path: &str) -> u16 {
         .unwrap_or_else(|| panic!("bad status line {line:?}"))
 }
 
+/// `METHOD path` with an optional JSON body over a fresh connection; the
+/// status code and the body.
+pub fn http(addr: SocketAddr, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let body = json.unwrap_or("");
+    let content_type = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of head in {response:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line in {response:?}"));
+    (status, body.to_owned())
+}
+
 /// A generated app's binary running as a child process.
 pub struct RunningApp {
     child: Child,
@@ -209,12 +246,14 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// Starts `binary` on `127.0.0.1:0` (HOST/PORT) and waits for its
-    /// `listening on http://ADDR` line.
-    pub fn start(binary: &Path) -> Self {
+    /// Starts `binary` on `127.0.0.1:0` (HOST/PORT) with `env` added, reads the
+    /// address from its `listening on http://ADDR` line and waits until it
+    /// accepts connections.
+    pub fn start_with(binary: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(binary)
             .env("HOST", "127.0.0.1")
             .env("PORT", "0")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -234,6 +273,20 @@ impl RunningApp {
             let mut rest = String::new();
             let _ = stderr.read_to_string(&mut rest);
         });
+        // The line comes once the address is bound; the sockets listen once
+        // every worker has built its state (a database connection, say).
+        let start = Instant::now();
+        while TcpStream::connect(addr).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("{} exited ({status}) before it listened", binary.display());
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{} did not listen on {addr} within 30 s",
+                binary.display()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         Self { child, addr }
     }
 
@@ -251,6 +304,14 @@ impl RunningApp {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("the app did not stop within {limit:?} of SIGTERM");
+    }
+}
+
+impl RunningApp {
+    /// SIGKILL (`kill -9`): no drain, no clean-up, as a crash.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 }
 

@@ -1,16 +1,23 @@
-//! Adding `-Ctarget-cpu=native` to a build without clobbering the user's own
-//! rustflags.
+//! The one rustflags planner: adding flags (`-Ctarget-cpu=native`, `-Cprofile-generate`,
+//! `-Cprofile-use`, ...) to a cargo build without losing any the user set.
 //!
-//! Cargo takes rustflags from the first of these that is set:
-//! `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, every matching
-//! `target.<triple|cfg>.rustflags` in config (joined), `build.rustflags`.
-//! So the flag is appended to whichever environment variable is in use;
-//! otherwise it goes in as `--config target.'cfg(all())'.rustflags=[..]`,
-//! which cargo joins with any matching `target.*.rustflags` from config files,
-//! but which also switches `build.rustflags` off: those are read from the
-//! config files here and carried into the `--config` value.
+//! Cargo takes rustflags from the first of these sources that is set
+//! (<https://doc.rust-lang.org/cargo/reference/config.html#buildrustflags>):
+//!
+//! 1. `CARGO_ENCODED_RUSTFLAGS`,
+//! 2. `RUSTFLAGS`,
+//! 3. every `target.<triple>.rustflags` and `target.<cfg>.rustflags` that matches
+//!    (config files and `CARGO_TARGET_<TRIPLE>_RUSTFLAGS`), joined together,
+//! 4. `build.rustflags` (config files and `CARGO_BUILD_RUSTFLAGS`), used only when no
+//!    `target.*` matched.
+//!
+//! So the extra flags are appended to whichever environment variable is in use (always
+//! written back as `CARGO_ENCODED_RUSTFLAGS`, so a flag with a space survives); otherwise
+//! they go in as `--config target.'cfg(all())'.rustflags=[..]`, which cargo joins with
+//! every matching `target.*` from the config files, but which also switches
+//! `build.rustflags` off: those are read from the config files (lowest precedence
+//! first, as cargo joins arrays) and carried into the `--config` value.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -23,48 +30,93 @@ pub const NATIVE: &str = "-Ctarget-cpu=native";
 /// How to pass extra rustflags to cargo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlagsPlan {
-    /// Set this environment variable to this value (the user's flags + ours).
-    Env(&'static str, OsString),
+    /// Set `CARGO_ENCODED_RUSTFLAGS` to this (the user's flags from `CARGO_ENCODED_RUSTFLAGS`
+    /// or `RUSTFLAGS`, then ours) and unset `RUSTFLAGS`.
+    Env(String),
     /// Pass `--config` with this value.
     Config(String),
+    /// Nothing to add.
+    Nothing,
 }
 
-/// What the config files and environment say about rustflags.
+impl FlagsPlan {
+    /// Applies the plan to a cargo invocation.
+    pub fn apply(&self, inv: &mut crate::cargo::Invocation) {
+        match self {
+            FlagsPlan::Env(encoded) => {
+                inv.env("CARGO_ENCODED_RUSTFLAGS", Some(encoded.into()));
+                inv.env("RUSTFLAGS", None);
+            }
+            FlagsPlan::Config(value) => {
+                inv.args.push("--config".into());
+                inv.args.push(value.into());
+            }
+            FlagsPlan::Nothing => {}
+        }
+    }
+}
+
+/// Where the user's rustflags come from, as cargo would pick them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserFlags {
     /// `CARGO_ENCODED_RUSTFLAGS`, if set.
     pub encoded: Option<String>,
     /// `RUSTFLAGS`, if set.
     pub rustflags: Option<String>,
-    /// Whether some `target.<triple|cfg>.rustflags` (config or environment) applies to the host.
-    pub target_flags_apply: bool,
-    /// `build.rustflags` from config files and `CARGO_BUILD_RUSTFLAGS`, merged.
+    /// The `[target.KEY]` tables (config files) and `CARGO_TARGET_<TRIPLE>_RUSTFLAGS`
+    /// whose rustflags apply to the host, by name.
+    pub target_sources: Vec<String>,
+    /// `build.rustflags` from config files (lowest precedence first) and
+    /// `CARGO_BUILD_RUSTFLAGS`, merged.
     pub build_flags: Vec<String>,
+}
+
+impl UserFlags {
+    /// Which source cargo uses, in words (for `-v` and for tests).
+    pub fn source(&self) -> String {
+        if self.encoded.is_some() {
+            "CARGO_ENCODED_RUSTFLAGS".into()
+        } else if self.rustflags.is_some() {
+            "RUSTFLAGS".into()
+        } else if !self.target_sources.is_empty() {
+            self.target_sources.join(" + ")
+        } else if !self.build_flags.is_empty() {
+            "build.rustflags".into()
+        } else {
+            "none".into()
+        }
+    }
 }
 
 /// Plans how to add `extra` flags on top of `user`'s.
 ///
 /// ```
-/// use cargo_armature::build::rustflags::{plan, FlagsPlan, UserFlags};
+/// use cargo_armature::cargo::rustflags::{plan, FlagsPlan, UserFlags};
 /// let user = UserFlags { rustflags: Some("-Cdebuginfo=1".into()), ..Default::default() };
 /// assert_eq!(
-///     plan(&user, &["-Ctarget-cpu=native"]),
-///     FlagsPlan::Env("RUSTFLAGS", "-Cdebuginfo=1 -Ctarget-cpu=native".into())
+///     plan(&user, &["-Ctarget-cpu=native".to_owned()]),
+///     FlagsPlan::Env("-Cdebuginfo=1\x1f-Ctarget-cpu=native".into())
 /// );
 /// ```
-pub fn plan(user: &UserFlags, extra: &[&str]) -> FlagsPlan {
+pub fn plan(user: &UserFlags, extra: &[String]) -> FlagsPlan {
+    if extra.is_empty() {
+        return FlagsPlan::Nothing;
+    }
+    let extra = extra.iter().map(String::as_str);
     if let Some(encoded) = &user.encoded {
-        let mut parts: Vec<&str> = encoded.split('\x1f').filter(|s| !s.is_empty()).collect();
-        parts.extend(extra);
-        return FlagsPlan::Env("CARGO_ENCODED_RUSTFLAGS", parts.join("\x1f").into());
+        let parts: Vec<&str> = encoded
+            .split('\x1f')
+            .filter(|s| !s.is_empty())
+            .chain(extra)
+            .collect();
+        return FlagsPlan::Env(parts.join("\x1f"));
     }
     if let Some(flags) = &user.rustflags {
-        let mut parts: Vec<&str> = flags.split_whitespace().collect();
-        parts.extend(extra);
-        return FlagsPlan::Env("RUSTFLAGS", parts.join(" ").into());
+        let parts: Vec<&str> = flags.split_whitespace().chain(extra).collect();
+        return FlagsPlan::Env(parts.join("\x1f"));
     }
     let mut flags: Vec<&str> = Vec::new();
-    if !user.target_flags_apply {
+    if user.target_sources.is_empty() {
         flags.extend(user.build_flags.iter().map(String::as_str));
     }
     flags.extend(extra);
@@ -72,24 +124,26 @@ pub fn plan(user: &UserFlags, extra: &[&str]) -> FlagsPlan {
     FlagsPlan::Config(format!("target.'cfg(all())'.rustflags={array}"))
 }
 
-/// Reads the user's rustflags as cargo would see them when run in `cwd`.
-pub fn user_flags(cwd: &Path) -> Result<UserFlags> {
-    let env = |key: &str| std::env::var(key).ok();
-    let host_cfg = HostCfg::detect()?;
+/// Reads the user's rustflags as cargo would see them, from the environment and
+/// `config_files` (lowest precedence first), for a build targeting `host`.
+pub fn user_flags(config_files: &[PathBuf], host: &HostCfg) -> Result<UserFlags> {
+    user_flags_in(config_files, host, &|key| std::env::var(key).ok())
+}
+
+/// [`user_flags`] with the environment given as a function.
+pub fn user_flags_in(
+    config_files: &[PathBuf],
+    host: &HostCfg,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<UserFlags> {
     let mut flags = UserFlags {
         encoded: env("CARGO_ENCODED_RUSTFLAGS"),
         rustflags: env("RUSTFLAGS"),
         ..Default::default()
     };
-    let triple_env = format!(
-        "CARGO_TARGET_{}_RUSTFLAGS",
-        host_cfg.triple.to_uppercase().replace(['-', '.'], "_")
-    );
-    flags.target_flags_apply = env(&triple_env).is_some();
-    for file in config_files(cwd) {
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
-        };
+    for file in config_files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
         let doc: DocumentMut = text
             .parse()
             .with_context(|| format!("cannot parse {}", file.display()))?;
@@ -98,11 +152,20 @@ pub fn user_flags(cwd: &Path) -> Result<UserFlags> {
         ));
         if let Some(targets) = doc.get("target").and_then(Item::as_table_like) {
             for (key, table) in targets.iter() {
-                if table.get("rustflags").is_some() && host_cfg.matches_target_key(key) {
-                    flags.target_flags_apply = true;
+                if table.get("rustflags").is_some() && host.matches_target_key(key) {
+                    flags
+                        .target_sources
+                        .push(format!("target.{key} ({})", file.display()));
                 }
             }
         }
+    }
+    let triple_env = format!(
+        "CARGO_TARGET_{}_RUSTFLAGS",
+        host.triple.to_uppercase().replace(['-', '.'], "_")
+    );
+    if env(&triple_env).is_some() {
+        flags.target_sources.push(triple_env);
     }
     if let Some(v) = env("CARGO_BUILD_RUSTFLAGS") {
         flags
@@ -136,6 +199,19 @@ fn cargo_home() -> Option<PathBuf> {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+}
+
+/// Whether a cargo config file or manifest defines `[profile.NAME]`.
+pub fn defines_profile(file: &Path, name: &str) -> bool {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| t.parse::<DocumentMut>().ok())
+        .and_then(|doc| {
+            doc.get("profile")
+                .and_then(|p| p.as_table_like())
+                .map(|p| p.contains_key(name))
+        })
+        .unwrap_or(false)
 }
 
 /// A TOML value that is a string of space-separated flags or an array of them.
@@ -360,20 +436,32 @@ mod tests {
         }
     }
 
+    fn extra() -> Vec<String> {
+        vec![NATIVE.to_owned()]
+    }
+
     #[test]
-    fn env_flags_are_appended_to() {
+    fn env_flags_are_appended_to_and_encoded() {
         let user = UserFlags {
             encoded: Some("-Ca\x1f-Cb".into()),
             rustflags: Some("-Cz".into()),
             ..Default::default()
         };
         assert_eq!(
-            plan(&user, &[NATIVE]),
-            FlagsPlan::Env(
-                "CARGO_ENCODED_RUSTFLAGS",
-                "-Ca\x1f-Cb\x1f-Ctarget-cpu=native".into()
-            )
+            plan(&user, &extra()),
+            FlagsPlan::Env("-Ca\x1f-Cb\x1f-Ctarget-cpu=native".into())
         );
+        let user = UserFlags {
+            rustflags: Some(" --cfg  x ".into()),
+            target_sources: vec!["target.cfg(unix)".into()],
+            ..Default::default()
+        };
+        let extra = vec!["-Cprofile-use=/a b/x.profdata".to_owned()];
+        assert_eq!(
+            plan(&user, &extra),
+            FlagsPlan::Env("--cfg\x1fx\x1f-Cprofile-use=/a b/x.profdata".into())
+        );
+        assert_eq!(plan(&user, &[]), FlagsPlan::Nothing);
     }
 
     #[test]
@@ -383,18 +471,66 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            plan(&user, &[NATIVE]),
+            plan(&user, &extra()),
             FlagsPlan::Config(r#"target.'cfg(all())'.rustflags=["-Cforce-frame-pointers=yes", "-Ctarget-cpu=native"]"#.into())
         );
         // When target flags apply, cargo ignores build.rustflags and joins ours with them.
         let user = UserFlags {
-            target_flags_apply: true,
+            target_sources: vec!["target.x86_64-unknown-linux-gnu".into()],
             ..user
         };
         assert_eq!(
-            plan(&user, &[NATIVE]),
+            plan(&user, &extra()),
             FlagsPlan::Config(r#"target.'cfg(all())'.rustflags=["-Ctarget-cpu=native"]"#.into())
         );
+    }
+
+    /// Every config shape, read from real files: which source wins, and what is carried.
+    #[test]
+    fn config_shapes_table() {
+        let h = host();
+        for (config, source, carried) in [
+            ("", "none", vec![]),
+            ("[build]\nrustflags = [\"--cfg\", \"b\"]\n", "build.rustflags", vec!["--cfg", "b"]),
+            ("[build]\nrustflags = \"--cfg b\"\n", "build.rustflags", vec!["--cfg", "b"]),
+            // The issue's shape: a target table for another triple does not switch
+            // build.rustflags off.
+            (
+                "[build]\nrustflags = [\"--cfg\", \"b\"]\n[target.aarch64-unknown-linux-gnu]\nrustflags = [\"--cfg\", \"arm\"]\n",
+                "build.rustflags",
+                vec!["--cfg", "b"],
+            ),
+            (
+                "[build]\nrustflags = [\"--cfg\", \"b\"]\n[target.x86_64-unknown-linux-gnu]\nrustflags = [\"--cfg\", \"t\"]\n",
+                "target.x86_64-unknown-linux-gnu",
+                vec![],
+            ),
+            (
+                "[build]\nrustflags = [\"--cfg\", \"b\"]\n[target.'cfg(unix)']\nrustflags = [\"--cfg\", \"u\"]\n",
+                "target.cfg(unix)",
+                vec![],
+            ),
+            (
+                "[build]\nrustflags = [\"--cfg\", \"b\"]\n[target.'cfg(windows)']\nrustflags = [\"--cfg\", \"w\"]\n",
+                "build.rustflags",
+                vec!["--cfg", "b"],
+            ),
+        ] {
+            let tmp = tempfile::tempdir().unwrap();
+            let file = tmp.path().join("config.toml");
+            std::fs::write(&file, config).unwrap();
+            // The environment of the test run must not decide the outcome.
+            let user = user_flags_in(&[file], &h, &|_| None).unwrap();
+            assert!(user.source().starts_with(source), "{config}: {}", user.source());
+            let mut want: Vec<&str> = carried.clone();
+            want.push(NATIVE);
+            let array: toml_edit::Array = want.into_iter().collect();
+            assert_eq!(
+                plan(&user, &extra()),
+                FlagsPlan::Config(format!("target.'cfg(all())'.rustflags={array}")),
+                "{config}"
+            );
+        }
     }
 
     #[test]

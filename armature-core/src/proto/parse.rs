@@ -1,0 +1,546 @@
+//! `SIMDParser`: the HTTP/1.1 request-head parser (httparse + memchr), zero-copy,
+//! with interned header names and strict framing rules against request smuggling.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+
+use bytes::Bytes;
+
+use crate::http::headers::{Entry, StandardHeader};
+use crate::http::request::Version;
+use crate::http::{HttpRequest, Method, StatusCode};
+
+/// Why a request head could not be parsed. Opaque; ask it questions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    kind: ErrorKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ErrorKind {
+    Incomplete,
+    HeadTooLarge,
+    TooManyHeaders,
+    UriTooLong,
+    Malformed(&'static str),
+    Smuggling(&'static str),
+    UnsupportedTransferEncoding,
+    UnknownMethod,
+    Expectation,
+}
+
+impl ParseError {
+    const fn new(kind: ErrorKind) -> Self {
+        ParseError { kind }
+    }
+
+    /// The buffer holds the start of a head but not all of it: read more.
+    pub fn is_incomplete(&self) -> bool {
+        self.kind == ErrorKind::Incomplete
+    }
+
+    /// The head or its framing is ambiguous in a way attackers use to smuggle requests.
+    pub fn is_smuggling(&self) -> bool {
+        matches!(self.kind, ErrorKind::Smuggling(_))
+    }
+
+    /// The status to answer with (the connection must then be closed).
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            ErrorKind::Incomplete | ErrorKind::Malformed(_) | ErrorKind::Smuggling(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ErrorKind::HeadTooLarge | ErrorKind::TooManyHeaders => {
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+            }
+            ErrorKind::UriTooLong => StatusCode::URI_TOO_LONG,
+            ErrorKind::UnsupportedTransferEncoding | ErrorKind::UnknownMethod => {
+                StatusCode::NOT_IMPLEMENTED
+            }
+            ErrorKind::Expectation => StatusCode::EXPECTATION_FAILED,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ErrorKind::Incomplete => f.write_str("incomplete request head"),
+            ErrorKind::HeadTooLarge => f.write_str("request head too large"),
+            ErrorKind::TooManyHeaders => f.write_str("too many request headers"),
+            ErrorKind::UriTooLong => f.write_str("request URI too long"),
+            ErrorKind::Malformed(what) => write!(f, "malformed request: {what}"),
+            ErrorKind::Smuggling(what) => write!(f, "ambiguous request framing: {what}"),
+            ErrorKind::UnsupportedTransferEncoding => {
+                f.write_str("unsupported Transfer-Encoding (only `chunked` is accepted)")
+            }
+            ErrorKind::UnknownMethod => f.write_str("unknown request method"),
+            ErrorKind::Expectation => f.write_str("unsupported Expect (only `100-continue`)"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// How the body of a request is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// Framing facts gathered while parsing, so the connection loop never rescans headers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Framing {
+    pub body: BodyKind,
+    pub keep_alive: bool,
+    pub expect_continue: bool,
+}
+
+/// What parsing a head yields besides the request itself.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Head {
+    /// Bytes of the buffer the head occupies.
+    pub head_len: usize,
+    pub framing: Framing,
+}
+
+/// The request-head parser.
+///
+/// ```
+/// use armature_core::simd_parser::SIMDParser;
+/// use armature_core::{Bytes, Method};
+///
+/// let raw = Bytes::from_static(b"POST /users?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}");
+/// let (req, rest) = SIMDParser::new().parse(&raw).unwrap();
+/// assert_eq!(req.method(), Method::Post);
+/// assert_eq!(req.path(), "/users");
+/// assert_eq!(req.header_str("host"), Some("a"));
+/// assert_eq!(&rest[..], b"{}");
+/// ```
+#[derive(Clone, Debug)]
+pub struct SIMDParser {
+    max_headers: usize,
+    max_head_size: usize,
+    max_uri_len: usize,
+}
+
+impl Default for SIMDParser {
+    fn default() -> Self {
+        SIMDParser::new()
+    }
+}
+
+/// Headers parsed into a stack array; more than this needs the heap.
+const STACK_HEADERS: usize = 64;
+
+impl SIMDParser {
+    /// A parser with the server's default limits (64 headers, 16 KiB head, 8 KiB URI).
+    pub fn new() -> Self {
+        SIMDParser {
+            max_headers: 64,
+            max_head_size: 16 * 1024,
+            max_uri_len: 8 * 1024,
+        }
+    }
+
+    /// A parser with explicit limits.
+    pub fn with_limits(max_headers: usize, max_head_size: usize, max_uri_len: usize) -> Self {
+        SIMDParser {
+            max_headers: max_headers.max(1),
+            max_head_size,
+            max_uri_len,
+        }
+    }
+
+    /// Parses the request head at the start of `raw`. Returns the request (without a
+    /// body: framing is the connection's job) and the bytes after the head.
+    pub fn parse(&self, raw: &Bytes) -> Result<(HttpRequest, Bytes), ParseError> {
+        let mut req = HttpRequest::empty();
+        let head = self.parse_head(raw, &mut req)?;
+        req.headers.buf = raw.clone();
+        Ok((req, raw.slice(head.head_len..)))
+    }
+
+    /// Parses a head from `buf` into `req` (a request reused from one head to the
+    /// next, so nothing is moved per request): method, version, target and header
+    /// ranges. The caller then points `req.headers.buf` at the bytes `buf` held.
+    pub(crate) fn parse_head(&self, buf: &[u8], req: &mut HttpRequest) -> Result<Head, ParseError> {
+        if self.max_headers <= STACK_HEADERS {
+            let mut storage =
+                [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_HEADERS];
+            self.parse_into(buf, &mut storage[..self.max_headers], req)
+        } else {
+            let mut storage: Vec<MaybeUninit<httparse::Header<'_>>> = (0..self.max_headers)
+                .map(|_| MaybeUninit::uninit())
+                .collect();
+            self.parse_into(buf, &mut storage, req)
+        }
+    }
+
+    fn parse_into<'b>(
+        &self,
+        buf: &'b [u8],
+        storage: &mut [MaybeUninit<httparse::Header<'b>>],
+        out: &mut HttpRequest,
+    ) -> Result<Head, ParseError> {
+        // Leading empty lines before a request line are allowed (RFC 9112 §2.2).
+        let mut req = httparse::Request::new(&mut []);
+        let status = req.parse_with_uninit_headers(buf, storage);
+        let head_len = match status {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Err(self.incomplete(buf)),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(ParseError::new(ErrorKind::TooManyHeaders))
+            }
+            Err(e) => return Err(ParseError::new(ErrorKind::Malformed(error_what(e)))),
+        };
+        if head_len > self.max_head_size {
+            return Err(ParseError::new(ErrorKind::HeadTooLarge));
+        }
+        let base = buf.as_ptr() as usize;
+        let off = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
+
+        let method_str = req.method.unwrap_or("");
+        let method = Method::from_bytes(method_str.as_bytes())
+            .ok_or(ParseError::new(ErrorKind::UnknownMethod))?;
+        let version = match req.version {
+            Some(0) => Version::Http10,
+            _ => Version::Http11,
+        };
+        let path = req.path.unwrap_or("");
+        if path.len() > self.max_uri_len {
+            return Err(ParseError::new(ErrorKind::UriTooLong));
+        }
+        // httparse has validated the target as UTF-8 (`HttpRequest::uri` relies on it).
+        let target_start = if path.starts_with('/') || (path == "*" && method == Method::Options) {
+            0
+        } else if let Some(rest) = path
+            .strip_prefix("http://")
+            .or_else(|| path.strip_prefix("https://"))
+        {
+            // absolute-form: keep the path and query only.
+            match rest.find('/') {
+                Some(i) => path.len() - rest.len() + i,
+                None => {
+                    return Err(ParseError::new(ErrorKind::Malformed(
+                        "absolute URI without a path",
+                    )))
+                }
+            }
+        } else {
+            return Err(ParseError::new(ErrorKind::Malformed(
+                "request target must start with `/`",
+            )));
+        };
+        let target = &path.as_bytes()[target_start..];
+        let path_len = memchr::memchr(b'?', target).unwrap_or(target.len()) as u32;
+
+        let mut framing = Framing {
+            body: BodyKind::None,
+            keep_alive: version == Version::Http11,
+            expect_continue: false,
+        };
+        let mut content_length: Option<u64> = None;
+        let mut chunked = false;
+        let mut saw_te = false;
+        let mut hosts = 0u32;
+        let headers = &mut out.headers.entries;
+        headers.clear();
+        for h in req.headers.iter() {
+            let std = StandardHeader::from_bytes(h.name.as_bytes());
+            let value = h.value;
+            match std {
+                Some(StandardHeader::ContentLength) => {
+                    let n = parse_content_length(value)?;
+                    if content_length.is_some_and(|c| c != n) {
+                        return Err(ParseError::new(ErrorKind::Smuggling(
+                            "two different Content-Length values",
+                        )));
+                    }
+                    content_length = Some(n);
+                }
+                Some(StandardHeader::TransferEncoding) => {
+                    if version == Version::Http10 {
+                        return Err(ParseError::new(ErrorKind::Smuggling(
+                            "Transfer-Encoding in an HTTP/1.0 request",
+                        )));
+                    }
+                    saw_te = true;
+                    for coding in value.split(|&b| b == b',') {
+                        let coding = trim(coding);
+                        if coding.is_empty() {
+                            continue;
+                        }
+                        if chunked {
+                            // Anything after `chunked` (including a second one) is invalid.
+                            return Err(ParseError::new(ErrorKind::Smuggling(
+                                "`chunked` is not the final transfer coding",
+                            )));
+                        }
+                        if coding.eq_ignore_ascii_case(b"chunked") {
+                            chunked = true;
+                        } else {
+                            return Err(ParseError::new(ErrorKind::UnsupportedTransferEncoding));
+                        }
+                    }
+                }
+                Some(StandardHeader::Connection) => {
+                    for token in value.split(|&b| b == b',') {
+                        let token = trim(token);
+                        if token.eq_ignore_ascii_case(b"close") {
+                            framing.keep_alive = false;
+                        } else if token.eq_ignore_ascii_case(b"keep-alive")
+                            && version == Version::Http10
+                        {
+                            framing.keep_alive = true;
+                        }
+                    }
+                }
+                Some(StandardHeader::Host) => hosts += 1,
+                Some(StandardHeader::Expect) => {
+                    if trim(value).eq_ignore_ascii_case(b"100-continue") {
+                        framing.expect_continue = version == Version::Http11;
+                    } else {
+                        return Err(ParseError::new(ErrorKind::Expectation));
+                    }
+                }
+                _ => {}
+            }
+            let (ns, vs) = (off(h.name.as_bytes()), off(value));
+            headers.push(Entry {
+                std,
+                name: (ns, ns + h.name.len() as u32),
+                value: (vs, vs + value.len() as u32),
+            });
+        }
+        // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; requests that
+        // disagree about their host are a known route to cache and routing confusion.
+        if hosts > 1 || (hosts == 0 && version == Version::Http11) {
+            return Err(ParseError::new(ErrorKind::Malformed(
+                "an HTTP/1.1 request needs exactly one Host header",
+            )));
+        }
+        if saw_te && !chunked {
+            return Err(ParseError::new(ErrorKind::Smuggling(
+                "empty Transfer-Encoding",
+            )));
+        }
+        framing.body = match (content_length, chunked) {
+            (Some(_), true) => {
+                return Err(ParseError::new(ErrorKind::Smuggling(
+                    "both Content-Length and Transfer-Encoding",
+                )))
+            }
+            (Some(0), false) | (None, false) => BodyKind::None,
+            (Some(n), false) => BodyKind::Length(n),
+            (None, true) => BodyKind::Chunked,
+        };
+        let t0 = off(target);
+        out.method = method;
+        out.version = version;
+        out.target = (t0, t0 + target.len() as u32);
+        out.path_len = path_len;
+        out.params.clear();
+        Ok(Head { head_len, framing })
+    }
+
+    /// Classifies a partial head: still within limits (read more) or already too big.
+    fn incomplete(&self, buf: &[u8]) -> ParseError {
+        let line_end = memchr::memchr(b'\n', buf);
+        match line_end {
+            None if buf.len() > self.max_uri_len + 32 => ParseError::new(ErrorKind::UriTooLong),
+            _ if buf.len() > self.max_head_size => ParseError::new(ErrorKind::HeadTooLarge),
+            _ => ParseError::new(ErrorKind::Incomplete),
+        }
+    }
+}
+
+fn error_what(e: httparse::Error) -> &'static str {
+    match e {
+        httparse::Error::HeaderName => {
+            "invalid header name (or whitespace before `:`, or obs-fold)"
+        }
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status",
+        httparse::Error::Token => "invalid request line",
+        httparse::Error::Version => "invalid HTTP version",
+        httparse::Error::TooManyHeaders => "too many headers",
+    }
+}
+
+#[inline]
+fn trim(s: &[u8]) -> &[u8] {
+    s.trim_ascii()
+}
+
+/// `Content-Length = 1*DIGIT`; anything else (signs, spaces inside, lists) is refused.
+fn parse_content_length(v: &[u8]) -> Result<u64, ParseError> {
+    let v = trim(v);
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return Err(ParseError::new(ErrorKind::Smuggling(
+            "invalid Content-Length",
+        )));
+    }
+    Ok(v.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::chunked::{decode_chunked, ChunkedError};
+
+    fn parse(raw: &[u8]) -> Result<(HttpRequest, Bytes), ParseError> {
+        SIMDParser::new().parse(&Bytes::copy_from_slice(raw))
+    }
+
+    #[test]
+    fn parses_a_simple_get() {
+        let (req, rest) = parse(b"GET /a/b?c=d HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\nNEXT").unwrap();
+        assert_eq!(req.method(), Method::Get);
+        assert_eq!(req.path(), "/a/b");
+        assert_eq!(req.query(), Some("c=d"));
+        assert_eq!(req.header_str("x-y"), Some("z"));
+        assert_eq!(
+            req.headers().get_standard(StandardHeader::Host).unwrap(),
+            b"x"
+        );
+        assert_eq!(&rest[..], b"NEXT");
+    }
+
+    #[test]
+    fn status_table() {
+        let cases: &[(&[u8], u16)] = &[
+            (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+            (b"BREW / HTTP/1.1\r\n\r\n", 501),
+            (b"GET nopath HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 417),
+            (b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ];
+        for (raw, status) in cases {
+            let err = parse(raw).unwrap_err();
+            assert_eq!(
+                err.status().as_u16(),
+                *status,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_equal_content_length_is_accepted() {
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
+        let head = SIMDParser::new()
+            .parse_head(raw, &mut HttpRequest::empty())
+            .unwrap();
+        assert_eq!(head.framing.body, BodyKind::Length(3));
+    }
+
+    #[test]
+    fn limits() {
+        let p = SIMDParser::with_limits(2, 64, 16);
+        let too_many = b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n";
+        assert_eq!(
+            p.parse_head(too_many, &mut HttpRequest::empty())
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
+        let long_uri = b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            p.parse_head(long_uri, &mut HttpRequest::empty())
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            414
+        );
+        let mut big = b"GET / HTTP/1.1\r\nx: ".to_vec();
+        big.extend(std::iter::repeat_n(b'a', 100));
+        assert_eq!(
+            p.parse_head(&big, &mut HttpRequest::empty())
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
+        assert!(p
+            .parse_head(b"GET / HTTP/1.1\r\n", &mut HttpRequest::empty())
+            .unwrap_err()
+            .is_incomplete());
+    }
+
+    #[test]
+    fn keep_alive_rules() {
+        let ka = |raw: &[u8]| {
+            SIMDParser::new()
+                .parse_head(raw, &mut HttpRequest::empty())
+                .unwrap()
+                .framing
+                .keep_alive
+        };
+        assert!(ka(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert!(!ka(
+            b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(!ka(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(ka(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"));
+    }
+
+    #[test]
+    fn absolute_form_keeps_the_path() {
+        let (req, _) =
+            parse(b"GET http://example.com/x?y HTTP/1.1\r\nHost: example.com\r\n\r\n").unwrap();
+        assert_eq!(req.path(), "/x");
+        assert_eq!(req.query(), Some("y"));
+    }
+
+    #[test]
+    fn chunked_decoding() {
+        let b =
+            Bytes::from_static(b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT");
+        let body = decode_chunked(&b, 1024, 1024).unwrap().expect("complete");
+        assert_eq!(&body.collect(&b, 0)[..], b"hello world");
+        assert_eq!(&b[body.consumed..], b"NEXT");
+        let one = Bytes::from_static(b"xx3\r\nabc\r\n0\r\n\r\n");
+        let body = decode_chunked(&one[2..], 1024, 1024).unwrap().unwrap();
+        assert_eq!(&body.collect(&one, 2)[..], b"abc");
+        for partial in [
+            &b"5\r\nhel"[..],
+            b"5\r\nhello\r\n",
+            b"5\r\nhello\r\n0\r\n",
+            b"A",
+        ] {
+            assert!(
+                decode_chunked(partial, 1024, 1024).unwrap().is_none(),
+                "{partial:?}"
+            );
+        }
+        for bad in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloXX",
+            b"fffffffffffffffff\r\n",
+            b"-1\r\n",
+            b"5\nhello\r\n",
+        ] {
+            assert!(decode_chunked(bad, 1 << 20, 1024).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            decode_chunked(b"10\r\n", 8, 1024).unwrap_err(),
+            ChunkedError::TooLarge
+        );
+    }
+}

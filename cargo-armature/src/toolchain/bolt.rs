@@ -1,0 +1,268 @@
+//! Finding `llvm-bolt` and `merge-fdata` as carefully as llvm-profdata: `$LLVM_BOLT`,
+//! `llvm-bolt-<rustc's LLVM major>` on PATH, the LLVM tree (`/usr/lib/llvm-N/bin`),
+//! plain `llvm-bolt`, then any other `llvm-bolt-NN` (reported). Each candidate must
+//! report rustc's LLVM major and have its instrumentation runtime
+//! (`<prefix>/lib/libbolt_rt_instr.a` beside its real executable; Debian's
+//! `/usr/bin/llvm-bolt-19` lacks it while `/usr/lib/llvm-19/bin/llvm-bolt` has it) and a
+//! `merge-fdata` beside it.
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::{find_all_in, find_versioned_in, is_executable, llvm_tool_version};
+use super::{LlvmVersion, RustcInfo};
+
+/// A usable BOLT: `llvm-bolt`, its `merge-fdata` and its instrumentation runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoltTools {
+    /// `llvm-bolt` as found (what the user would type).
+    pub llvm_bolt: PathBuf,
+    /// `merge-fdata` beside it.
+    pub merge_fdata: PathBuf,
+    /// `libbolt_rt_instr.a`.
+    pub runtime: PathBuf,
+    /// The LLVM version it reports.
+    pub version: LlvmVersion,
+    /// Where it was found, in words.
+    pub origin: &'static str,
+}
+
+/// A candidate that will not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedBolt {
+    /// The executable.
+    pub path: PathBuf,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+/// What the search found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BoltDiscovery {
+    /// The first usable candidate.
+    pub usable: Option<BoltTools>,
+    /// Every other candidate, with the reason.
+    pub skipped: Vec<SkippedBolt>,
+}
+
+impl BoltDiscovery {
+    /// What to install, for an error message or `doctor`.
+    pub fn install_hint(&self, rustc: &RustcInfo) -> String {
+        let major = rustc
+            .llvm
+            .map(|v| v.major.to_string())
+            .unwrap_or_else(|| "<rustc's LLVM major>".into());
+        let mut out = format!(
+            "no usable llvm-bolt matching rustc's LLVM {major} was found; install your \
+             distribution's `bolt-{major}` package (Debian/Ubuntu: apt-get install bolt-{major}), \
+             or point $LLVM_BOLT at an llvm-bolt {major} whose lib/libbolt_rt_instr.a is present"
+        );
+        for s in &self.skipped {
+            out.push_str(&format!("\n  skipped {}: {}", s.path.display(), s.reason));
+        }
+        out
+    }
+}
+
+/// Looks for BOLT with the process's `PATH` and `LLVM_BOLT`.
+pub fn find_llvm_bolt(rustc: &RustcInfo) -> BoltDiscovery {
+    find_llvm_bolt_in(
+        rustc,
+        std::env::var_os("PATH"),
+        std::env::var_os("LLVM_BOLT").filter(|v| !v.is_empty()),
+        Path::new("/usr/lib"),
+    )
+}
+
+/// [`find_llvm_bolt`] with an explicit `PATH`, `LLVM_BOLT` and LLVM tree root
+/// (`/usr/lib`, holding `llvm-N/bin/llvm-bolt`).
+pub fn find_llvm_bolt_in(
+    rustc: &RustcInfo,
+    path: Option<OsString>,
+    env_bolt: Option<OsString>,
+    llvm_root: &Path,
+) -> BoltDiscovery {
+    let dirs: Vec<PathBuf> = path
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let mut candidates: Vec<(PathBuf, &'static str)> = Vec::new();
+    if let Some(p) = env_bolt {
+        candidates.push((PathBuf::from(p), "$LLVM_BOLT"));
+    }
+    if let Some(v) = rustc.llvm {
+        for p in find_all_in(&dirs, &format!("llvm-bolt-{}", v.major)) {
+            candidates.push((p, "versioned name on PATH"));
+        }
+        let tree = llvm_root.join(format!("llvm-{}/bin/llvm-bolt", v.major));
+        if is_executable(&tree) {
+            candidates.push((tree, "the LLVM tree"));
+        }
+    }
+    for p in find_all_in(&dirs, "llvm-bolt") {
+        candidates.push((p, "PATH"));
+    }
+    for p in find_versioned_in(&dirs, "llvm-bolt-") {
+        candidates.push((p, "versioned name on PATH"));
+    }
+
+    let mut seen = BTreeSet::new();
+    let mut found = BoltDiscovery::default();
+    for (path, origin) in candidates {
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if !seen.insert(real.clone()) {
+            continue;
+        }
+        let skip = |reason: String| SkippedBolt {
+            path: path.clone(),
+            reason,
+        };
+        let version = match llvm_tool_version(&path) {
+            Ok(v) => v,
+            Err(e) => {
+                found
+                    .skipped
+                    .push(skip(format!("could not read its LLVM version: {e:#}")));
+                continue;
+            }
+        };
+        match rustc.llvm {
+            Some(want) if want.major == version.major => {}
+            Some(want) => {
+                found.skipped.push(skip(format!(
+                    "it is LLVM {version}, but rustc {} uses LLVM {want}",
+                    rustc.release
+                )));
+                continue;
+            }
+            None => {
+                found
+                    .skipped
+                    .push(skip("rustc reports no LLVM version to match".into()));
+                continue;
+            }
+        }
+        // llvm-bolt looks for its runtime relative to its real executable.
+        let prefix = real.parent().and_then(Path::parent);
+        let runtime = prefix.map(|p| p.join("lib/libbolt_rt_instr.a"));
+        let Some(runtime) = runtime.filter(|r| r.is_file()) else {
+            found.skipped.push(skip(format!(
+                "its instrumentation runtime is missing ({}){}",
+                prefix
+                    .map(|p| p.join("lib/libbolt_rt_instr.a").display().to_string())
+                    .unwrap_or_else(|| "lib/libbolt_rt_instr.a".into()),
+                match rustc.llvm {
+                    Some(v) => format!("; /usr/lib/llvm-{}/bin/llvm-bolt usually has it", v.major),
+                    None => String::new(),
+                }
+            )));
+            continue;
+        };
+        let beside = real.with_file_name(super::exe_name("merge-fdata"));
+        let merge = if is_executable(&beside) {
+            Some(beside)
+        } else {
+            find_all_in(&dirs, &format!("merge-fdata-{}", version.major))
+                .into_iter()
+                .next()
+        };
+        let Some(merge_fdata) = merge else {
+            found.skipped.push(skip(format!(
+                "no merge-fdata beside it ({}) or merge-fdata-{} on PATH",
+                real.with_file_name("merge-fdata").display(),
+                version.major
+            )));
+            continue;
+        };
+        let tools = BoltTools {
+            llvm_bolt: path.clone(),
+            merge_fdata,
+            runtime,
+            version,
+            origin,
+        };
+        if found.usable.is_none() {
+            found.usable = Some(tools);
+        } else {
+            found
+                .skipped
+                .push(skip("usable, but an earlier one was chosen".into()));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn rustc() -> RustcInfo {
+        RustcInfo::parse("release: 1.95.0\nhost: x86_64-unknown-linux-gnu\nLLVM version: 22.1.2\n")
+            .unwrap()
+    }
+
+    fn tool(path: &Path, version: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(
+            path,
+            format!(
+                "#!/bin/sh\necho 'LLVM (http://llvm.org/):'\necho '  LLVM version {version}'\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A Debian-like layout: `/usr/bin/llvm-bolt-NN` (a copy, without the runtime
+    /// beside it) and `/usr/lib/llvm-NN/{bin,lib}` with it.
+    #[test]
+    fn mismatched_and_runtime_less_bolts_are_skipped_with_reasons() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("usr/bin");
+        let lib = tmp.path().join("usr/lib");
+        tool(&bin.join("llvm-bolt-19"), "19.1.7");
+        tool(&bin.join("llvm-bolt-22"), "22.1.8");
+        tool(&lib.join("llvm-22/bin/llvm-bolt"), "22.1.8");
+        tool(&lib.join("llvm-22/bin/merge-fdata"), "22.1.8");
+        std::fs::create_dir_all(lib.join("llvm-22/lib")).unwrap();
+        std::fs::write(lib.join("llvm-22/lib/libbolt_rt_instr.a"), "").unwrap();
+        let found = find_llvm_bolt_in(&rustc(), Some(bin.clone().into()), None, &lib);
+        let usable = found.usable.clone().expect("the LLVM tree's llvm-bolt");
+        assert_eq!(usable.llvm_bolt, lib.join("llvm-22/bin/llvm-bolt"));
+        assert_eq!(usable.origin, "the LLVM tree");
+        assert_eq!(usable.merge_fdata, lib.join("llvm-22/bin/merge-fdata"));
+        let why = |name: &str| {
+            found
+                .skipped
+                .iter()
+                .find(|s| s.path == bin.join(name))
+                .map(|s| s.reason.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            why("llvm-bolt-22").contains("instrumentation runtime is missing"),
+            "{found:?}"
+        );
+        assert!(
+            why("llvm-bolt-19").contains("LLVM 19.1.7, but rustc 1.95.0 uses LLVM 22"),
+            "{found:?}"
+        );
+        // Nothing usable: the hint names the package and every skipped candidate.
+        let none = find_llvm_bolt_in(&rustc(), Some(bin.clone().into()), None, tmp.path());
+        assert!(none.usable.is_none());
+        let hint = none.install_hint(&rustc());
+        assert!(
+            hint.contains("bolt-22") && hint.contains("skipped"),
+            "{hint}"
+        );
+        // $LLVM_BOLT comes first.
+        let env = find_llvm_bolt_in(
+            &rustc(),
+            None,
+            Some(lib.join("llvm-22/bin/llvm-bolt").into()),
+            Path::new("/nonexistent"),
+        );
+        assert_eq!(env.usable.unwrap().origin, "$LLVM_BOLT");
+    }
+}
