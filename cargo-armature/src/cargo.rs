@@ -264,12 +264,12 @@ impl Invocation {
             cmd.env("CARGO_TERM_COLOR", "always");
         }
         let shown = self.display();
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("cannot run `{shown}`; is cargo installed and on PATH?"))?;
+        let mut child = crate::children::spawn(
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .with_context(|| format!("cannot run `{shown}`; is cargo installed and on PATH?"))?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         let observe = Mutex::new(observe);

@@ -5,6 +5,7 @@
 //! | 0 | success (also `--help`, `--version`, and a closed stdout pipe) |
 //! | 1 | the command failed while doing its work (cargo failed, I/O error, ...) |
 //! | 2 | bad input: unknown flag, invalid name, existing directory, unwritable path |
+//! | 128 + N | stopped by signal N (SIGINT 130, SIGTERM 143); the cargo, server and load processes it had started were stopped first ([`crate::children`]) |
 
 use std::fmt;
 use std::io::{self, Write};
@@ -63,6 +64,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Prints `err` once (clap errors in clap's own format, others as
 /// `error: outer: inner: ...`) and returns the exit code.
 pub fn report(err: &anyhow::Error) -> ExitCode {
+    if let Some(sig) = crate::children::interrupted() {
+        return interrupted(sig, Some(err));
+    }
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
@@ -73,4 +77,19 @@ pub fn report(err: &anyhow::Error) -> ExitCode {
         let _ = writeln!(io::stderr().lock(), "error: {err:#}");
     }
     ExitCode::from(exit_code(err))
+}
+
+/// Reports a run that `sig` stopped (what it was doing, when it failed because of
+/// it) and returns 128 + `sig`, the shell's convention.
+pub fn interrupted(sig: i32, err: Option<&anyhow::Error>) -> ExitCode {
+    let name = crate::children::signal_name(sig);
+    let mut stderr = io::stderr().lock();
+    let _ = match err {
+        Some(err) => writeln!(
+            stderr,
+            "error: stopped by {name}, with the processes it had started ({err})"
+        ),
+        None => writeln!(stderr, "error: stopped by {name}"),
+    };
+    ExitCode::from(u8::try_from(128 + sig).unwrap_or(FAILURE))
 }

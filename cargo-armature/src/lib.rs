@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod build;
 pub mod cargo;
+pub mod children;
 pub mod cli;
 pub mod doctor;
 pub mod error;

@@ -3,11 +3,20 @@
 
 use std::process::ExitCode;
 
-use cargo_armature::{cli::Cli, error};
+use cargo_armature::{children, cli::Cli, error};
 
 fn main() -> ExitCode {
+    if let Err(err) = children::install() {
+        eprintln!(
+            "warning: cannot take SIGINT/SIGTERM ({err}); a signal will end cargo armature \
+             without stopping the processes it started"
+        );
+    }
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => match children::interrupted() {
+            Some(sig) => error::interrupted(sig, None),
+            None => ExitCode::SUCCESS,
+        },
         Err(err) => error::report(&err),
     }
 }

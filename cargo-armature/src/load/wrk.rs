@@ -241,9 +241,8 @@ pub fn run(
         super::pin_command_to_cpu(&mut cmd, cpu);
     }
     let started = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("starting {}", wrk.display()))?;
+    let mut child =
+        crate::children::spawn(&mut cmd).with_context(|| format!("starting {}", wrk.display()))?;
     let mut stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
     let counters = Arc::new(LiveCounters::default());

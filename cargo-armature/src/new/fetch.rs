@@ -111,6 +111,6 @@ fn fetch(dir: &Path, offline: bool) -> Result<std::process::Output> {
     if offline {
         cmd.arg("--offline");
     }
-    cmd.output()
+    crate::children::output(&mut cmd)
         .with_context(|| format!("cannot run `cargo fetch` in {}", dir.display()))
 }

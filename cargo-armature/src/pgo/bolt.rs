@@ -79,9 +79,7 @@ fn run_tool(tool: &Path, args: &[std::ffi::OsString]) -> Result<String> {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let out = Command::new(tool)
-        .args(args)
-        .output()
+    let out = crate::children::output(Command::new(tool).args(args))
         .with_context(|| format!("cannot run `{shown}`"))?;
     let text = format!(
         "{}{}",
@@ -190,9 +188,7 @@ pub fn run(
     }
     let merged = dir.join(format!("{name}.fdata"));
     let merge_args: Vec<std::ffi::OsString> = fdata.iter().map(Into::into).collect();
-    let out = Command::new(&tools.merge_fdata)
-        .args(&merge_args)
-        .output()
+    let out = crate::children::output(Command::new(&tools.merge_fdata).args(&merge_args))
         .with_context(|| format!("cannot run {}", tools.merge_fdata.display()))?;
     if !out.status.success() || out.stdout.is_empty() {
         bail!(

@@ -93,13 +93,14 @@ impl Merger {
         let _ = std::fs::remove_file(&tmp);
         match self {
             Merger::Llvm(tool) => {
-                let out = Command::new(&tool.path)
-                    .arg("merge")
-                    .arg("-o")
-                    .arg(&tmp)
-                    .args(inputs)
-                    .output()
-                    .with_context(|| format!("running {} merge", tool.path.display()))?;
+                let out = crate::children::output(
+                    Command::new(&tool.path)
+                        .arg("merge")
+                        .arg("-o")
+                        .arg(&tmp)
+                        .args(inputs),
+                )
+                .with_context(|| format!("running {} merge", tool.path.display()))?;
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 if !out.status.success() {
                     bail!(

@@ -40,7 +40,7 @@ pub fn free_loopback_addr() -> Result<SocketAddr> {
 
 /// A started server that accepts connections.
 pub struct RunningServer {
-    child: Child,
+    child: crate::children::Tracked,
     addr: SocketAddr,
     tail: Arc<Mutex<VecDeque<String>>>,
     readers: Vec<std::thread::JoinHandle<()>>,
@@ -95,8 +95,7 @@ impl RunningServer {
             crate::load::pin_command_to_cpu(&mut cmd, cpu);
         }
         let started = Instant::now();
-        let mut child = cmd
-            .spawn()
+        let mut child = crate::children::spawn(&mut cmd)
             .with_context(|| format!("starting {}", spec.exe.display()))?;
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let mut readers = Vec::new();

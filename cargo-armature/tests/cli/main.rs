@@ -12,4 +12,5 @@ mod help;
 mod lint;
 mod new;
 mod packaging;
+mod signals;
 mod support;
