@@ -19,6 +19,8 @@ pub mod extract;
 pub mod fast_response;
 pub mod handler;
 pub mod http;
+#[cfg(all(feature = "io_uring", target_os = "linux"))]
+pub mod io_uring;
 pub mod json;
 pub mod memory_opt;
 pub mod middleware;

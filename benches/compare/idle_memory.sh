@@ -10,6 +10,8 @@
 #   N=2000 SERVERS="armature hyper" benches/compare/idle_memory.sh
 #
 # Environment: N [10000], SERVERS [armature hyper actix], PROFILE [release-fat],
+# (armature-uring: hello on the io_uring backend, IO_URING=1; listing it builds hello
+# with the io_uring feature),
 # NO_BUILD=1 (use the binaries in target/PROFILE), HOLD [60], SETTLE seconds
 # before reading RSS [2]. Needs python3; raises the open-file limit it needs.
 set -euo pipefail
@@ -33,15 +35,17 @@ fi
 
 bin_of() {
     case "$1" in
-        armature) echo "$root/target/$PROFILE/examples/hello" ;;
+        armature | armature-uring) echo "$root/target/$PROFILE/examples/hello" ;;
         hyper | axum | actix | minihttp) echo "$root/target/$PROFILE/${1}_hello" ;;
         *) die "unknown server '$1'" ;;
     esac
 }
 if [[ "${NO_BUILD:-0}" != 1 ]]; then
-    cargo build --quiet --profile "$PROFILE" -p armature-core --example hello
+    features=()
+    [[ " $SERVERS " == *" armature-uring "* ]] && features=(--features io_uring)
+    cargo build --quiet --profile "$PROFILE" -p armature-core --example hello "${features[@]}"
     bins=()
-    for s in $SERVERS; do [[ "$s" == armature ]] || bins+=(--bin "${s}_hello"); done
+    for s in $SERVERS; do [[ "$s" == armature* ]] || bins+=(--bin "${s}_hello"); done
     ((${#bins[@]})) && cargo build --quiet --profile "$PROFILE" -p armature-benches "${bins[@]}"
 fi
 
@@ -60,7 +64,9 @@ for s in $SERVERS; do
     bin="$(bin_of "$s")"
     [ -x "$bin" ] || die "$bin is missing"
     port=$((port + 1))
-    taskset -c 1 env HOST=127.0.0.1 PORT="$port" WORKERS=1 "$bin" >/dev/null 2>&1 &
+    uring=0
+    [[ "$s" == armature-uring ]] && uring=1
+    taskset -c 1 env HOST=127.0.0.1 PORT="$port" WORKERS=1 IO_URING="$uring" "$bin" >/dev/null 2>&1 &
     server=$!
     for _ in $(seq 100); do
         curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/plaintext" && break

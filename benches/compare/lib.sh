@@ -12,6 +12,8 @@
 #   request_of W    sets req_path (and req_script, wrk's -s arguments) for workload W
 #   extra_ticks NAME  optional: CPU ticks of something else to report beside the
 #                   server (db.sh: its PostgreSQL backend); 0 when undefined
+#   env_of NAME     optional: NAME=VALUE words given to that server only, after
+#                   SERVER_ENV (run.sh: IO_URING=1 for armature-uring)
 # Core layout: the servers on SERVER_CPU (1), wrk on LOAD_CPU (0).
 # shellcheck shell=bash
 
@@ -56,8 +58,10 @@ start_server() {
     if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
         die "port $port is already in use"
     fi
+    local own=()
+    if declare -F env_of >/dev/null; then read -r -a own <<<"$(env_of "$s")"; fi
     # taskset and env exec, so $! is the server's own pid.
-    taskset -c "$SERVER_CPU" env HOST=127.0.0.1 PORT="$port" WORKERS="$WORKERS" "${SERVER_ENV[@]}" "$bin" \
+    taskset -c "$SERVER_CPU" env HOST=127.0.0.1 PORT="$port" WORKERS="$WORKERS" "${SERVER_ENV[@]}" "${own[@]}" "$bin" \
         >"$logs/$s.server.log" 2>&1 &
     PID[$s]=$!
     for _ in $(seq 100); do

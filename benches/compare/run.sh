@@ -12,6 +12,8 @@
 # Environment (defaults in brackets):
 #   PROFILE   cargo profile for every server                 [release-fat]
 #   SERVERS   servers to run, armature first                  [armature hyper axum actix minihttp]
+#             (armature-uring: the same hello on the io_uring backend, IO_URING=1; listing
+#             it builds hello with the io_uring feature, so both run the same binary)
 #   WORKLOADS pipelined | plaintext | json                    [pipelined plaintext json]
 #   CONNS     wrk connection counts                           [64]
 #   DURATION  seconds per measured run                        [10]
@@ -51,25 +53,33 @@ require_tools wrk taskset curl python3
 # name -> binary, port
 bin_of() {
     case "$1" in
-        armature) echo "$root/target/$PROFILE/examples/hello" ;;
+        armature | armature-uring) echo "$root/target/$PROFILE/examples/hello" ;;
         hyper | axum | actix | minihttp) echo "$root/target/$PROFILE/${1}_hello" ;;
-        *) die "unknown server '$1' (known: armature hyper axum actix minihttp)" ;;
+        *) die "unknown server '$1' (known: armature armature-uring hyper axum actix minihttp)" ;;
     esac
 }
 port_of() {
     case "$1" in
         armature) echo 18080 ;; hyper) echo 18081 ;; axum) echo 18082 ;; actix) echo 18083 ;;
-        minihttp) echo 18084 ;;
+        minihttp) echo 18084 ;; armature-uring) echo 18085 ;;
+    esac
+}
+# The one binary, told which backend to run on.
+env_of() {
+    case "$1" in
+        armature) echo IO_URING=0 ;; armature-uring) echo IO_URING=1 ;;
     esac
 }
 
 # --- build ----------------------------------------------------------------------
 if [[ "${NO_BUILD:-0}" != 1 ]]; then
     echo "== building with profile $PROFILE" >&2
-    cargo build --quiet --profile "$PROFILE" -p armature-core --example hello
+    features=()
+    [[ " $SERVERS " == *" armature-uring "* ]] && features=(--features io_uring)
+    cargo build --quiet --profile "$PROFILE" -p armature-core --example hello "${features[@]}"
     bins=()
     for s in $SERVERS; do
-        [[ "$s" == armature ]] || bins+=(--bin "${s}_hello")
+        [[ "$s" == armature* ]] || bins+=(--bin "${s}_hello")
     done
     if ((${#bins[@]})); then
         cargo build --quiet --profile "$PROFILE" -p armature-benches "${bins[@]}"

@@ -30,6 +30,8 @@ pub struct ServerConfig {
     pub(crate) backlog: u32,
     pub(crate) route_cache_size: usize,
     pub(crate) connection_manager: ConnectionManagerConfig,
+    #[cfg(all(feature = "io_uring", target_os = "linux"))]
+    pub(crate) io_uring: Option<crate::io_uring::IoUringConfig>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +50,8 @@ impl Default for ServerConfig {
             backlog: 1024,
             route_cache_size: 1024,
             connection_manager: ConnectionManagerConfig::default(),
+            #[cfg(all(feature = "io_uring", target_os = "linux"))]
+            io_uring: None,
         }
     }
 }
@@ -108,5 +112,27 @@ impl ServerConfig {
     /// The connection manager settings.
     pub fn get_connection_manager(&self) -> &ConnectionManagerConfig {
         &self.connection_manager
+    }
+
+    /// Runs each worker on an io_uring ring instead of epoll (see
+    /// [`crate::io_uring`]). When the kernel refuses the ring, the server prints one
+    /// line saying why and runs on epoll. Off by default.
+    ///
+    /// ```
+    /// use armature_core::io_uring::IoUringConfig;
+    /// use armature_core::ServerConfig;
+    /// let config = ServerConfig::default().io_uring(IoUringConfig::default().ring_size(512));
+    /// assert_eq!(config.get_io_uring().map(|c| c.get_ring_size()), Some(512));
+    /// ```
+    #[cfg(all(feature = "io_uring", target_os = "linux"))]
+    pub fn io_uring(mut self, value: crate::io_uring::IoUringConfig) -> Self {
+        self.io_uring = Some(value);
+        self
+    }
+
+    /// The io_uring settings, when the io_uring backend was asked for.
+    #[cfg(all(feature = "io_uring", target_os = "linux"))]
+    pub fn get_io_uring(&self) -> Option<&crate::io_uring::IoUringConfig> {
+        self.io_uring.as_ref()
     }
 }

@@ -236,6 +236,22 @@ fn worker_main<S: Send + Sync + 'static>(
                 return Ok(());
             }
         };
+        // The ring is set up before the worker reports ready, so a server that listens
+        // has every ring (or has said why it runs on epoll).
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        let uring = match shared
+            .config
+            .io_uring
+            .as_ref()
+            .map(crate::io_uring::driver::Driver::new)
+        {
+            Some(Ok(driver)) => Some(driver),
+            Some(Err(why)) => {
+                crate::io_uring::report_fallback(&why);
+                None
+            }
+            None => None,
+        };
         let _ = report.send(Startup::Ready);
         drop(report);
         let listener = tokio::select! {
@@ -247,8 +263,6 @@ fn worker_main<S: Send + Sync + 'static>(
             },
             () = &mut shutdown => return Ok(()),
         };
-        let listener = TcpListener::from_std(listener)
-            .map_err(|e| Error::io("cannot register the listener", e))?;
         let config = &shared.config;
         let ctx = Rc::new(WorkerCtx::new(shared.clone()));
         connection_manager::set_current(Some(ctx.manager.clone()));
@@ -262,31 +276,67 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => break,
-                res = listener.accept() => match res {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        let guard = ctx.manager.register(stream.as_raw_fd());
-                        tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
-                    }
-                    // Out of file descriptors and similar: back off instead of spinning.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                },
+        // On the ring, when the kernel allowed it; otherwise the tokio listener. Both
+        // stop accepting on `shutdown` (the listener closed), then drain the same way.
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        let turns = match uring {
+            Some(driver) => {
+                let turns = tokio::task::spawn_local(driver.clone().run());
+                crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut())
+                    .await;
+                Some(turns)
             }
-        }
-        // Drain: stop accepting, close idle connections, let busy ones finish.
-        drop(listener);
+            None => {
+                accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+                None
+            }
+        };
+        #[cfg(not(all(feature = "io_uring", target_os = "linux")))]
+        accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+        // Drain: close idle connections, let busy ones finish.
         ctx.shutting_down.set(true);
         ctx.going_away.fire();
         ctx.manager.close_idle();
         let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
+        // The ring's driver outlives the drain: draining connections still use it.
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        if let Some(turns) = turns {
+            turns.abort();
+        }
         ticker.abort();
         connection_manager::set_current(None);
         Ok(())
     })
+}
+
+/// The worker's accept loop on epoll (tokio's listener), until `shutdown`; the
+/// listener is closed when it returns.
+async fn accept_loop<S, F>(
+    listener: std::net::TcpListener,
+    ctx: &Rc<WorkerCtx<S>>,
+    mut shutdown: std::pin::Pin<&mut F>,
+) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    let listener = TcpListener::from_std(listener)
+        .map_err(|e| Error::io("cannot register the listener", e))?;
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return Ok(()),
+            res = listener.accept() => match res {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let guard = ctx.manager.register(stream.as_raw_fd());
+                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                }
+                // Out of file descriptors and similar: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            },
+        }
+    }
 }
 
 /// SIGTERM and SIGINT, caught from the moment [`Signals::install`] returns.

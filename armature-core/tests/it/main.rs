@@ -21,6 +21,8 @@ mod extractors;
 mod head;
 mod http10;
 mod hyper_client;
+#[cfg(all(feature = "io_uring", target_os = "linux"))]
+mod io_uring;
 mod keep_alive;
 mod limits;
 mod middleware;

@@ -136,7 +136,9 @@ fn signal_drains_the_in_flight_request(signal: libc::c_int) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    seen.extend(lines.try_iter());
+    // Up to the child's EOF (the reader thread then drops its sender): `try_iter`
+    // could miss lines the reader had not passed on yet.
+    seen.extend(lines.iter());
     let err = stderr_text.join().unwrap_or_default();
     assert!(
         status.success(),

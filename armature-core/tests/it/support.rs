@@ -20,12 +20,30 @@ use armature_core::{App, Bytes, HttpResponse, RunningServer, ServerConfig};
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The configuration every test server starts from: one worker, no signal handlers
-/// (the test harness must not have its SIGINT taken), a short drain.
+/// (the test harness must not have its SIGINT taken), a short drain; on the io_uring
+/// backend when built with the `io_uring` feature and [`IO_URING_ENV`] is `1` (how
+/// scripts/test.sh runs the whole suite a second time).
 pub fn config() -> ServerConfig {
-    ServerConfig::default()
+    let cfg = ServerConfig::default()
         .workers(1)
         .handle_signals(false)
-        .drain_timeout(Duration::from_secs(2))
+        .drain_timeout(Duration::from_secs(2));
+    #[cfg(all(feature = "io_uring", target_os = "linux"))]
+    let cfg = if on_io_uring() {
+        cfg.io_uring(armature_core::io_uring::IoUringConfig::default())
+    } else {
+        cfg
+    };
+    cfg
+}
+
+/// Set to `1` to run the suite's servers on the io_uring backend.
+pub const IO_URING_ENV: &str = "ARMATURE_TEST_IO_URING";
+
+/// Whether this run's servers use the io_uring backend.
+pub fn on_io_uring() -> bool {
+    cfg!(all(feature = "io_uring", target_os = "linux"))
+        && std::env::var_os(IO_URING_ENV).is_some_and(|v| v == "1")
 }
 
 /// Binds `app` on an ephemeral loopback port with `cfg` and runs it on a background thread.
