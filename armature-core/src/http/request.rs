@@ -88,15 +88,15 @@ impl HttpRequest {
 
     /// Adds a header (builder style, for hand-made requests).
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.append(
-            Bytes::copy_from_slice(name.as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-        );
+        let std = StandardHeader::from_bytes(name.as_bytes());
+        self.headers
+            .append_slices(name.as_bytes(), value.as_bytes(), std);
         self
     }
 
     /// Sets header `name` to `value`, replacing every earlier value of `name` (for
-    /// middleware: handlers and inner layers see the change). Copies the head.
+    /// middleware: handlers and inner layers see the change). Copies only `name` and
+    /// `value` (inline, without an allocation, when short).
     ///
     /// ```
     /// use armature_core::{HttpRequest, Method};
@@ -106,11 +106,18 @@ impl HttpRequest {
     /// assert_eq!(req.headers().get_all("x-id").count(), 1);
     /// ```
     pub fn set_header(&mut self, name: &str, value: &str) {
-        self.headers.remove(name);
-        self.headers.append(
-            Bytes::copy_from_slice(name.as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-        );
+        self.set_header_std(name, value, StandardHeader::from_bytes(name.as_bytes()));
+    }
+
+    /// [`set_header`](Self::set_header) with `name`'s interned form already known.
+    #[inline]
+    pub(crate) fn set_header_std(&mut self, name: &str, value: &str, std: Option<StandardHeader>) {
+        match std {
+            Some(std) => self.headers.entries.retain(|e| e.std != Some(std)),
+            None => self.headers.remove(name),
+        }
+        self.headers
+            .append_slices(name.as_bytes(), value.as_bytes(), std);
     }
 
     /// Sets the body (builder style, for hand-made requests).

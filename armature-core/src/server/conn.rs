@@ -103,6 +103,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
     let mut waiting = Waiting::Idle;
     // One request value per connection, refilled by the parser for each head.
     let mut req = HttpRequest::empty();
+    // What hook middleware keeps from a request's `before` to its `after`.
+    let mut carries = middleware::Carries::new();
     let mut continue_sent = false;
     let config = &ctx.shared.config;
     let timer = tokio::time::sleep(ctx.manager.keep_alive_timeout());
@@ -161,7 +163,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
             req.headers.buf = bytes;
             req.body = body;
 
-            let call = route(&ctx, &mut req);
+            let call = route(&ctx, &mut req, &mut carries);
             // Extractors have taken what they need: the request's hold on the read
             // buffer ends before the handler's await.
             req.release();
@@ -375,10 +377,11 @@ fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) 
 // loop, which matches on the result at once.
 #[allow(clippy::result_large_err)]
 #[inline]
-fn route<S: Send + Sync + 'static>(
-    ctx: &WorkerCtx<S>,
+fn route<'a, S: Send + Sync + 'static>(
+    ctx: &'a WorkerCtx<S>,
     req: &mut HttpRequest,
-) -> Result<CatchPanic, Response> {
+    carries: &'a mut middleware::Carries,
+) -> Result<CatchPanic<'a>, Response> {
     let shared = &*ctx.shared;
     let mut params = RawParams::new();
     let endpoint = {
@@ -407,18 +410,21 @@ fn route<S: Send + Sync + 'static>(
     if !params.is_empty() {
         req.params = params;
     }
-    Ok(CatchPanic::new(&*endpoint.handler, req, &shared.state))
+    Ok(match &endpoint.hooks {
+        None => CatchPanic::new(&*endpoint.handler, req, &shared.state),
+        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries),
+    })
 }
 
 /// A request no route matched: the fallback (for a path no method has) or the
 /// built-in `404`/`405`, inside the app-wide middleware when there is some.
 #[cold]
 #[allow(clippy::result_large_err)]
-fn unmatched<S: Send + Sync + 'static>(
+fn unmatched<'a, S: Send + Sync + 'static>(
     shared: &super::Shared<S>,
     req: &HttpRequest,
     e: MatchError,
-) -> Result<CatchPanic, Response> {
+) -> Result<CatchPanic<'a>, Response> {
     let fixed = match e {
         MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
             .with_header("Allow", allow)
