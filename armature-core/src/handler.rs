@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::extract::FromRequest;
 use crate::http::HttpRequest;
+use crate::middleware::After;
 use crate::response::{IntoResponse, Response};
 
 /// The future a handler call returns. Not `Send`: each worker is a single-threaded
@@ -104,7 +105,7 @@ where
 /// poll, and runs their `after`s on the response.
 pub(crate) struct CatchPanic<'a> {
     inner: Option<BoxFuture>,
-    after: Option<crate::middleware::After<'a>>,
+    after: Option<After<'a>>,
 }
 
 impl<'a> CatchPanic<'a> {
@@ -121,10 +122,7 @@ impl<'a> CatchPanic<'a> {
     }
 
     /// `inner`, then `after` on its response.
-    pub(crate) fn with_after(
-        inner: BoxFuture,
-        after: crate::middleware::After<'a>,
-    ) -> CatchPanic<'a> {
+    pub(crate) fn with_after(inner: BoxFuture, after: After<'a>) -> CatchPanic<'a> {
         CatchPanic {
             inner: Some(inner),
             after: Some(after),
@@ -169,7 +167,7 @@ impl Future for CatchPanic<'_> {
         let polled = catch_unwind(AssertUnwindSafe(|| {
             let mut polled = {
                 // The hook middleware's spans (a request log's) enclose each poll.
-                let _entered = after.as_ref().map(|a| a.enter());
+                let _entered = after.as_ref().and_then(After::enter);
                 fut.as_mut().poll(cx)
             };
             if let Poll::Ready(resp) = &mut polled {

@@ -199,7 +199,7 @@ impl Hooks for Cors {
             _ => {
                 // Not a CORS request we answer; only say the answer depends on Origin.
                 if config.varies() {
-                    *carry = Carry::Run;
+                    carry.set(Carry::Run);
                 }
                 return None;
             }
@@ -213,7 +213,9 @@ impl Hooks for Cors {
                 ));
             }
         }
-        *carry = Carry::Value(hooks::Value(config.allow_origin_value(origin)));
+        carry.set(Carry::Value(hooks::Value(
+            config.allow_origin_value(origin),
+        )));
         None
     }
 

@@ -53,7 +53,7 @@ impl DefaultHeaders {
 
 impl Hooks for DefaultHeaders {
     fn before(&self, _req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
-        *carry = Carry::Run;
+        carry.set(Carry::Run);
         None
     }
 

@@ -62,6 +62,18 @@ pub enum Carry {
 pub struct Value(pub(crate) FastValue);
 
 impl Carry {
+    /// Sets a carry that is [`Carry::Done`] (as `before` gets it) to `value`.
+    ///
+    /// A plain assignment would drop the `Done` through `Carry`'s out-of-line drop
+    /// glue (~11 instructions a layer in callgrind); a `Done` owns nothing, so it is
+    /// forgotten instead.
+    #[inline]
+    pub fn set(&mut self, value: Carry) {
+        let done = std::mem::replace(self, value);
+        debug_assert!(matches!(done, Carry::Done));
+        std::mem::forget(done);
+    }
+
     /// The span the rest of the request runs in, if this layer opened one.
     fn span(&self) -> Option<&tracing::Span> {
         match self {
@@ -121,12 +133,12 @@ impl HookStack {
                 if let Some(resp) = layer.before(req, &mut carry) {
                     return (Box::pin(std::future::ready(resp)) as BoxFuture, spans);
                 }
-                match carry {
-                    Carry::Done => {}
-                    carry => {
-                        spans |= carry.span().is_some();
-                        carries.push((i, carry));
-                    }
+                if matches!(carry, Carry::Done) {
+                    // Owns nothing: skip the out-of-line drop glue (as in `Carry::set`).
+                    std::mem::forget(carry);
+                } else {
+                    spans |= carry.span().is_some();
+                    carries.push((i, carry));
                 }
             }
             let fut = if spans {
@@ -162,11 +174,9 @@ fn enter(carries: &Carries) -> SmallVec<[tracing::span::Entered<'_>; 1]> {
 
 impl After<'_> {
     /// Enters the layers' spans (outermost first) until the guard drops.
-    pub(crate) fn enter(&self) -> SmallVec<[tracing::span::Entered<'_>; 1]> {
-        if !self.spans {
-            return SmallVec::new();
-        }
-        enter(self.carries)
+    #[inline]
+    pub(crate) fn enter(&self) -> Option<SmallVec<[tracing::span::Entered<'_>; 1]>> {
+        self.spans.then(|| enter(self.carries))
     }
 
     /// Runs the `after`s on `resp`, innermost first.

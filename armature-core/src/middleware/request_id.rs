@@ -168,7 +168,7 @@ impl Hooks for RequestId {
                 id
             }
         };
-        *carry = Carry::Value(hooks::Value(id));
+        carry.set(Carry::Value(hooks::Value(id)));
         None
     }
 

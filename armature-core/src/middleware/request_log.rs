@@ -84,13 +84,13 @@ impl Hooks for RequestLog {
         let target = req.uri().to_owned();
         let sent_id = req.header_str(REQUEST_ID_HEADER).map(str::to_owned);
         let span = tracing::info_span!(target: "armature::access", "request", method = %method, path = %target);
-        *carry = Carry::Log(Box::new(Pending {
+        carry.set(Carry::Log(Box::new(Pending {
             start: Instant::now(),
             method,
             target,
             sent_id,
             span,
-        }));
+        })));
         None
     }
 
