@@ -14,7 +14,7 @@ use super::worker::WorkerCtx;
 use crate::connection_manager::ConnHandle;
 use crate::fast_response::FastResponse;
 use crate::handler::CatchPanic;
-use crate::http::request::{RawParams, Version};
+use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
 use crate::proto::chunked::{decode_chunked, ChunkedError};
@@ -383,33 +383,21 @@ fn route<'a, S: Send + Sync + 'static>(
     carries: &'a mut middleware::Carries,
 ) -> Result<CatchPanic<'a>, Response> {
     let shared = &*ctx.shared;
-    let mut params = RawParams::new();
-    let endpoint = {
+    let matched = {
         let mut cache = ctx.route_cache.borrow_mut();
-        let path = req.path();
-        match shared.router.match_cached(&mut cache, req.method, path) {
-            Ok(m) => {
-                let ep = m.value;
-                // Values borrow from the path: keep their byte ranges, not copies.
-                let base = path.as_ptr() as usize;
-                for (key, value) in m.params.iter() {
-                    let Some(name) = ep.params.iter().find(|n| **n == key) else {
-                        continue;
-                    };
-                    let start = (value.as_ptr() as usize).wrapping_sub(base);
-                    if start <= path.len() && start + value.len() <= path.len() {
-                        params.push((*name, start as u32, (start + value.len()) as u32));
-                    }
-                }
-                ep
-            }
-            Err(e) => return unmatched(shared, req, e),
-        }
+        shared.router.find(&mut cache, req.method, req.path())
     };
-    // A fresh request has no parameters: static routes skip the copy.
-    if !params.is_empty() {
-        req.params = params;
-    }
+    let endpoint = match matched {
+        Ok(m) => {
+            // A fresh request has no parameters: static routes skip the copy.
+            if !m.ranges.is_empty() {
+                req.params = m.ranges;
+                req.param_names = Cow::Borrowed(m.value.params);
+            }
+            m.value
+        }
+        Err(e) => return unmatched(shared, req, e),
+    };
     Ok(match &endpoint.hooks {
         None => CatchPanic::new(&*endpoint.handler, req, &shared.state),
         Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries),
