@@ -12,8 +12,12 @@
 //! ([`around`]), so the behaviour is the same on both paths.
 //!
 //! Measured with callgrind on `/json` (`examples/middleware`, one worker): request
-//! id, CORS and request log cost 3,780 instructions a request as futures, 8,378
-//! against 4,599 without middleware.
+//! id, CORS (any origin, a request without `Origin`) and request log (no
+//! subscriber) cost 3,780 instructions a request as futures (8,378 against 4,599
+//! without middleware) and 758 as hooks (5,289 against 4,531). What is left is
+//! mostly the request id's own work: generating it (~160), adding it to the
+//! request (~70) and the response (~60), writing its header line (~175); the
+//! dispatch of the three layers is ~180.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
