@@ -22,7 +22,110 @@ use crate::http::StatusCode;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct FastHeaders {
-    entries: SmallVec<[(&'static str, Cow<'static, str>); 8]>,
+    entries: SmallVec<[(&'static str, FastValue); 8]>,
+}
+
+/// A response header value of a [`FastHeaders`]: `'static`, on the heap, or (up to
+/// 22 bytes) inline, so that a short run-time value such as a request id is set
+/// without an allocation. As wide as a `Cow<'static, str>`, so the inline headers
+/// of every response stay the same size.
+#[derive(Clone)]
+pub(crate) enum FastValue {
+    Static(&'static str),
+    Heap(Box<str>),
+    Inline(InlineStr),
+}
+
+/// Up to [`InlineStr::CAPACITY`] bytes of UTF-8 kept in place.
+#[derive(Clone, Copy)]
+pub(crate) struct InlineStr {
+    len: u8,
+    bytes: [u8; InlineStr::CAPACITY],
+}
+
+const _: () = assert!(std::mem::size_of::<FastValue>() == std::mem::size_of::<Cow<'static, str>>());
+
+impl InlineStr {
+    pub(crate) const CAPACITY: usize = 22;
+
+    /// `s` kept inline, if it fits.
+    #[inline]
+    pub(crate) fn new(s: &str) -> Option<InlineStr> {
+        let mut bytes = [0; InlineStr::CAPACITY];
+        bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
+        Some(InlineStr {
+            len: s.len() as u8,
+            bytes,
+        })
+    }
+
+    /// 16 ASCII bytes (a generated request id), with a copy of fixed size.
+    #[inline]
+    pub(crate) fn from_ascii16(ascii: [u8; 16]) -> Option<InlineStr> {
+        if !ascii.is_ascii() {
+            return None;
+        }
+        let mut bytes = [0; InlineStr::CAPACITY];
+        bytes[..16].copy_from_slice(&ascii);
+        Some(InlineStr { len: 16, bytes })
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        let bytes = &self.bytes[..usize::from(self.len)];
+        // SAFETY: `bytes` is a whole `&str` copied by `new` (so valid UTF-8 that ends
+        // on a character boundary), or ASCII checked by `from_ascii16`, and never
+        // changed after.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
+    }
+}
+
+impl FastValue {
+    /// A copy of `s`: inline when it fits, else on the heap.
+    #[inline]
+    pub(crate) fn copied(s: &str) -> FastValue {
+        match InlineStr::new(s) {
+            Some(inline) => FastValue::Inline(inline),
+            None => FastValue::Heap(s.into()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            FastValue::Static(s) => s,
+            FastValue::Heap(s) => s,
+            FastValue::Inline(s) => s.as_str(),
+        }
+    }
+
+    /// As a `Cow` (for `HttpResponse`'s headers): allocates unless `'static`.
+    pub(crate) fn into_cow(self) -> Cow<'static, str> {
+        match self {
+            FastValue::Static(s) => Cow::Borrowed(s),
+            FastValue::Heap(s) => Cow::Owned(s.into()),
+            FastValue::Inline(s) => Cow::Owned(s.as_str().to_owned()),
+        }
+    }
+}
+
+impl From<Cow<'static, str>> for FastValue {
+    #[inline]
+    fn from(value: Cow<'static, str>) -> FastValue {
+        match value {
+            Cow::Borrowed(s) => FastValue::Static(s),
+            Cow::Owned(s) => match InlineStr::new(&s) {
+                Some(inline) => FastValue::Inline(inline),
+                None => FastValue::Heap(s.into_boxed_str()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for FastValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 impl FastHeaders {
@@ -35,7 +138,12 @@ impl FastHeaders {
 
     /// Sets `name` (replacing an earlier value of the same name).
     pub fn insert(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
-        let value = value.into();
+        self.insert_value(name, FastValue::from(value.into()));
+    }
+
+    /// [`insert`](Self::insert) of a value already in its stored form.
+    #[inline]
+    pub(crate) fn insert_value(&mut self, name: &'static str, value: FastValue) {
         if let Some(slot) = self
             .entries
             .iter_mut()
@@ -56,7 +164,7 @@ impl FastHeaders {
 
     /// Adds `name: value` even if `name` is present.
     pub fn append(&mut self, name: &'static str, value: impl Into<Cow<'static, str>>) {
-        self.entries.push((name, value.into()));
+        self.entries.push((name, FastValue::from(value.into())));
     }
 
     /// The value of `name` (ASCII case-insensitive).
@@ -64,7 +172,7 @@ impl FastHeaders {
         self.entries
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, v)| v.as_str())
     }
 
     /// `true` while the headers live on the stack.
@@ -84,7 +192,22 @@ impl FastHeaders {
 
     /// All headers in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.entries.iter().map(|(n, v)| (*n, v.as_ref()))
+        self.entries.iter().map(|(n, v)| (*n, v.as_str()))
+    }
+
+    /// For the encoder: name and value, and that the name is a `&'static str` (from
+    /// the program itself, not from a request: it needs no check for CR/LF, as a
+    /// `FastResponse`'s content type; values are checked).
+    #[inline]
+    pub(crate) fn iter_for_wire(
+        &self,
+    ) -> impl Iterator<Item = (&str, &str, crate::proto::encode::Written)> {
+        use crate::proto::encode::Written;
+        const NAME: Written = Written {
+            name: true,
+            value: false,
+        };
+        self.entries.iter().map(|(n, v)| (*n, v.as_str(), NAME))
     }
 }
 

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::extract::FromRequest;
 use crate::http::HttpRequest;
+use crate::middleware::After;
 use crate::response::{IntoResponse, Response};
 
 /// The future a handler call returns. Not `Send`: each worker is a single-threaded
@@ -99,20 +100,40 @@ where
     }
 }
 
-/// Runs a handler future, turning a panic (while building or polling it) into `500`.
-pub(crate) struct CatchPanic {
+/// Runs a handler future, turning a panic (while building or polling it) into `500`;
+/// with hook middleware (see `middleware::hooks`), enters their spans around each
+/// poll, and runs their `after`s on the response.
+pub(crate) struct CatchPanic<'a> {
     inner: Option<BoxFuture>,
+    after: Option<After<'a>>,
 }
 
-impl CatchPanic {
-    pub fn new<S>(h: &dyn ErasedHandler<S>, req: &HttpRequest, state: &Arc<S>) -> CatchPanic {
+impl<'a> CatchPanic<'a> {
+    pub fn new<S>(h: &dyn ErasedHandler<S>, req: &HttpRequest, state: &Arc<S>) -> CatchPanic<'a> {
         CatchPanic::build(|| h.call(req, state))
     }
 
     /// The future `start` returns (a panic in `start` itself answers `500` too).
-    pub fn build(start: impl FnOnce() -> BoxFuture) -> CatchPanic {
+    pub fn build(start: impl FnOnce() -> BoxFuture) -> CatchPanic<'a> {
         CatchPanic {
             inner: catch_unwind(AssertUnwindSafe(start)).ok(),
+            after: None,
+        }
+    }
+
+    /// `inner`, then `after` on its response.
+    pub(crate) fn with_after(inner: BoxFuture, after: After<'a>) -> CatchPanic<'a> {
+        CatchPanic {
+            inner: Some(inner),
+            after: Some(after),
+        }
+    }
+
+    /// Answers `500`.
+    pub(crate) fn panicked() -> CatchPanic<'a> {
+        CatchPanic {
+            inner: None,
+            after: None,
         }
     }
 }
@@ -124,16 +145,43 @@ fn panic_response() -> Response {
     )
 }
 
-impl Future for CatchPanic {
+impl Future for CatchPanic<'_> {
     type Output = Response;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        let Some(fut) = self.inner.as_mut() else {
+        let this = &mut *self;
+        let Some(fut) = this.inner.as_mut() else {
             return Poll::Ready(panic_response());
         };
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+        if this.after.is_none() {
+            // Kept apart from the hooked case: the response is returned as polled
+            // (with the hooked code in the same path, it cost a ~400-byte memcpy).
+            return match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                Ok(p) => p,
+                Err(_) => {
+                    this.inner = None;
+                    Poll::Ready(panic_response())
+                }
+            };
+        }
+        let after = &mut this.after;
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            let mut polled = {
+                // The hook middleware's spans (a request log's) enclose each poll.
+                let _entered = after.as_ref().and_then(After::enter);
+                fut.as_mut().poll(cx)
+            };
+            if let Poll::Ready(resp) = &mut polled {
+                if let Some(after) = after.take() {
+                    after.run(resp);
+                }
+            }
+            polled
+        }));
+        match polled {
             Ok(p) => p,
             Err(_) => {
-                self.inner = None;
+                this.inner = None;
+                this.after = None;
                 Poll::Ready(panic_response())
             }
         }

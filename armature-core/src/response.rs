@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::extract::Json;
-use crate::fast_response::{FastBody, FastResponse};
+use crate::fast_response::{FastBody, FastResponse, FastValue};
 use crate::http::{Body, HttpResponse, StatusCode};
 
 /// A response ready for the wire: either of the two response types.
@@ -66,6 +66,18 @@ impl Response {
         match &mut self.0 {
             Repr::Fast(r) => r.set_header(name, value.into()),
             Repr::Http(r) => r.set_header(name, value.into()),
+        }
+    }
+
+    /// [`insert_header`](Self::insert_header) of a value in its stored form: a short
+    /// run-time value (a request id) costs no allocation on a `FastResponse`.
+    /// `name` is not `Content-Type`.
+    #[inline]
+    pub(crate) fn insert_value(&mut self, name: &'static str, value: FastValue) {
+        debug_assert!(!name.eq_ignore_ascii_case("content-type"));
+        match &mut self.0 {
+            Repr::Fast(r) => r.headers.insert_value(name, value),
+            Repr::Http(r) => r.headers.insert(Cow::Borrowed(name), value.into_cow()),
         }
     }
 

@@ -37,7 +37,7 @@ pub struct ConnectionManagerConfig {
     pub(crate) min_buffer_size: usize,
     pub(crate) max_buffer_size: usize,
     pub(crate) buffer_history_size: usize,
-    pub(crate) keep_alive_timeout: Option<Duration>,
+    pub(crate) keep_alive_timeout: Duration,
     pub(crate) min_keep_alive_timeout: Duration,
     pub(crate) load_threshold_high: f64,
     pub(crate) load_threshold_low: f64,
@@ -52,7 +52,7 @@ impl Default for ConnectionManagerConfig {
             min_buffer_size: 4 * 1024,
             max_buffer_size: 64 * 1024,
             buffer_history_size: 1000,
-            keep_alive_timeout: None,
+            keep_alive_timeout: DEFAULT_KEEP_ALIVE,
             min_keep_alive_timeout: Duration::from_secs(5),
             load_threshold_high: 0.8,
             load_threshold_low: 0.3,
@@ -63,8 +63,8 @@ impl Default for ConnectionManagerConfig {
     }
 }
 
-/// The keep-alive timeout when neither this config nor the server's sets one.
-pub(crate) const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
+/// The keep-alive timeout unless set.
+const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(60);
 
 config_setters! {
     ConnectionManagerConfig;
@@ -104,16 +104,19 @@ config_setters! {
 }
 
 impl ConnectionManagerConfig {
-    /// The longest idle keep-alive timeout, used while the load is at or below
-    /// `load_threshold_low`. Default: the server's
-    /// [`keep_alive_timeout`](crate::ServerConfig::keep_alive_timeout) (60 s).
+    /// The idle keep-alive timeout: how long a connection waits for its next
+    /// request while the load is at or below `load_threshold_low` (the longest it
+    /// waits; the connection manager shortens it under load). The server's one
+    /// keep-alive setting: set it through
+    /// [`ServerConfig::connection_manager`](crate::ServerConfig::connection_manager).
+    /// Default 60 s.
     pub fn keep_alive_timeout(mut self, value: Duration) -> Self {
-        self.keep_alive_timeout = Some(value);
+        self.keep_alive_timeout = value;
         self
     }
 
-    /// The keep-alive timeout set here, if any (`None`: the server's applies).
-    pub fn get_keep_alive_timeout(&self) -> Option<Duration> {
+    /// The keep-alive timeout.
+    pub fn get_keep_alive_timeout(&self) -> Duration {
         self.keep_alive_timeout
     }
 }
@@ -135,12 +138,12 @@ pub(crate) struct Resolved {
 }
 
 impl ConnectionManagerConfig {
-    /// Fills in the keep-alive timeout (`fallback` is the server's) and orders the
-    /// bounds: `min <= max` for buffers and timeouts, `low <= high` for loads.
-    pub(crate) fn resolve(&self, fallback: Duration) -> Resolved {
+    /// Orders the bounds: `min <= max` for buffers and timeouts, `low <= high` for
+    /// loads.
+    pub(crate) fn resolve(&self) -> Resolved {
         let max_buffer = self.max_buffer_size.max(1);
         let min_buffer = self.min_buffer_size.clamp(1, max_buffer);
-        let keep_alive_max = self.keep_alive_timeout.unwrap_or(fallback);
+        let keep_alive_max = self.keep_alive_timeout;
         let keep_alive_min = self.min_keep_alive_timeout.min(keep_alive_max);
         let finite = |x: f64, d: f64| if x.is_finite() { x } else { d };
         let high = finite(self.load_threshold_high, 0.8);
@@ -172,10 +175,11 @@ mod tests {
         let r = ConnectionManagerConfig::default()
             .min_buffer_size(100_000)
             .max_buffer_size(10)
+            .keep_alive_timeout(Duration::from_secs(30))
             .min_keep_alive_timeout(Duration::from_secs(90))
             .load_threshold_low(0.9)
             .load_threshold_high(0.5)
-            .resolve(Duration::from_secs(30));
+            .resolve();
         assert_eq!((r.min_buffer, r.max_buffer), (10, 10));
         assert_eq!(r.keep_alive_max, Duration::from_secs(30));
         assert_eq!(r.keep_alive_min, Duration::from_secs(30));
@@ -183,11 +187,9 @@ mod tests {
     }
 
     #[test]
-    fn an_explicit_keep_alive_beats_the_servers() {
-        let r = ConnectionManagerConfig::default()
-            .keep_alive_timeout(Duration::from_secs(7))
-            .resolve(Duration::from_secs(30));
-        assert_eq!(r.keep_alive_max, Duration::from_secs(7));
+    fn keep_alive_defaults_to_60_s() {
+        let r = ConnectionManagerConfig::default().resolve();
+        assert_eq!(r.keep_alive_max, Duration::from_secs(60));
         assert_eq!(r.keep_alive_min, Duration::from_secs(5));
     }
 }

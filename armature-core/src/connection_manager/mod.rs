@@ -132,22 +132,9 @@ pub struct ConnectionStats {
 }
 
 impl ConnectionManager {
-    /// A manager with `config` (a keep-alive timeout left unset means 60 s).
+    /// A manager with `config`.
     pub fn new(config: ConnectionManagerConfig) -> Self {
-        ConnectionManager::with_keep_alive(config, config::DEFAULT_KEEP_ALIVE)
-    }
-
-    /// A worker's manager: the server's keep-alive timeout applies unless the
-    /// manager's config sets its own.
-    pub(crate) fn for_server(server: &crate::ServerConfig) -> Self {
-        ConnectionManager::with_keep_alive(
-            server.get_connection_manager().clone(),
-            server.get_keep_alive_timeout(),
-        )
-    }
-
-    fn with_keep_alive(config: ConnectionManagerConfig, fallback: Duration) -> Self {
-        let s = config.resolve(fallback);
+        let s = config.resolve();
         let initial = INITIAL_BUFFER.clamp(s.min_buffer, s.max_buffer);
         let (min, max) = (s.min_buffer, s.max_buffer);
         let read_pool = ObjectPool::new(s.pool_size).with_reset(move |b: &mut BytesMut| {
@@ -347,20 +334,6 @@ mod tests {
         );
         assert_eq!(m.keep_alive_timeout(), Duration::from_secs(2));
         assert_eq!(m.keep_alive_for_load(10.0), Duration::from_secs(2));
-    }
-
-    #[test]
-    fn the_servers_keep_alive_feeds_the_default() {
-        let server = crate::ServerConfig::default().keep_alive_timeout(Duration::from_secs(9));
-        let m = ConnectionManager::for_server(&server);
-        assert_eq!(m.keep_alive_timeout(), Duration::from_secs(9));
-        let server = server.connection_manager(
-            ConnectionManagerConfig::default().keep_alive_timeout(Duration::from_secs(20)),
-        );
-        assert_eq!(
-            ConnectionManager::for_server(&server).keep_alive_timeout(),
-            Duration::from_secs(20)
-        );
     }
 
     #[test]

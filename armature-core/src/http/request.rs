@@ -1,9 +1,9 @@
 //! `HttpRequest`: a parsed request whose parts are zero-copy slices of the read buffer.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
-use smallvec::SmallVec;
 
 use super::headers::{HeaderMap, StandardHeader};
 use super::Method;
@@ -19,9 +19,7 @@ pub enum Version {
     Http11,
 }
 
-/// A path parameter captured by the router: its name (interned when the app was
-/// built) and the byte range of its raw value in the path.
-pub(crate) type RawParams = SmallVec<[(&'static str, u32, u32); 4]>;
+pub(crate) use crate::routing::ParamRanges;
 
 /// An HTTP request.
 ///
@@ -38,7 +36,12 @@ pub struct HttpRequest {
     /// Length of the path part of the target (before `?`).
     pub(crate) path_len: u32,
     pub(crate) body: Bytes,
-    pub(crate) params: RawParams,
+    /// Where the path parameters' raw values lie in the path, as the router found
+    /// them (the one form they take from the router to the extractors).
+    pub(crate) params: ParamRanges,
+    /// Their names, in the same (pattern) order: the route's, interned when the app
+    /// was built (owned only for requests made by hand).
+    pub(crate) param_names: Cow<'static, [&'static str]>,
 }
 
 impl HttpRequest {
@@ -62,7 +65,8 @@ impl HttpRequest {
             target: (0, target.len() as u32),
             path_len: path_len as u32,
             body: Bytes::new(),
-            params: RawParams::new(),
+            params: ParamRanges::new(),
+            param_names: Cow::Borrowed(&[]),
         }
     }
 
@@ -75,7 +79,8 @@ impl HttpRequest {
             target: (0, 0),
             path_len: 0,
             body: Bytes::new(),
-            params: RawParams::new(),
+            params: ParamRanges::new(),
+            param_names: Cow::Borrowed(&[]),
         }
     }
 
@@ -88,15 +93,15 @@ impl HttpRequest {
 
     /// Adds a header (builder style, for hand-made requests).
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        self.headers.append(
-            Bytes::copy_from_slice(name.as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-        );
+        let std = StandardHeader::from_bytes(name.as_bytes());
+        self.headers
+            .append_slices(name.as_bytes(), value.as_bytes(), std);
         self
     }
 
     /// Sets header `name` to `value`, replacing every earlier value of `name` (for
-    /// middleware: handlers and inner layers see the change). Copies the head.
+    /// middleware: handlers and inner layers see the change). Copies only `name` and
+    /// `value` (inline, without an allocation, when short).
     ///
     /// ```
     /// use armature_core::{HttpRequest, Method};
@@ -106,11 +111,18 @@ impl HttpRequest {
     /// assert_eq!(req.headers().get_all("x-id").count(), 1);
     /// ```
     pub fn set_header(&mut self, name: &str, value: &str) {
-        self.headers.remove(name);
-        self.headers.append(
-            Bytes::copy_from_slice(name.as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-        );
+        self.set_header_std(name, value, StandardHeader::from_bytes(name.as_bytes()));
+    }
+
+    /// [`set_header`](Self::set_header) with `name`'s interned form already known.
+    #[inline]
+    pub(crate) fn set_header_std(&mut self, name: &str, value: &str, std: Option<StandardHeader>) {
+        match std {
+            Some(std) => self.headers.entries.retain(|e| e.std != Some(std)),
+            None => self.headers.remove(name),
+        }
+        self.headers
+            .append_slices(name.as_bytes(), value.as_bytes(), std);
     }
 
     /// Sets the body (builder style, for hand-made requests).
@@ -214,30 +226,35 @@ impl HttpRequest {
 
     /// The raw (not percent-decoded) value of path parameter `name`.
     pub fn param(&self, name: &str) -> Option<&str> {
-        let path = self.path();
-        self.params
-            .iter()
-            .find(|(n, _, _)| *n == name)
-            .map(|&(_, s, e)| &path[s as usize..e as usize])
+        let i = self.param_names.iter().position(|n| *n == name)?;
+        self.raw_param(i)
+    }
+
+    /// The raw value of the `i`-th path parameter (pattern order).
+    #[inline]
+    pub(crate) fn raw_param(&self, i: usize) -> Option<&str> {
+        let &(s, e) = self.params.get(i)?;
+        self.path().get(s as usize..e as usize)
     }
 
     /// All path parameters, percent-decoded.
     pub fn params(&self) -> PathParams<'_> {
-        let path = self.path();
         let mut out = PathParams::new();
-        for &(name, s, e) in &self.params {
-            let raw = &path[s as usize..e as usize];
-            let v = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
-            out.push(name, v);
+        for (i, &name) in self.param_names.iter().enumerate() {
+            if let Some(raw) = self.raw_param(i) {
+                let v = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                out.push(name, v);
+            }
         }
         out
     }
 
     /// Sets path parameters by name (for hand-made requests in tests and benches).
     pub fn with_param_ranges(mut self, params: &[(&'static str, std::ops::Range<usize>)]) -> Self {
+        self.param_names = params.iter().map(|(n, _)| *n).collect();
         self.params = params
             .iter()
-            .map(|(n, r)| (*n, r.start as u32, r.end as u32))
+            .map(|(_, r)| (r.start as u32, r.end as u32))
             .collect();
         self
     }

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::hooks::{self, Carry, Hooks};
 use super::{Middleware, Next};
+use crate::fast_response::FastValue;
 use crate::handler::BoxFuture;
-use crate::http::{HttpRequest, Method, StatusCode};
+use crate::http::{HttpRequest, Method, StandardHeader, StatusCode};
 use crate::response::{IntoResponse, Response};
 
 /// CORS, configured by allow-lists; nothing is allowed until configured.
@@ -116,11 +118,11 @@ impl Config {
     }
 
     /// `Access-Control-Allow-Origin` for an allowed `origin`.
-    fn allow_origin_value(&self, origin: &str) -> String {
+    fn allow_origin_value(&self, origin: &str) -> FastValue {
         if self.any_origin && !self.credentials {
-            "*".to_owned()
+            FastValue::Static("*")
         } else {
-            origin.to_owned()
+            FastValue::copied(origin)
         }
     }
 
@@ -146,7 +148,7 @@ impl Config {
                 .into_response();
         }
         let mut resp = StatusCode::NO_CONTENT.into_response();
-        resp.insert_header(
+        resp.insert_value(
             "Access-Control-Allow-Origin",
             self.allow_origin_value(origin),
         );
@@ -173,11 +175,8 @@ impl Config {
         resp
     }
 
-    fn tag(&self, resp: &mut Response, origin: &str) {
-        resp.insert_header(
-            "Access-Control-Allow-Origin",
-            self.allow_origin_value(origin),
-        );
+    fn tag(&self, resp: &mut Response, allow_origin: FastValue) {
+        resp.insert_value("Access-Control-Allow-Origin", allow_origin);
         if self.credentials {
             resp.insert_header("Access-Control-Allow-Credentials", "true");
         }
@@ -187,43 +186,56 @@ impl Config {
     }
 }
 
-impl Middleware for Cors {
-    fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        let config = &self.config;
-        let origin = match req.header_str("origin") {
-            Some(origin) if config.allows_origin(origin) => origin.to_owned(),
+impl Hooks for Cors {
+    fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
+        let config = &*self.config;
+        // A request without `Origin` (most of them) costs this one lookup.
+        let origin = req
+            .headers
+            .get_standard(StandardHeader::Origin)
+            .and_then(|o| std::str::from_utf8(o).ok());
+        let origin = match origin {
+            Some(origin) if config.allows_origin(origin) => origin,
             _ => {
                 // Not a CORS request we answer; only say the answer depends on Origin.
-                let varies = config.varies();
-                let inner = next.run(req);
-                return Box::pin(async move {
-                    let mut resp = inner.await;
-                    if varies {
-                        resp.append_header("Vary", "Origin");
-                    }
-                    resp
-                });
+                if config.varies() {
+                    carry.set(Carry::Run);
+                }
+                return None;
             }
         };
         if req.method() == Method::Options {
             if let Some(method) = req.header_str("access-control-request-method") {
-                let resp = config.preflight(
-                    &origin,
+                return Some(config.preflight(
+                    origin,
                     method,
                     req.header_str("access-control-request-headers"),
-                );
-                return Box::pin(std::future::ready(resp));
+                ));
             }
         }
-        let config = self.config.clone();
-        let inner = next.run(req);
-        Box::pin(async move {
-            let mut resp = inner.await;
-            config.tag(&mut resp, &origin);
-            if config.varies() {
-                resp.append_header("Vary", "Origin");
-            }
-            resp
-        })
+        carry.set(Carry::Value(hooks::Value(
+            config.allow_origin_value(origin),
+        )));
+        None
+    }
+
+    fn after(&self, carry: Carry, resp: &mut Response) {
+        let config = &*self.config;
+        if let Carry::Value(hooks::Value(allow_origin)) = carry {
+            config.tag(resp, allow_origin);
+        }
+        if config.varies() {
+            resp.append_header("Vary", "Origin");
+        }
+    }
+}
+
+impl Middleware for Cors {
+    fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
+        hooks::around(self, req, next)
+    }
+
+    fn hooks(self: Arc<Self>) -> Option<Arc<dyn Hooks>> {
+        Some(self)
     }
 }

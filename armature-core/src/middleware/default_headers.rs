@@ -4,9 +4,11 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::hooks::{self, Carry, Hooks};
 use super::{Middleware, Next};
 use crate::handler::BoxFuture;
 use crate::http::HttpRequest;
+use crate::response::Response;
 
 /// Adds headers to every response: [`header`](Self::header) ones unless the response
 /// already has that header, [`replace`](Self::replace) ones in any case.
@@ -49,18 +51,27 @@ impl DefaultHeaders {
     }
 }
 
+impl Hooks for DefaultHeaders {
+    fn before(&self, _req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
+        carry.set(Carry::Run);
+        None
+    }
+
+    fn after(&self, _carry: Carry, resp: &mut Response) {
+        for (name, value, replace) in self.headers.iter() {
+            if *replace || resp.header(name).is_none() {
+                resp.insert_header(name, value.clone());
+            }
+        }
+    }
+}
+
 impl Middleware for DefaultHeaders {
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        let headers = self.headers.clone();
-        let inner = next.run(req);
-        Box::pin(async move {
-            let mut resp = inner.await;
-            for (name, value, replace) in headers.iter() {
-                if *replace || resp.header(name).is_none() {
-                    resp.insert_header(name, value.clone());
-                }
-            }
-            resp
-        })
+        hooks::around(self, req, next)
+    }
+
+    fn hooks(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn Hooks>> {
+        Some(self)
     }
 }

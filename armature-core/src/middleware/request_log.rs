@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use tracing::Instrument;
-
+use super::hooks::{self, Carry, Hooks};
 use super::{Middleware, Next, REQUEST_ID_HEADER};
 use crate::handler::BoxFuture;
 use crate::http::HttpRequest;
+use crate::response::Response;
 
 /// The target of the access-log events.
 pub const ACCESS_TARGET: &str = "armature::access";
@@ -63,35 +63,71 @@ impl RequestLog {
     }
 }
 
-impl Middleware for RequestLog {
-    fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
+/// What the log keeps of a request it logs, until the response.
+pub struct Pending {
+    start: Instant,
+    method: crate::http::Method,
+    target: String,
+    sent_id: Option<String>,
+    /// Encloses the inner layers and the handler.
+    pub(super) span: tracing::Span,
+}
+
+impl Hooks for RequestLog {
+    fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
+        // The one check a request pays without a subscriber for the access log: the
+        // callsite's interest is cached by `tracing`.
         if !tracing::enabled!(target: "armature::access", tracing::Level::INFO) {
-            return next.run(req);
+            return None;
         }
-        let start = Instant::now();
         let method = req.method();
         let target = req.uri().to_owned();
         let sent_id = req.header_str(REQUEST_ID_HEADER).map(str::to_owned);
         let span = tracing::info_span!(target: "armature::access", "request", method = %method, path = %target);
-        let inner = next.run(req).instrument(span);
-        Box::pin(async move {
-            let resp = inner.await;
-            let duration_us = start.elapsed().as_micros() as u64;
-            let bytes = resp.body_bytes().map_or(0, <[u8]>::len) as u64;
-            let request_id = resp
-                .header(REQUEST_ID_HEADER)
-                .or(sent_id.as_deref())
-                .unwrap_or("-");
-            tracing::info!(
-                target: "armature::access",
-                method = %method,
-                path = %target,
-                status = resp.status().as_u16(),
-                bytes = bytes,
-                duration_us = duration_us,
-                request_id = %request_id,
-            );
-            resp
-        })
+        carry.set(Carry::Log(Box::new(Pending {
+            start: Instant::now(),
+            method,
+            target,
+            sent_id,
+            span,
+        })));
+        None
+    }
+
+    fn after(&self, carry: Carry, resp: &mut Response) {
+        let Carry::Log(pending) = carry else { return };
+        let Pending {
+            start,
+            method,
+            target,
+            sent_id,
+            span,
+        } = *pending;
+        drop(span);
+        let duration_us = start.elapsed().as_micros() as u64;
+        let bytes = resp.body_bytes().map_or(0, <[u8]>::len) as u64;
+        let request_id = resp
+            .header(REQUEST_ID_HEADER)
+            .or(sent_id.as_deref())
+            .unwrap_or("-");
+        tracing::info!(
+            target: "armature::access",
+            method = %method,
+            path = %target,
+            status = resp.status().as_u16(),
+            bytes = bytes,
+            duration_us = duration_us,
+            request_id = %request_id,
+        );
+    }
+}
+
+impl Middleware for RequestLog {
+    fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
+        hooks::around(self, req, next)
+    }
+
+    fn hooks(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn Hooks>> {
+        Some(self)
     }
 }

@@ -246,8 +246,8 @@ impl SIMDParser {
         let mut chunked = false;
         let mut saw_te = false;
         let mut hosts = 0u32;
+        out.headers.clear();
         let headers = &mut out.headers.entries;
-        headers.clear();
         for h in req.headers.iter() {
             let std = StandardHeader::from_bytes(h.name.as_bytes());
             let value = h.value;

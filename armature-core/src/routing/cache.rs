@@ -27,7 +27,7 @@ pub(crate) fn next_stamp() -> u64 {
 pub(crate) struct Resolved {
     pub(crate) method: Method,
     pub(crate) route: u32,
-    pub(crate) ranges: SmallVec<[(u32, u32); 4]>,
+    pub(crate) ranges: super::ParamRanges,
 }
 
 /// A bounded least-recently-used cache of dynamic route matches, for one worker

@@ -75,6 +75,17 @@ pub struct RouteMatch<'r, 'p, T> {
     pub params: PathParams<'p>,
 }
 
+/// Where a match's parameter values lie in the path (byte ranges, in pattern order):
+/// the one form parameters take from the router, through the route cache and the
+/// request, to the extractors.
+pub(crate) type ParamRanges = SmallVec<[(u32, u32); 4]>;
+
+/// A match as the server takes it: the value and its parameters' ranges.
+pub(crate) struct Matched<'r, T> {
+    pub value: &'r T,
+    pub ranges: ParamRanges,
+}
+
 /// One added route.
 struct Route<T> {
     method: Method,
@@ -304,7 +315,10 @@ impl<T> Router<T> {
                 .or_else(|| self.lookup_after_static(method, path, slots))
         });
         match found {
-            Some(found) => Ok(self.to_match(found)),
+            Some(found) => {
+                let (id, ranges) = ranges_of(found, path);
+                Ok(self.route_match(id, &ranges, path))
+            }
             None => Err(self.not_matched(path, slots, method)),
         }
     }
@@ -325,49 +339,65 @@ impl<T> Router<T> {
     where
         'r: 'p,
     {
+        let (id, ranges) = self.find_cached(cache, method, path)?;
+        Ok(self.route_match(id, &ranges, path))
+    }
+
+    /// [`match_cached`](Self::match_cached) as the server uses it: the value and
+    /// where the parameters lie, nothing built from them.
+    #[inline]
+    pub(crate) fn find(
+        &self,
+        cache: &mut RouteCache,
+        method: Method,
+        path: &str,
+    ) -> Result<Matched<'_, T>, MatchError> {
+        let (id, ranges) = self.find_cached(cache, method, path)?;
+        Ok(Matched {
+            value: &self.routes[id as usize].value,
+            ranges,
+        })
+    }
+
+    #[inline(always)]
+    fn find_cached(
+        &self,
+        cache: &mut RouteCache,
+        method: Method,
+        path: &str,
+    ) -> Result<(u32, ParamRanges), MatchError> {
         let slots = self.statics.get(path);
         if let Some(id) = self.slot(slots, method) {
-            return Ok(self.static_match(id));
+            return Ok((id, ParamRanges::new()));
         }
         if self.dynamic == 0 || !cache.enabled() {
             return match self.lookup_after_static(method, path, slots) {
-                Some(found) => Ok(self.to_match(found)),
+                Some(found) => Ok(ranges_of(found, path)),
                 None => Err(self.not_matched(path, slots, Some(method))),
             };
         }
         cache.sync(self.stamp);
         if let Some(resolved) = cache.get(method, path) {
-            if let Some(hit) = self.cached_match(resolved, path) {
-                return Ok(hit);
+            if (resolved.route as usize) < self.routes.len() {
+                return Ok((resolved.route, resolved.ranges.clone()));
             }
         }
         match self.lookup_after_static(method, path, slots) {
-            Some(found @ Found::Dynamic(id, _)) => {
-                let matched = self.to_match(found);
-                // The values are slices of `path`: store where they lie.
-                let base = path.as_ptr() as usize;
-                let ranges: Option<SmallVec<[(u32, u32); 4]>> = matched
-                    .params
-                    .iter()
-                    .map(|(_, value)| {
-                        let start = (value.as_ptr() as usize).checked_sub(base)?;
-                        let end = start + value.len();
-                        (end <= path.len()).then_some((start as u32, end as u32))
-                    })
-                    .collect();
-                if let Some(ranges) = ranges {
+            Some(found) => {
+                let dynamic = matches!(found, Found::Dynamic(..));
+                let (id, ranges) = ranges_of(found, path);
+                if dynamic {
                     cache.insert(
                         path,
                         Resolved {
                             method,
                             route: id,
-                            ranges,
+                            ranges: ranges.clone(),
                         },
                     );
                 }
-                Ok(matched)
+                Ok((id, ranges))
             }
-            Some(found) => Ok(self.to_match(found)),
             None => Err(self.not_matched(path, slots, Some(method))),
         }
     }
@@ -411,55 +441,28 @@ impl<T> Router<T> {
         Some(Found::Dynamic(*matched.value, matched.params))
     }
 
+    /// The public form of a match: names from the route, values sliced from `path`.
     #[inline(always)]
-    fn static_match<'p>(&self, id: u32) -> RouteMatch<'_, 'p, T> {
-        RouteMatch {
-            value: &self.routes[id as usize].value,
-            params: PathParams::new(),
-        }
-    }
-
-    #[inline(always)]
-    fn to_match<'r, 'p>(&'r self, found: Found<'r, 'p>) -> RouteMatch<'r, 'p, T>
+    fn route_match<'r, 'p>(
+        &'r self,
+        id: u32,
+        ranges: &ParamRanges,
+        path: &'p str,
+    ) -> RouteMatch<'r, 'p, T>
     where
         'r: 'p,
     {
-        match found {
-            Found::Static(id) => self.static_match(id),
-            Found::Dynamic(id, params) => {
-                let mut out = PathParams::new();
-                for (key, value) in params.iter() {
-                    out.push(Cow::Borrowed(key), Cow::Borrowed(value));
-                }
-                RouteMatch {
-                    value: &self.routes[id as usize].value,
-                    params: out,
-                }
+        let route = &self.routes[id as usize];
+        let mut params = PathParams::new();
+        for (name, &(start, end)) in route.params.iter().zip(ranges) {
+            if let Some(value) = path.get(start as usize..end as usize) {
+                params.push(Cow::Borrowed(&**name), Cow::Borrowed(value));
             }
         }
-    }
-
-    /// Rebuilds a match from a cached resolution (keys from the route, values by
-    /// range from `path`).
-    #[inline(always)]
-    fn cached_match<'r, 'p>(
-        &'r self,
-        resolved: &Resolved,
-        path: &'p str,
-    ) -> Option<RouteMatch<'r, 'p, T>>
-    where
-        'r: 'p,
-    {
-        let route = self.routes.get(resolved.route as usize)?;
-        let mut params = PathParams::new();
-        for (name, &(start, end)) in route.params.iter().zip(&resolved.ranges) {
-            let value = path.get(start as usize..end as usize)?;
-            params.push(Cow::Borrowed(&**name), Cow::Borrowed(value));
-        }
-        Some(RouteMatch {
+        RouteMatch {
             value: &route.value,
             params,
-        })
+        }
     }
 
     /// The error for a path with no route for the request's method.
@@ -527,7 +530,8 @@ impl<T> Router<T> {
             }
         });
         if let Some(found) = found {
-            return Ok(self.to_match(found));
+            let (id, ranges) = ranges_of(found, path);
+            return Ok(self.route_match(id, &ranges, path));
         }
         let mut allow: Vec<&str> = Method::ALL
             .into_iter()
@@ -541,6 +545,27 @@ impl<T> Router<T> {
             Err(MatchError::MethodNotAllowed {
                 allow: allow.join(", "),
             })
+        }
+    }
+}
+
+/// The route of a lookup and where its parameter values lie in `path` (matchit's
+/// values are slices of it: their offsets are taken once, here).
+#[inline(always)]
+fn ranges_of(found: Found<'_, '_>, path: &str) -> (u32, ParamRanges) {
+    match found {
+        Found::Static(id) => (id, ParamRanges::new()),
+        Found::Dynamic(id, params) => {
+            let base = path.as_ptr() as usize;
+            let ranges = params
+                .iter()
+                .filter_map(|(_, value)| {
+                    let start = (value.as_ptr() as usize).checked_sub(base)?;
+                    let end = start + value.len();
+                    (end <= path.len()).then_some((start as u32, end as u32))
+                })
+                .collect();
+            (id, ranges)
         }
     }
 }

@@ -7,12 +7,15 @@ use crate::connection_manager::ConnectionManagerConfig;
 /// Server settings. Every limit has a default and answers with an exact status.
 ///
 /// ```
+/// use armature_core::connection_manager::ConnectionManagerConfig;
 /// use armature_core::ServerConfig;
 /// use std::time::Duration;
 /// let config = ServerConfig::default()
 ///     .workers(2)
 ///     .max_body_size(1 << 20)
-///     .keep_alive_timeout(Duration::from_secs(30));
+///     .connection_manager(
+///         ConnectionManagerConfig::default().keep_alive_timeout(Duration::from_secs(30)),
+///     );
 /// assert_eq!(config.get_workers(), 2);
 /// ```
 #[derive(Clone, Debug)]
@@ -23,7 +26,6 @@ pub struct ServerConfig {
     pub(crate) max_uri_len: usize,
     pub(crate) max_body_size: usize,
     pub(crate) head_timeout: Duration,
-    pub(crate) keep_alive_timeout: Duration,
     pub(crate) body_timeout: Duration,
     pub(crate) drain_timeout: Duration,
     pub(crate) handle_signals: bool,
@@ -43,7 +45,6 @@ impl Default for ServerConfig {
             max_uri_len: 8 * 1024,
             max_body_size: 2 * 1024 * 1024,
             head_timeout: Duration::from_secs(10),
-            keep_alive_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
             handle_signals: true,
@@ -72,10 +73,6 @@ config_setters! {
     /// Time a client has to send a whole request head once it started (slowloris
     /// guard). Default 10 s; then the connection is closed.
     head_timeout / get_head_timeout: std::time::Duration,
-    /// Time an idle keep-alive connection is kept while its worker is lightly
-    /// loaded (the connection manager shortens it under load, unless its own
-    /// `keep_alive_timeout` is set, which then wins). Default 60 s.
-    keep_alive_timeout / get_keep_alive_timeout: std::time::Duration,
     /// Time a client has to send a declared body. Default 30 s.
     body_timeout / get_body_timeout: std::time::Duration,
     /// On shutdown, how long in-flight requests may take before connections are
@@ -93,9 +90,11 @@ config_setters! {
 impl ServerConfig {
     /// Buffer auto-tuning, adaptive keep-alive and idle-connection culling, run by
     /// each worker (see [`crate::connection_manager`]). Every server has one; the
-    /// default sizes buffers between 4 and 64 KiB, shortens keep-alive from
-    /// [`keep_alive_timeout`](ServerConfig::keep_alive_timeout) to 5 s as a worker
-    /// fills up, and keeps at most 10 000 idle connections per worker.
+    /// default sizes buffers between 4 and 64 KiB, shortens keep-alive from 60 s to
+    /// 5 s as a worker fills up, and keeps at most 10 000 idle connections per
+    /// worker. The keep-alive timeout is set here, with
+    /// [`ConnectionManagerConfig::keep_alive_timeout`] (the server's one keep-alive
+    /// setting).
     ///
     /// ```
     /// use armature_core::connection_manager::ConnectionManagerConfig;

@@ -14,7 +14,7 @@ use super::worker::WorkerCtx;
 use crate::connection_manager::ConnHandle;
 use crate::fast_response::FastResponse;
 use crate::handler::CatchPanic;
-use crate::http::request::{RawParams, Version};
+use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
 use crate::proto::chunked::{decode_chunked, ChunkedError};
@@ -103,6 +103,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
     let mut waiting = Waiting::Idle;
     // One request value per connection, refilled by the parser for each head.
     let mut req = HttpRequest::empty();
+    // What hook middleware keeps from a request's `before` to its `after`.
+    let mut carries = middleware::Carries::new();
     let mut continue_sent = false;
     let config = &ctx.shared.config;
     let timer = tokio::time::sleep(ctx.manager.keep_alive_timeout());
@@ -161,7 +163,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
             req.headers.buf = bytes;
             req.body = body;
 
-            let call = route(&ctx, &mut req);
+            let call = route(&ctx, &mut req, &mut carries);
             // Extractors have taken what they need: the request's hold on the read
             // buffer ends before the handler's await.
             req.release();
@@ -375,50 +377,42 @@ fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) 
 // loop, which matches on the result at once.
 #[allow(clippy::result_large_err)]
 #[inline]
-fn route<S: Send + Sync + 'static>(
-    ctx: &WorkerCtx<S>,
+fn route<'a, S: Send + Sync + 'static>(
+    ctx: &'a WorkerCtx<S>,
     req: &mut HttpRequest,
-) -> Result<CatchPanic, Response> {
+    carries: &'a mut middleware::Carries,
+) -> Result<CatchPanic<'a>, Response> {
     let shared = &*ctx.shared;
-    let mut params = RawParams::new();
-    let endpoint = {
+    let matched = {
         let mut cache = ctx.route_cache.borrow_mut();
-        let path = req.path();
-        match shared.router.match_cached(&mut cache, req.method, path) {
-            Ok(m) => {
-                let ep = m.value;
-                // Values borrow from the path: keep their byte ranges, not copies.
-                let base = path.as_ptr() as usize;
-                for (key, value) in m.params.iter() {
-                    let Some(name) = ep.params.iter().find(|n| **n == key) else {
-                        continue;
-                    };
-                    let start = (value.as_ptr() as usize).wrapping_sub(base);
-                    if start <= path.len() && start + value.len() <= path.len() {
-                        params.push((*name, start as u32, (start + value.len()) as u32));
-                    }
-                }
-                ep
-            }
-            Err(e) => return unmatched(shared, req, e),
-        }
+        shared.router.find(&mut cache, req.method, req.path())
     };
-    // A fresh request has no parameters: static routes skip the copy.
-    if !params.is_empty() {
-        req.params = params;
-    }
-    Ok(CatchPanic::new(&*endpoint.handler, req, &shared.state))
+    let endpoint = match matched {
+        Ok(m) => {
+            // A fresh request has no parameters: static routes skip the copy.
+            if !m.ranges.is_empty() {
+                req.params = m.ranges;
+                req.param_names = Cow::Borrowed(m.value.params);
+            }
+            m.value
+        }
+        Err(e) => return unmatched(shared, req, e),
+    };
+    Ok(match &endpoint.hooks {
+        None => CatchPanic::new(&*endpoint.handler, req, &shared.state),
+        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries),
+    })
 }
 
 /// A request no route matched: the fallback (for a path no method has) or the
 /// built-in `404`/`405`, inside the app-wide middleware when there is some.
 #[cold]
 #[allow(clippy::result_large_err)]
-fn unmatched<S: Send + Sync + 'static>(
+fn unmatched<'a, S: Send + Sync + 'static>(
     shared: &super::Shared<S>,
     req: &HttpRequest,
     e: MatchError,
-) -> Result<CatchPanic, Response> {
+) -> Result<CatchPanic<'a>, Response> {
     let fixed = match e {
         MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
             .with_header("Allow", allow)

@@ -30,6 +30,9 @@ pub(crate) struct Endpoint<S> {
     /// requests can refer to them without allocating or reference counting. Apps
     /// build their routes once; each costs a few bytes.
     pub params: &'static [&'static str],
+    /// The route's middleware when it is all hooks (then `handler` is the bare
+    /// handler, and the connection loop runs the hooks around it).
+    pub hooks: Option<middleware::HookStack>,
 }
 
 /// One route as the app collects it, before the router is built.
@@ -353,11 +356,18 @@ impl<S: Send + Sync + 'static> App<S> {
         let mut router = Router::new();
         for route in routes {
             let (method, pattern) = (route.method, route.pattern);
-            let handler = if app_middleware.is_empty() && route.middleware.is_empty() {
-                route.handler
+            let (handler, hooks) = if app_middleware.is_empty() && route.middleware.is_empty() {
+                (route.handler, None)
             } else {
                 let stack = middleware::stack(app_middleware, &route.middleware);
-                Box::new(Layered::new(route.handler, state.clone(), stack))
+                match middleware::HookStack::of(&stack) {
+                    Some(hooks) => (route.handler, Some(hooks)),
+                    None => {
+                        let layered: Box<dyn ErasedHandler<S>> =
+                            Box::new(Layered::new(route.handler, state.clone(), stack));
+                        (layered, None)
+                    }
+                }
             };
             let names = crate::routing::pattern_params(&pattern)
                 .map_err(|e| Error::route(format!("invalid route `{method} {pattern}`: {e}")))?;
@@ -368,6 +378,7 @@ impl<S: Send + Sync + 'static> App<S> {
             let endpoint = Endpoint {
                 handler,
                 params: Box::leak(params.into_boxed_slice()),
+                hooks,
             };
             router
                 .route(method, &pattern, endpoint)

@@ -181,7 +181,9 @@ impl<S> WorkerCtx<S> {
             route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
             shutting_down: Cell::new(false),
             going_away: Rc::default(),
-            manager: Rc::new(ConnectionManager::for_server(config)),
+            manager: Rc::new(ConnectionManager::new(
+                config.get_connection_manager().clone(),
+            )),
             shared,
         }
     }

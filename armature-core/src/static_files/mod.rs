@@ -137,11 +137,12 @@ impl Conditions {
 
 impl<S: Send + Sync + 'static> Handler<FileHandler, S> for ServeDir {
     fn call(&self, req: &HttpRequest, _state: &Arc<S>) -> BoxFuture {
-        let path = req.path();
         let raw = req
             .params
-            .last()
-            .map_or("", |&(_, s, e)| &path[s as usize..e as usize]);
+            .len()
+            .checked_sub(1)
+            .and_then(|last| req.raw_param(last))
+            .unwrap_or("");
         let Some(rel) = resolve::relative(raw) else {
             return Box::pin(std::future::ready(not_found()));
         };

@@ -230,3 +230,98 @@ async fn default_headers_fill_in_and_replace() {
     assert_eq!(resp.headers().get_all("x-frame-options").iter().count(), 1);
     stop_async(server).await;
 }
+
+/// Runs `next` and nothing else: an `async fn` layer, which puts the built-in
+/// layers beside it on the general (future per layer) path.
+async fn pass(req: HttpRequest, next: armature_core::middleware::Next) -> armature_core::Response {
+    next.run(req).await
+}
+
+#[tokio::test]
+async fn built_in_layers_answer_the_same_alone_and_beside_an_async_fn() {
+    use armature_core::middleware::Cors;
+    use armature_core::Method;
+    let build = |with_fn: bool| {
+        let cors = Cors::new()
+            .allow_origin("https://app.example.com")
+            .allow_methods([Method::Get, Method::Post]);
+        let app = App::new()
+            .get("/id", echo_id)
+            .middleware(DefaultHeaders::new().header("x-default", "1"))
+            .middleware(cors);
+        let app = if with_fn { app.middleware(pass) } else { app };
+        app.middleware(RequestId::new())
+    };
+    // (method, headers) of each request; both apps must answer alike.
+    let origin = ("origin", "https://app.example.com");
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("GET", &[]),
+        ("GET", &[("x-request-id", "kept-1")]),
+        ("GET", &[origin]),
+        ("GET", &[("origin", "https://other.example.com")]),
+        (
+            "OPTIONS",
+            &[origin, ("access-control-request-method", "POST")],
+        ),
+        (
+            "OPTIONS",
+            &[origin, ("access-control-request-method", "DELETE")],
+        ),
+    ];
+    let mut answers = Vec::new();
+    for with_fn in [false, true] {
+        let server = start(build(with_fn));
+        let addr = server.addr();
+        let mut got = Vec::new();
+        for (method, headers) in cases {
+            let mut req = hyper_request(method, addr, "/id");
+            for (name, value) in *headers {
+                req = req.header(*name, *value);
+            }
+            let resp = hyper_send(
+                addr,
+                req.body(http_body_util::Full::new(Bytes::new())).unwrap(),
+            )
+            .await;
+            let header = |name: &str| {
+                resp.headers()
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            };
+            let id = header("x-request-id");
+            assert_eq!(id.len(), 1, "{method} {headers:?}: one request id");
+            // A generated id differs per request: compare its shape, and that the
+            // handler saw the same one.
+            let id = if id[0] == "kept-1" {
+                id[0].clone()
+            } else {
+                assert_eq!(id[0].len(), 16, "{id:?}");
+                if resp.status() == 200 {
+                    assert_eq!(resp.body(), id[0].as_str());
+                }
+                "generated".to_owned()
+            };
+            got.push((
+                resp.status().as_u16(),
+                id,
+                header("access-control-allow-origin"),
+                header("access-control-allow-methods"),
+                header("vary"),
+                header("x-default"),
+            ));
+        }
+        stop_async(server).await;
+        answers.push(got);
+    }
+    assert_eq!(answers[0], answers[1]);
+    // And they are the answers CORS promises.
+    let statuses: Vec<u16> = answers[0].iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [200, 200, 200, 200, 204, 403]);
+    assert_eq!(answers[0][2].2, ["https://app.example.com"]);
+    assert!(
+        answers[0][3].2.is_empty(),
+        "a disallowed origin gets no CORS headers"
+    );
+}

@@ -106,15 +106,14 @@ fn past_max_idle_connections_the_longest_idle_are_closed() {
 fn keep_alive_shrinks_under_load() {
     // Load = live connections / 10: at most 0.2, idle connections get the server's
     // 60 s; from 0.5 on, 300 ms.
-    let cfg = config()
-        .keep_alive_timeout(Duration::from_secs(60))
-        .connection_manager(
-            ConnectionManagerConfig::default()
-                .min_keep_alive_timeout(Duration::from_millis(300))
-                .max_idle_connections(10)
-                .load_threshold_low(0.2)
-                .load_threshold_high(0.5),
-        );
+    let cfg = config().connection_manager(
+        ConnectionManagerConfig::default()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .min_keep_alive_timeout(Duration::from_millis(300))
+            .max_idle_connections(10)
+            .load_threshold_low(0.2)
+            .load_threshold_high(0.5),
+    );
     let server = start_with(app(), cfg);
 
     // Light load: an idle connection outlives the short timeout many times over.
@@ -149,11 +148,11 @@ fn keep_alive_shrinks_under_load() {
 
 #[test]
 fn idle_timeout_caps_keep_alive() {
-    let cfg = config()
-        .keep_alive_timeout(Duration::from_secs(60))
-        .connection_manager(
-            ConnectionManagerConfig::default().idle_timeout(Duration::from_millis(300)),
-        );
+    let cfg = config().connection_manager(
+        ConnectionManagerConfig::default()
+            .keep_alive_timeout(Duration::from_secs(60))
+            .idle_timeout(Duration::from_millis(300)),
+    );
     let server = start_with(app(), cfg);
     let mut conn = RawConn::connect(server.addr());
     conn.send(&get("/text"));

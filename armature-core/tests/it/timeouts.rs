@@ -5,9 +5,21 @@
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 
+use armature_core::ServerConfig;
+
 use crate::support::{
     config, echo_app, get, parse_all, show, start_with, stop, RawConn, IO_TIMEOUT,
 };
+
+/// The test config with keep-alive timeout `timeout` (the server's one keep-alive
+/// setting, on its connection manager).
+fn keep_alive(config: ServerConfig, timeout: Duration) -> ServerConfig {
+    let manager = config
+        .get_connection_manager()
+        .clone()
+        .keep_alive_timeout(timeout);
+    config.connection_manager(manager)
+}
 
 const SHORT: Duration = Duration::from_millis(300);
 
@@ -38,10 +50,7 @@ fn a_stalled_partial_head_is_closed_after_head_timeout() {
 
 #[test]
 fn a_connection_that_never_sends_is_closed_after_head_timeout() {
-    let server = start_with(
-        echo_app(),
-        config().head_timeout(SHORT).keep_alive_timeout(SHORT),
-    );
+    let server = start_with(echo_app(), keep_alive(config().head_timeout(SHORT), SHORT));
     let mut conn = RawConn::connect(server.addr());
     let before_close = conn
         .closed_within(IO_TIMEOUT)
@@ -124,7 +133,10 @@ fn a_stalled_body_is_closed_after_body_timeout() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_after_keep_alive_timeout() {
-    let server = start_with(echo_app(), config().keep_alive_timeout(SHORT));
+    // The connection loop obeys the one keep-alive setting: the connection
+    // manager's (with its default load thresholds, a lightly loaded worker waits
+    // exactly that long).
+    let server = start_with(echo_app(), keep_alive(config(), SHORT));
     let mut conn = RawConn::connect(server.addr());
     conn.send(&get("/echo/1"));
     assert_eq!(conn.read_response().text(), "1");
@@ -143,10 +155,7 @@ fn an_idle_keep_alive_connection_is_closed_after_keep_alive_timeout() {
 fn a_busy_connection_is_not_closed_by_keep_alive_timeout() {
     // Requests every 50 ms for about 1 s: the idle timer (1 s here) must restart with
     // each request, so the connection outlives it.
-    let server = start_with(
-        echo_app(),
-        config().keep_alive_timeout(Duration::from_secs(1)),
-    );
+    let server = start_with(echo_app(), keep_alive(config(), Duration::from_secs(1)));
     let mut conn = RawConn::connect(server.addr());
     let start = Instant::now();
     let mut n = 0;
