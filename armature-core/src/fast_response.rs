@@ -34,6 +34,9 @@ pub(crate) enum FastValue {
     Static(&'static str),
     Heap(Box<str>),
     Inline(InlineStr),
+    /// Inline, and known to hold no CR or LF (a request id the crate generated, or a
+    /// client's that it validated): written without the encoder's check.
+    Safe(InlineStr),
 }
 
 /// Up to [`InlineStr::CAPACITY`] bytes of UTF-8 kept in place.
@@ -95,7 +98,7 @@ impl FastValue {
         match self {
             FastValue::Static(s) => s,
             FastValue::Heap(s) => s,
-            FastValue::Inline(s) => s.as_str(),
+            FastValue::Inline(s) | FastValue::Safe(s) => s.as_str(),
         }
     }
 
@@ -104,7 +107,7 @@ impl FastValue {
         match self {
             FastValue::Static(s) => Cow::Borrowed(s),
             FastValue::Heap(s) => Cow::Owned(s.into()),
-            FastValue::Inline(s) => Cow::Owned(s.as_str().to_owned()),
+            FastValue::Inline(s) | FastValue::Safe(s) => Cow::Owned(s.as_str().to_owned()),
         }
     }
 }
@@ -197,17 +200,20 @@ impl FastHeaders {
 
     /// For the encoder: name and value, and that the name is a `&'static str` (from
     /// the program itself, not from a request: it needs no check for CR/LF, as a
-    /// `FastResponse`'s content type; values are checked).
+    /// `FastResponse`'s content type; values are checked, but for a
+    /// [`FastValue::Safe`], known free of CR/LF).
     #[inline]
     pub(crate) fn iter_for_wire(
         &self,
     ) -> impl Iterator<Item = (&str, &str, crate::proto::encode::Written)> {
         use crate::proto::encode::Written;
-        const NAME: Written = Written {
-            name: true,
-            value: false,
-        };
-        self.entries.iter().map(|(n, v)| (*n, v.as_str(), NAME))
+        self.entries.iter().map(|(n, v)| {
+            let written = Written {
+                name: true,
+                value: matches!(v, FastValue::Safe(_)),
+            };
+            (*n, v.as_str(), written)
+        })
     }
 }
 

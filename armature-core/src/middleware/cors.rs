@@ -235,7 +235,7 @@ impl Middleware for Cors {
         hooks::around(self, req, next)
     }
 
-    fn hooks(self: Arc<Self>) -> Option<Arc<dyn Hooks>> {
-        Some(self)
+    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
+        Some(hooks::Builtin::Cors(self))
     }
 }

@@ -71,7 +71,7 @@ impl Middleware for DefaultHeaders {
         hooks::around(self, req, next)
     }
 
-    fn hooks(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn Hooks>> {
-        Some(self)
+    fn hooks(self: std::sync::Arc<Self>) -> Option<hooks::Builtin> {
+        Some(hooks::Builtin::DefaultHeaders(self))
     }
 }

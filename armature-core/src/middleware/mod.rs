@@ -91,7 +91,7 @@ pub trait Middleware: Send + Sync + 'static {
     /// future per layer); `None` for any other middleware. Not for use outside the
     /// crate: the returned type cannot be named there.
     #[doc(hidden)]
-    fn hooks(self: Arc<Self>) -> Option<Arc<dyn hooks::Hooks>> {
+    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
         None
     }
 }

@@ -148,11 +148,16 @@ impl Hooks for RequestId {
             None => req.header(self.header),
         };
         let id = match sent.map(std::str::from_utf8) {
-            Some(Ok(id)) if usable(id) => FastValue::copied(id),
+            // Visible ASCII only (`usable`): no CR/LF, so `Safe` when inline.
+            Some(Ok(id)) if usable(id) => match InlineStr::new(id) {
+                Some(inline) => FastValue::Safe(inline),
+                None => FastValue::Heap(id.into()),
+            },
             _ => {
                 let id = match &self.generate {
+                    // Hex digits: no CR/LF.
                     None => InlineStr::from_ascii16(hex16(next_id()))
-                        .map_or(FastValue::Static(""), FastValue::Inline),
+                        .map_or(FastValue::Static(""), FastValue::Safe),
                     Some(generate) => FastValue::from(std::borrow::Cow::Owned(generate())),
                 };
                 if sent.is_some() {
@@ -184,8 +189,8 @@ impl Middleware for RequestId {
         hooks::around(self, req, next)
     }
 
-    fn hooks(self: Arc<Self>) -> Option<Arc<dyn Hooks>> {
-        Some(self)
+    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
+        Some(hooks::Builtin::RequestId(self))
     }
 }
 

@@ -127,7 +127,7 @@ impl Middleware for RequestLog {
         hooks::around(self, req, next)
     }
 
-    fn hooks(self: std::sync::Arc<Self>) -> Option<std::sync::Arc<dyn Hooks>> {
-        Some(self)
+    fn hooks(self: std::sync::Arc<Self>) -> Option<hooks::Builtin> {
+        Some(hooks::Builtin::RequestLog(*self))
     }
 }

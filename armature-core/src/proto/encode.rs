@@ -106,6 +106,7 @@ fn push_header(
         && !is_framing_header(name)
         && !(has_content_type && name.eq_ignore_ascii_case("content-type"))
     {
+        out.reserve(name.len() + value.len() + 4);
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
