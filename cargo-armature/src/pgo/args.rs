@@ -115,6 +115,17 @@ pub struct PgoArgs {
     pub cargo_args: Vec<String>,
 }
 
+impl PgoArgs {
+    /// `--server-env` as the environment every run of the server gets (training,
+    /// BOLT training, comparison).
+    pub fn server_env_os(&self) -> Vec<(String, std::ffi::OsString)> {
+        self.server_env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.into()))
+            .collect()
+    }
+}
+
 fn parse_env_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {

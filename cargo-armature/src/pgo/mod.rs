@@ -18,7 +18,6 @@ pub mod project;
 pub mod server;
 mod train;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -365,11 +364,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
                             args.requests,
                         ),
                         server_args: settings.server_args.clone(),
-                        server_env: args
-                            .server_env
-                            .iter()
-                            .map(|(k, v)| (k.clone(), OsString::from(v)))
-                            .collect(),
+                        server_env: args.server_env_os(),
                         startup_timeout: settings.startup_timeout,
                         stop_timeout: settings.stop_timeout,
                         echo: args.verbose,
@@ -422,11 +417,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 ..LoadOptions::default()
             },
             server_args: settings.server_args.clone(),
-            server_env: args
-                .server_env
-                .iter()
-                .map(|(k, v)| (k.clone(), OsString::from(v)))
-                .collect(),
+            server_env: args.server_env_os(),
             startup_timeout: settings.startup_timeout,
             stop_timeout: settings.stop_timeout,
             echo: args.verbose,

@@ -37,9 +37,8 @@ pub(crate) fn train(
         addr: free_loopback_addr()?,
         args: settings.server_args.clone(),
         env: args
-            .server_env
-            .iter()
-            .map(|(k, v)| (k.clone(), OsString::from(v)))
+            .server_env_os()
+            .into_iter()
             .chain([(
                 "LLVM_PROFILE_FILE".into(),
                 OsString::from(raw_dir.join("%m_%p.profraw")),
