@@ -133,9 +133,10 @@ impl std::fmt::Debug for FastValue {
 
 impl FastHeaders {
     /// No headers.
-    pub const fn new() -> Self {
+    #[inline]
+    pub fn new() -> Self {
         FastHeaders {
-            entries: SmallVec::new_const(),
+            entries: SmallVec::new(),
         }
     }
 
@@ -264,7 +265,8 @@ pub struct FastResponse {
 
 impl FastResponse {
     /// A response with `status` and nothing else.
-    pub const fn new(status: StatusCode) -> Self {
+    #[inline]
+    pub fn new(status: StatusCode) -> Self {
         FastResponse {
             status,
             content_type: None,
@@ -274,7 +276,8 @@ impl FastResponse {
     }
 
     /// `200 OK`, empty.
-    pub const fn ok() -> Self {
+    #[inline]
+    pub fn ok() -> Self {
         FastResponse::new(StatusCode::OK)
     }
 
@@ -390,22 +393,22 @@ pub mod fast {
     use crate::http::StatusCode;
 
     /// `200 OK`, empty body.
-    pub const fn ok() -> FastResponse {
+    pub fn ok() -> FastResponse {
         FastResponse::ok()
     }
 
     /// `404 Not Found`, empty body.
-    pub const fn not_found() -> FastResponse {
+    pub fn not_found() -> FastResponse {
         FastResponse::new(StatusCode::NOT_FOUND)
     }
 
     /// `204 No Content`.
-    pub const fn no_content() -> FastResponse {
+    pub fn no_content() -> FastResponse {
         FastResponse::new(StatusCode::NO_CONTENT)
     }
 
     /// `200 OK` with the JSON body `{}`.
-    pub const fn empty_json() -> FastResponse {
+    pub fn empty_json() -> FastResponse {
         FastResponse {
             status: StatusCode::OK,
             content_type: Some("application/json"),
