@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::extract::FromRequest;
+use crate::future_slot::{FutureSlot, SlotFuture};
 use crate::http::HttpRequest;
 use crate::middleware::After;
 use crate::response::{IntoResponse, Response};
@@ -25,6 +26,45 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = Response>>>;
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// Runs the extractors, then the handler.
     fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture;
+
+    /// [`call`](Self::call) without the box: the connection loop puts the future
+    /// in memory it reuses from request to request (no allocation per request).
+    /// The default boxes (through `call`); the `async fn` handlers return their
+    /// future itself.
+    #[doc(hidden)]
+    fn call_unboxed(
+        &self,
+        req: &HttpRequest,
+        state: &Arc<S>,
+    ) -> impl Future<Output = Response> + 'static {
+        self.call(req, state)
+    }
+}
+
+/// A handler's future, or the response its extractors answered with: one type, so
+/// that [`Handler::call_unboxed`] has one. The rejection is boxed, so the
+/// common case's future (moved into the connection's slot) stays as small as the
+/// handler's own.
+enum Call<Fut> {
+    Run(Fut),
+    Rejected(Option<Box<Response>>),
+}
+
+impl<Fut: Future<Output = Response>> Future for Call<Fut> {
+    type Output = Response;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        // SAFETY: `Run`'s future is never moved out of the pinned value (structural
+        // pinning of that field); `Rejected` holds nothing pinned.
+        match unsafe { self.get_unchecked_mut() } {
+            Call::Run(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
+            Call::Rejected(resp) => Poll::Ready(match resp.take() {
+                Some(resp) => *resp,
+                None => panic!("`Call` polled after it answered"),
+            }),
+        }
+    }
 }
 
 impl<F, Fut, R, S> Handler<(), S> for F
@@ -34,9 +74,18 @@ where
     R: IntoResponse,
 {
     #[inline]
-    fn call(&self, _req: &HttpRequest, _state: &Arc<S>) -> BoxFuture {
+    fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
+        Box::pin(self.call_unboxed(req, state))
+    }
+
+    #[inline]
+    fn call_unboxed(
+        &self,
+        _req: &HttpRequest,
+        _state: &Arc<S>,
+    ) -> impl Future<Output = Response> + 'static {
         let fut = self();
-        Box::pin(async move { fut.await.into_response() })
+        async move { fut.await.into_response() }
     }
 }
 
@@ -49,19 +98,29 @@ macro_rules! impl_handler {
             R: IntoResponse,
             $( $ty: FromRequest<S>, )+
         {
-            #[allow(non_snake_case)]
+            #[inline]
             fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
+                Box::pin(self.call_unboxed(req, state))
+            }
+
+            #[allow(non_snake_case)]
+            #[inline]
+            fn call_unboxed(
+                &self,
+                req: &HttpRequest,
+                state: &Arc<S>,
+            ) -> impl Future<Output = Response> + 'static {
                 $(
                     let $ty = match $ty::from_request(req, state) {
                         Ok(v) => v,
                         Err(rejection) => {
                             let resp = rejection.into_response();
-                            return Box::pin(std::future::ready(resp));
+                            return Call::Rejected(Some(Box::new(resp)));
                         }
                     };
                 )+
                 let fut = self($($ty),+);
-                Box::pin(async move { fut.await.into_response() })
+                Call::Run(async move { fut.await.into_response() })
             }
         }
     };
@@ -79,6 +138,17 @@ impl_handler!(T1, T2, T3, T4, T5, T6, T7, T8);
 /// A handler with its extractor types erased, as the router stores it.
 pub(crate) trait ErasedHandler<S>: Send + Sync {
     fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture;
+
+    /// `call`, with the future in `slot` (see [`FutureSlot`]).
+    fn call_in<'s>(
+        &self,
+        req: &HttpRequest,
+        state: &Arc<S>,
+        slot: &'s mut FutureSlot,
+    ) -> SlotFuture<'s> {
+        let _ = slot;
+        SlotFuture::Boxed(self.call(req, state))
+    }
 }
 
 pub(crate) struct Erased<H, T>(pub H, PhantomData<fn() -> T>);
@@ -98,25 +168,52 @@ where
     fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
         self.0.call(req, state)
     }
+
+    #[inline]
+    fn call_in<'s>(
+        &self,
+        req: &HttpRequest,
+        state: &Arc<S>,
+        slot: &'s mut FutureSlot,
+    ) -> SlotFuture<'s> {
+        slot.put(self.0.call_unboxed(req, state))
+    }
 }
 
 /// Runs a handler future, turning a panic (while building or polling it) into `500`;
 /// with hook middleware (see `middleware::hooks`), enters their spans around each
 /// poll, and runs their `after`s on the response.
 pub(crate) struct CatchPanic<'a> {
-    inner: Option<BoxFuture>,
+    inner: Option<SlotFuture<'a>>,
     after: Option<After<'a>>,
 }
 
 impl<'a> CatchPanic<'a> {
-    pub fn new<S>(h: &dyn ErasedHandler<S>, req: &HttpRequest, state: &Arc<S>) -> CatchPanic<'a> {
-        CatchPanic::build(|| h.call(req, state))
+    /// `h`'s future, in the connection's `slot`.
+    pub fn new<S>(
+        h: &dyn ErasedHandler<S>,
+        req: &HttpRequest,
+        state: &Arc<S>,
+        slot: &'a mut FutureSlot,
+    ) -> CatchPanic<'a> {
+        // Taken out of an `Option`: the borrow itself moves into the call (the closure
+        // is `FnMut`, so a reborrow of a captured `slot` could not be returned).
+        let mut slot = Some(slot);
+        CatchPanic {
+            inner: catch_unwind(AssertUnwindSafe(|| {
+                h.call_in(req, state, slot.take().expect("called once"))
+            }))
+            .ok(),
+            after: None,
+        }
     }
 
     /// The future `start` returns (a panic in `start` itself answers `500` too).
     pub fn build(start: impl FnOnce() -> BoxFuture) -> CatchPanic<'a> {
         CatchPanic {
-            inner: catch_unwind(AssertUnwindSafe(start)).ok(),
+            inner: catch_unwind(AssertUnwindSafe(start))
+                .ok()
+                .map(SlotFuture::Boxed),
             after: None,
         }
     }
@@ -124,7 +221,7 @@ impl<'a> CatchPanic<'a> {
     /// `inner`, then `after` on its response.
     pub(crate) fn with_after(inner: BoxFuture, after: After<'a>) -> CatchPanic<'a> {
         CatchPanic {
-            inner: Some(inner),
+            inner: Some(SlotFuture::Boxed(inner)),
             after: Some(after),
         }
     }
@@ -160,9 +257,9 @@ impl Future for CatchPanic<'_> {
             // the response through its union (two ~400-byte copies and ~20
             // instructions a request in callgrind, pipelined /plaintext).
             #[cfg(not(panic = "unwind"))]
-            return fut.as_mut().poll(cx);
+            return Pin::new(&mut *fut).poll(cx);
             #[cfg(panic = "unwind")]
-            return match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            return match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *fut).poll(cx))) {
                 Ok(p) => p,
                 Err(_) => {
                     this.inner = None;
@@ -175,7 +272,7 @@ impl Future for CatchPanic<'_> {
             let mut polled = {
                 // The hook middleware's spans (a request log's) enclose each poll.
                 let _entered = after.as_ref().and_then(After::enter);
-                fut.as_mut().poll(cx)
+                Pin::new(&mut *fut).poll(cx)
             };
             if let Poll::Ready(resp) = &mut polled {
                 if let Some(after) = after.take() {

@@ -17,6 +17,7 @@ pub mod de;
 mod error;
 pub mod extract;
 pub mod fast_response;
+mod future_slot;
 pub mod handler;
 pub mod http;
 #[cfg(all(feature = "io_uring", target_os = "linux"))]

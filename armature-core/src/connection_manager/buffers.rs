@@ -7,6 +7,7 @@ use std::mem;
 use bytes::BytesMut;
 
 use super::ConnectionManager;
+use crate::future_slot::FutureSlot;
 use crate::proto::encode::OutBuffer;
 
 /// The buffers of one connection. Dropping it (the connection closed) reports the
@@ -14,6 +15,9 @@ use crate::proto::encode::OutBuffer;
 pub(crate) struct ConnBuffers<'a> {
     pub rbuf: BytesMut,
     pub out: OutBuffer,
+    /// Memory for the handler futures of the connection's requests (pooled with
+    /// the buffers: an idle connection holds none).
+    pub futures: FutureSlot,
     /// The read buffer size this connection was given: what refills aim for.
     pub size: usize,
     largest_request: usize,
@@ -27,6 +31,7 @@ impl ConnectionManager {
         ConnBuffers {
             rbuf: self.take_read(),
             out: self.take_write(),
+            futures: self.future_pool.try_get().unwrap_or_default(),
             size: self.read_size.get(),
             largest_request: 0,
             largest_batch: 0,
@@ -78,6 +83,9 @@ impl ConnBuffers<'_> {
         if self.out.raw().capacity() != 0 {
             self.manager.write_pool.put(mem::take(&mut self.out));
         }
+        if self.futures.capacity() != 0 {
+            self.manager.future_pool.put(mem::take(&mut self.futures));
+        }
     }
 
     /// Takes buffers again after [`Self::park`] (a no-op when they are held).
@@ -89,6 +97,11 @@ impl ConnBuffers<'_> {
         }
         if self.out.raw().capacity() == 0 {
             self.out = self.manager.take_write();
+        }
+        if self.futures.capacity() == 0 {
+            if let Some(slot) = self.manager.future_pool.try_get() {
+                self.futures = slot;
+            }
         }
     }
 
@@ -148,6 +161,9 @@ impl ConnBuffers<'_> {
         }
         if self.out.raw().capacity() > 0 {
             self.manager.write_pool.put(mem::take(&mut self.out));
+        }
+        if self.futures.capacity() > 0 {
+            self.manager.future_pool.put(mem::take(&mut self.futures));
         }
     }
 }

@@ -47,6 +47,7 @@ use config::Resolved;
 use history::SizeHistory;
 pub(crate) use registry::ConnHandle;
 
+use crate::future_slot::{self, FutureSlot};
 use crate::memory_opt::{ObjectPool, PoolStats};
 use crate::proto::encode::OutBuffer;
 
@@ -102,6 +103,8 @@ pub struct ConnectionManager {
     drained: Notify,
     read_pool: ObjectPool<BytesMut>,
     write_pool: ObjectPool<OutBuffer>,
+    /// The connections' handler-future memory (`future_slot`), pooled as the buffers.
+    future_pool: ObjectPool<FutureSlot>,
 }
 
 /// A worker's connection figures, from [`ConnectionManager::stats`] or
@@ -148,6 +151,8 @@ impl ConnectionManager {
             // A write that failed midway may leave a large body queued: never reuse that.
             o.is_empty() && o.raw().capacity() <= max
         });
+        let future_pool = ObjectPool::new(s.pool_size)
+            .with_reset(|f: &mut FutureSlot| f.capacity() <= future_slot::MAX_POOLED);
         let manager = ConnectionManager {
             requests: RefCell::new(SizeHistory::new(s.history, min, max)),
             responses: RefCell::new(SizeHistory::new(s.history, min, max)),
@@ -162,6 +167,7 @@ impl ConnectionManager {
             drained: Notify::new(),
             read_pool,
             write_pool,
+            future_pool,
             settings: s,
             config,
         };

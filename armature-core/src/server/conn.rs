@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use super::worker::WorkerCtx;
 use crate::connection_manager::ConnHandle;
 use crate::fast_response::FastResponse;
+use crate::future_slot::FutureSlot;
 use crate::handler::CatchPanic;
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
@@ -163,13 +164,17 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
             req.headers.buf = bytes;
             req.body = body;
 
-            let call = route(&ctx, &mut req, &mut carries);
-            // Extractors have taken what they need: the request's hold on the read
-            // buffer ends before the handler's await.
-            req.release();
-            let mut resp = match call {
-                Ok(call) => call.await,
-                Err(resp) => resp,
+            // In a block: what `call` borrows (the connection's future slot among it)
+            // is free again after it.
+            let mut resp = {
+                let call = route(&ctx, &mut req, &mut carries, &mut bufs.futures);
+                // Extractors have taken what they need: the request's hold on the read
+                // buffer ends before the handler's await.
+                req.release();
+                match call {
+                    Ok(call) => call.await,
+                    Err(resp) => resp,
+                }
             };
             // Checked after the handler: a shutdown that began meanwhile ends the
             // connection with this response, announced by `Connection: close`.
@@ -381,6 +386,7 @@ fn route<'a, S: Send + Sync + 'static>(
     ctx: &'a WorkerCtx<S>,
     req: &mut HttpRequest,
     carries: &'a mut middleware::Carries,
+    slot: &'a mut FutureSlot,
 ) -> Result<CatchPanic<'a>, Response> {
     let shared = &*ctx.shared;
     let matched = {
@@ -396,10 +402,10 @@ fn route<'a, S: Send + Sync + 'static>(
             }
             m.value
         }
-        Err(e) => return unmatched(shared, req, e),
+        Err(e) => return unmatched(shared, req, e, slot),
     };
     Ok(match &endpoint.hooks {
-        None => CatchPanic::new(&*endpoint.handler, req, &shared.state),
+        None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
         Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries),
     })
 }
@@ -412,6 +418,7 @@ fn unmatched<'a, S: Send + Sync + 'static>(
     shared: &super::Shared<S>,
     req: &HttpRequest,
     e: MatchError,
+    slot: &'a mut FutureSlot,
 ) -> Result<CatchPanic<'a>, Response> {
     let fixed = match e {
         MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
@@ -425,7 +432,7 @@ fn unmatched<'a, S: Send + Sync + 'static>(
     };
     match (&shared.unmatched_stack, fallback) {
         (None, None) => Err(fixed),
-        (None, Some(b)) => Ok(CatchPanic::new(&*b.handler, req, &b.state)),
+        (None, Some(b)) => Ok(CatchPanic::new(&*b.handler, req, &b.state, slot)),
         (Some(stack), fallback) => {
             let terminal = match fallback {
                 Some(b) => middleware::Terminal::Endpoint(b.clone()),
