@@ -43,7 +43,16 @@ pub(crate) fn encode_head<'a>(
     keep_alive: bool,
     http10: bool,
 ) {
+    // The caller has checked `content_type` (see `encode`). Empty: not given here
+    // (a run-time one may be among the headers).
+    let content_type = content_type.filter(|ct| !ct.is_empty());
+    // One reservation for every line but the headers' (each makes its own): a
+    // status line, `Server` and `Date`, `Content-Type`, `Content-Length` of any
+    // `usize`, `Connection`, the blank line.
+    out.reserve(48 + date::LINES_LEN + content_type.map_or(0, |ct| ct.len() + 16) + 38 + 24 + 2);
     match status.status_line() {
+        // The common status as a constant: copied inline, not by a `memcpy` call.
+        _ if status == StatusCode::OK => out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
         Some(line) => out.extend_from_slice(line),
         None => {
             out.extend_from_slice(b"HTTP/1.1 ");
@@ -51,12 +60,7 @@ pub(crate) fn encode_head<'a>(
             out.extend_from_slice(b" \r\n");
         }
     }
-    out.extend_from_slice(b"Server: armature\r\nDate: ");
-    date::append(out);
-    out.extend_from_slice(b"\r\n");
-    // The caller has checked `content_type` (see `encode`). Empty: not given here
-    // (a run-time one may be among the headers).
-    let content_type = content_type.filter(|ct| !ct.is_empty());
+    out.extend_from_slice(&date::server_and_date());
     if let Some(ct) = content_type {
         out.extend_from_slice(b"Content-Type: ");
         out.extend_from_slice(ct.as_bytes());
