@@ -58,6 +58,7 @@ impl<Fut: Future<Output = Response>> Future for Call<Fut> {
         // SAFETY: `Run`'s future is never moved out of the pinned value (structural
         // pinning of that field); `Rejected` holds nothing pinned.
         match unsafe { self.get_unchecked_mut() } {
+            // SAFETY: as above: `fut` stays where it is until `Call` drops.
             Call::Run(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
             Call::Rejected(resp) => Poll::Ready(match resp.take() {
                 Some(resp) => *resp,
