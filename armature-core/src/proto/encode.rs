@@ -50,14 +50,17 @@ pub(crate) fn encode_head<'a>(
     // status line, `Server` and `Date`, `Content-Type`, `Content-Length` of any
     // `usize`, `Connection`, the blank line.
     out.reserve(48 + date::LINES_LEN + content_type.map_or(0, |ct| ct.len() + 16) + 38 + 24 + 2);
-    match status.status_line() {
+    if status == StatusCode::OK {
         // The common status as a constant: copied inline, not by a `memcpy` call.
-        _ if status == StatusCode::OK => out.extend_from_slice(b"HTTP/1.1 200 OK\r\n"),
-        Some(line) => out.extend_from_slice(line),
-        None => {
-            out.extend_from_slice(b"HTTP/1.1 ");
-            out.extend_from_slice(itoa::Buffer::new().format(status.as_u16()).as_bytes());
-            out.extend_from_slice(b" \r\n");
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        match status.status_line() {
+            Some(line) => out.extend_from_slice(line),
+            None => {
+                out.extend_from_slice(b"HTTP/1.1 ");
+                out.extend_from_slice(itoa::Buffer::new().format(status.as_u16()).as_bytes());
+                out.extend_from_slice(b" \r\n");
+            }
         }
     }
     out.extend_from_slice(&date::server_and_date());
