@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::fast_response::FastBody;
 use crate::http::{Body, StatusCode};
-use crate::proto::date;
+use crate::proto::{date, swar};
 use crate::response::{Repr, Response};
 
 /// Bodies up to this size are copied into the output buffer; larger ones are
@@ -140,18 +140,10 @@ impl Written {
 /// `memchr2` on them cost ~100 instructions a header in callgrind.
 #[inline]
 fn header_safe(s: &str) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // A zero byte of `w` sets its high bit here (and only then, for the lowest such
-    // byte; higher ones may be flagged spuriously only above a real zero, which is
-    // enough for "any").
-    let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
-    let has_cr_lf =
-        |w: u64| has_zero(w ^ (b'\r' as u64 * ONES)) || has_zero(w ^ (b'\n' as u64 * ONES));
     let mut words = s.as_bytes().chunks_exact(8);
     for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        if has_cr_lf(w) {
+        let w = swar::load(word);
+        if swar::eq(w, b'\r') | swar::eq(w, b'\n') != 0 {
             return false;
         }
     }

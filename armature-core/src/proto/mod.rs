@@ -8,3 +8,4 @@ pub(crate) mod chunked;
 pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod parse;
+pub(crate) mod swar;

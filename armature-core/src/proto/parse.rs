@@ -1,4 +1,5 @@
-//! `SIMDParser`: the HTTP/1.1 request-head parser (httparse + memchr), zero-copy,
+//! `SIMDParser`: the HTTP/1.1 request-head parser (word-at-a-time scans with
+//! httparse's rules, tested against httparse), zero-copy,
 //! with interned header names and strict framing rules against request smuggling.
 
 use std::fmt;
@@ -8,6 +9,7 @@ use bytes::Bytes;
 use crate::http::headers::{Entry, StandardHeader};
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
+use crate::proto::swar;
 
 /// Why a request head could not be parsed. Opaque; ask it questions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,12 +133,6 @@ impl Default for SIMDParser {
     }
 }
 
-/// Headers parsed into a stack array; more than this needs the heap.
-const STACK_HEADERS: usize = 64;
-
-/// Headers tried first (see `SIMDParser::parse_head`).
-const FIRST_HEADERS: usize = 16;
-
 impl SIMDParser {
     /// A parser with the server's default limits (64 headers, 16 KiB head, 8 KiB URI).
     pub fn new() -> Self {
@@ -174,64 +170,48 @@ impl SIMDParser {
             Ok(None) => return Err(self.incomplete(buf)),
             Err(e) => return Err(ParseError::new(ErrorKind::Malformed(error_what(e)))),
         };
-        // httparse needs initialised headers: a few first (most requests have fewer
-        // than `FIRST_HEADERS`; initialising all 64 cost ~60 instructions a request),
-        // all of them for a request with more.
-        if self.max_headers <= FIRST_HEADERS {
-            let mut headers = [httparse::EMPTY_HEADER; FIRST_HEADERS];
-            return self.parse_into(buf, &line, &mut headers[..self.max_headers], req);
-        }
-        {
-            let mut headers = [httparse::EMPTY_HEADER; FIRST_HEADERS];
-            match self.parse_into(buf, &line, &mut headers, req) {
-                Err(e) if e.kind == ErrorKind::TooManyHeaders => {}
-                done => return done,
+        req.headers.clear();
+        let entries = &mut req.headers.entries;
+        let mut at = line.len;
+        let head_len = loop {
+            match header_line(buf, at) {
+                Ok(Some(HeaderLine::End(end))) => break end,
+                Ok(Some(HeaderLine::Field { name, value, next })) => {
+                    if entries.len() == self.max_headers {
+                        return Err(ParseError::new(ErrorKind::TooManyHeaders));
+                    }
+                    entries.push(Entry {
+                        std: StandardHeader::from_bytes(&buf[name.0..name.1]),
+                        name: (name.0 as u32, name.1 as u32),
+                        value: (value.0 as u32, value.1 as u32),
+                    });
+                    at = next;
+                }
+                Ok(None) => return Err(self.incomplete(buf)),
+                Err(e) => return Err(ParseError::new(ErrorKind::Malformed(error_what(e)))),
             }
-        }
-        self.parse_many(buf, &line, req)
+        };
+        self.check(buf, &line, head_len, req)
     }
 
-    /// `parse_head` for a request with more than `FIRST_HEADERS` headers.
-    #[cold]
-    #[inline(never)]
-    fn parse_many(
+    /// The checks on a complete head: limits, method, target and the framing
+    /// headers.
+    fn check(
         &self,
         buf: &[u8],
         line: &RequestLine,
-        req: &mut HttpRequest,
-    ) -> Result<Head, ParseError> {
-        if self.max_headers <= STACK_HEADERS {
-            let mut headers = [httparse::EMPTY_HEADER; STACK_HEADERS];
-            self.parse_into(buf, line, &mut headers[..self.max_headers], req)
-        } else {
-            let mut headers = vec![httparse::EMPTY_HEADER; self.max_headers];
-            self.parse_into(buf, line, &mut headers, req)
-        }
-    }
-
-    fn parse_into<'b>(
-        &self,
-        buf: &'b [u8],
-        line: &RequestLine,
-        storage: &mut [httparse::Header<'b>],
+        head_len: usize,
         out: &mut HttpRequest,
     ) -> Result<Head, ParseError> {
-        let (head_len, req_headers) = match httparse::parse_headers(&buf[line.len..], storage) {
-            Ok(httparse::Status::Complete((n, headers))) => (line.len + n, headers),
-            Ok(httparse::Status::Partial) => return Err(self.incomplete(buf)),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(ParseError::new(ErrorKind::TooManyHeaders))
-            }
-            Err(e) => return Err(ParseError::new(ErrorKind::Malformed(error_what(e)))),
-        };
         if head_len > self.max_head_size {
             return Err(ParseError::new(ErrorKind::HeadTooLarge));
         }
-        let base = buf.as_ptr() as usize;
-        let off = |s: &[u8]| (s.as_ptr() as usize - base) as u32;
 
-        let method = Method::from_bytes(&buf[line.method.0..line.method.1])
-            .ok_or(ParseError::new(ErrorKind::UnknownMethod))?;
+        let method = match line.known {
+            Some(method) => method,
+            None => Method::from_bytes(&buf[line.method.0..line.method.1])
+                .ok_or(ParseError::new(ErrorKind::UnknownMethod))?,
+        };
         let version = line.version;
         let path = &buf[line.target.0..line.target.1];
         if path.len() > self.max_uri_len {
@@ -275,12 +255,9 @@ impl SIMDParser {
         let mut chunked = false;
         let mut saw_te = false;
         let mut hosts = 0u32;
-        out.headers.clear();
-        let headers = &mut out.headers.entries;
-        for h in req_headers {
-            let std = StandardHeader::from_bytes(h.name.as_bytes());
-            let value = h.value;
-            match std {
+        for h in &out.headers.entries {
+            let value = &buf[h.value.0 as usize..h.value.1 as usize];
+            match h.std {
                 Some(StandardHeader::ContentLength) => {
                     let n = parse_content_length(value)?;
                     if content_length.is_some_and(|c| c != n) {
@@ -337,12 +314,6 @@ impl SIMDParser {
                 }
                 _ => {}
             }
-            let (ns, vs) = (off(h.name.as_bytes()), off(value));
-            headers.push(Entry {
-                std,
-                name: (ns, ns + h.name.len() as u32),
-                value: (vs, vs + value.len() as u32),
-            });
         }
         // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; requests that
         // disagree about their host are a known route to cache and routing confusion.
@@ -366,7 +337,7 @@ impl SIMDParser {
             (Some(n), false) => BodyKind::Length(n),
             (None, true) => BodyKind::Chunked,
         };
-        let t0 = off(target);
+        let t0 = (line.target.0 + target_start) as u32;
         out.method = method;
         out.version = version;
         out.target = (t0, t0 + target.len() as u32);
@@ -389,6 +360,8 @@ impl SIMDParser {
 /// Where the parts of a request line are in the buffer.
 struct RequestLine {
     method: (usize, usize),
+    /// The method, when the line's fast path already knows it (`GET`, `POST`).
+    known: Option<Method>,
     target: (usize, usize),
     /// Where the target's first `?` is, from the target's start.
     query: Option<usize>,
@@ -409,6 +382,122 @@ const fn method_byte(b: u8) -> bool {
         b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
         | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+}
+
+/// A header line, or the blank line that ends the head, as [`header_line`] finds it.
+enum HeaderLine {
+    /// The head ends at this offset (after its blank line).
+    End(usize),
+    /// `name: value`, as ranges of the buffer (the value without the whitespace
+    /// around it), and where the next line starts.
+    Field {
+        name: (usize, usize),
+        value: (usize, usize),
+        next: usize,
+    },
+}
+
+/// A header name byte: a token (RFC 9110 §5.6.2), as httparse's.
+const fn name_byte(b: u8) -> bool {
+    method_byte(b)
+}
+
+/// A header value byte, as httparse's: HTAB, visible ASCII and space, obs-text.
+const fn value_byte(b: u8) -> bool {
+    matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xFF)
+}
+
+/// Parses the header line (or the head's blank line) at `buf[at..]` (RFC 9112 §5):
+/// `Ok(None)` while it is incomplete.
+///
+/// Parsed here, with exactly the rules and errors of httparse's header parse with
+/// its default settings (no obs-fold, no whitespace before the colon, leading and
+/// trailing whitespace of a value not part of it; a test compares the two), and
+/// straight into the request's header ranges: httparse cost ~260 instructions a
+/// request for one short `Host` header in callgrind (its runtime SIMD dispatch
+/// per value, its `Header` array, which then had to be turned into ranges), this
+/// ~60. Values are scanned a word at a time (SWAR).
+fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse::Error> {
+    use httparse::Error;
+    let Some(&first) = buf.get(i) else {
+        return Ok(None);
+    };
+    match first {
+        b'\r' => {
+            return match buf.get(i + 1) {
+                None => Ok(None),
+                Some(b'\n') => Ok(Some(HeaderLine::End(i + 2))),
+                Some(_) => Err(Error::NewLine),
+            }
+        }
+        b'\n' => return Ok(Some(HeaderLine::End(i + 1))),
+        b if !name_byte(b) => return Err(Error::HeaderName),
+        _ => {}
+    }
+    let name_start = i;
+    i += 1;
+    loop {
+        match buf.get(i) {
+            None => return Ok(None),
+            Some(b':') => break,
+            Some(&b) if name_byte(b) => i += 1,
+            Some(_) => return Err(Error::HeaderName),
+        }
+    }
+    let name = (name_start, i);
+    i += 1;
+    loop {
+        match buf.get(i) {
+            None => return Ok(None),
+            Some(b' ' | b'\t') => i += 1,
+            Some(_) => break,
+        }
+    }
+    let value_start = i;
+    // A word at a time: the lowest byte below 0x20 or DEL is where the value ends,
+    // unless it is an HTAB, a value byte.
+    loop {
+        let Some(word) = buf.get(i..i + 8) else {
+            // Fewer than 8 bytes left: a byte at a time.
+            loop {
+                match buf.get(i) {
+                    None => return Ok(None),
+                    Some(&b) if value_byte(b) => i += 1,
+                    Some(_) => break,
+                }
+            }
+            break;
+        };
+        let w = swar::load(word);
+        let stop = swar::below(w, 0x20) | swar::eq(w, 0x7f);
+        if stop == 0 {
+            i += 8;
+            continue;
+        }
+        i += swar::first(stop);
+        if buf[i] != b'\t' {
+            break;
+        }
+        i += 1;
+    }
+    let mut end = i;
+    let next = match buf[i] {
+        b'\r' => match buf.get(i + 1) {
+            None => return Ok(None),
+            Some(b'\n') => i + 2,
+            Some(_) => return Err(Error::HeaderValue),
+        },
+        b'\n' => i + 1,
+        _ => return Err(Error::HeaderValue),
+    };
+    while end > value_start && matches!(buf[end - 1], b' ' | b'\t') {
+        end -= 1;
+    }
+    Ok(Some(HeaderLine::Field {
+        name,
+        value: (value_start, end),
+        next,
+    }))
 }
 
 /// Skips the empty lines before a request line: `Ok(None)` when the buffer ends
@@ -450,11 +539,14 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, httparse::Error> {
         }
     }
     let method_start = i;
+    let mut known = None;
     // The two common methods as one comparison each; any other token a byte at a time.
     if buf[i..].starts_with(b"GET ") {
         i += 3;
+        known = Some(Method::Get);
     } else if buf[i..].starts_with(b"POST ") {
         i += 4;
+        known = Some(Method::Post);
     } else {
         loop {
             match buf.get(i) {
@@ -474,27 +566,20 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, httparse::Error> {
     // that is not a target byte (below `!`, or DEL) ends it; `?`s and bytes above
     // 0x7F before it are noted. In each test only the lowest flagged byte is
     // certain (a borrow can flag bytes above it), and only the lowest is used.
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     while let Some(word) = buf.get(i..i + 8) {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let stop = (w.wrapping_sub(ONES * 0x21) & !w & HIGHS) | zero(w ^ (ONES * 0x7f));
-        let len = if stop == 0 {
-            8
-        } else {
-            (stop.trailing_zeros() / 8) as usize
-        };
-        let below = if len == 8 {
+        let w = swar::load(word);
+        let stop = swar::below(w, 0x21) | swar::eq(w, 0x7f);
+        let len = if stop == 0 { 8 } else { swar::first(stop) };
+        let before = if len == 8 {
             !0
         } else {
             (1u64 << (8 * len)) - 1
         };
-        let q = zero(w ^ (ONES * u64::from(b'?'))) & below;
+        let q = swar::eq(w, b'?') & before;
         if q != 0 && query.is_none() {
-            query = Some(i - target_start + (q.trailing_zeros() / 8) as usize);
+            query = Some(i - target_start + swar::first(q));
         }
-        high |= w & HIGHS & below != 0;
+        high |= swar::high(w) & before != 0;
         i += len;
         if len < 8 {
             break;
@@ -546,6 +631,7 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, httparse::Error> {
     }
     Ok(Some(RequestLine {
         method,
+        known,
         target,
         query,
         version,
@@ -572,20 +658,15 @@ fn error_what(e: httparse::Error) -> &'static str {
 /// callgrind; `memchr` above.
 #[inline]
 fn find_byte(s: &[u8], b: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     if s.len() >= 64 {
         return memchr::memchr(b, s);
     }
     let mut words = s.chunks_exact(8);
     let mut at = 0;
     for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().unwrap_or_default()) ^ (u64::from(b) * ONES);
-        // The lowest flagged byte is the first zero byte of `w` (higher flags may be
-        // spurious, never a lower one).
-        let zero = w.wrapping_sub(ONES) & !w & HIGHS;
-        if zero != 0 {
-            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        let found = swar::eq(swar::load(word), b);
+        if found != 0 {
+            return Some(at + swar::first(found));
         }
         at += 8;
     }
@@ -621,16 +702,30 @@ mod tests {
         SIMDParser::new().parse(&Bytes::copy_from_slice(raw))
     }
 
-    /// Request line and headers as this parser splits them, in httparse's terms.
-    fn split(buf: &[u8]) -> httparse::Result<(usize, String, String, u8, usize)> {
+    /// A head as httparse sees it: length, method, target, version, headers.
+    type Parts = (usize, String, String, u8, Vec<(String, Vec<u8>)>);
+
+    /// Request line and headers as this parser splits them, in httparse's terms
+    /// (at most 64 headers, as `httparse_says`).
+    fn split(buf: &[u8]) -> httparse::Result<Parts> {
         let Some(line) = request_line(buf)? else {
             return Ok(httparse::Status::Partial);
         };
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let httparse::Status::Complete((n, hs)) =
-            httparse::parse_headers(&buf[line.len..], &mut headers)?
-        else {
-            return Ok(httparse::Status::Partial);
+        let mut hs = Vec::new();
+        let mut at = line.len;
+        let n = loop {
+            match header_line(buf, at)? {
+                None => return Ok(httparse::Status::Partial),
+                Some(HeaderLine::End(end)) => break end - line.len,
+                Some(HeaderLine::Field { name, value, next }) => {
+                    if hs.len() == 64 {
+                        return Err(httparse::Error::TooManyHeaders);
+                    }
+                    let name = String::from_utf8(buf[name.0..name.1].to_vec()).unwrap();
+                    hs.push((name, buf[value.0..value.1].to_vec()));
+                    at = next;
+                }
+            }
         };
         let text = |r: (usize, usize)| String::from_utf8(buf[r.0..r.1].to_vec()).unwrap();
         let target = &buf[line.target.0..line.target.1];
@@ -645,11 +740,11 @@ mod tests {
             text(line.method),
             text(line.target),
             version,
-            hs.len(),
+            hs,
         )))
     }
 
-    fn httparse_says(buf: &[u8]) -> httparse::Result<(usize, String, String, u8, usize)> {
+    fn httparse_says(buf: &[u8]) -> httparse::Result<Parts> {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         let n = match req.parse(buf)? {
@@ -661,7 +756,10 @@ mod tests {
             req.method.unwrap().to_owned(),
             req.path.unwrap().to_owned(),
             req.version.unwrap(),
-            req.headers.len(),
+            req.headers
+                .iter()
+                .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                .collect(),
         )))
     }
 
@@ -676,6 +774,8 @@ mod tests {
             b"GET / HTTP/1.1\r\n\r\n",
             b"GET /a/longer/path/of/segments?and=a&query=1 HTTP/1.1\r\nHost: x\r\n\r\n",
             b"DELETE /0123456789abcdef0123456789abcdef HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) \tx/1 \r\nA:\r\nB: \t \r\nC:  v  \r\n\r\n",
+            b"GET / HTTP/1.1\nhost:x\nx-a: \xe2\x82\xac 0123456789abcdefghij\n\n",
         ];
         let swaps = [
             b' ', b'\r', b'\n', b'\t', 0, 0x1f, b'!', b'~', 0x7f, 0x80, 0xc3, 0xff, b'?', b'/',
