@@ -719,6 +719,16 @@ pub(super) struct BufRing {
     taken: usize,
 }
 
+/// The buffer memory is 2 MiB-aligned and advised `MADV_HUGEPAGE`: each receive lands
+/// in a different buffer, each on its own 4 KiB page, so with small pages the
+/// kernel's copy into them missed the TLB (perf, hello /plaintext c=64:
+/// `_copy_to_iter` 0.15-0.16 µs per request, 0.08-0.09 on huge pages, against 0.07
+/// for epoll's `recv` into a pooled buffer). The hot buffers are the lowest ids (the
+/// spare stack starts with buffer 0 on top), so they share the first huge page: it
+/// costs up to 2 MiB resident per worker, where 4 KiB pages held only the buffers
+/// used.
+const HUGE_PAGE: usize = 2 << 20;
+
 /// The fewest buffers [`BufRing::top_up`] leaves in the ring.
 const MIN_HOT: usize = 32;
 
@@ -732,8 +742,15 @@ impl BufRing {
             4096,
         )
         .map_err(io::Error::other)?;
-        let mem_layout =
-            Layout::from_size_align(usize::from(count) * stride, 64).map_err(io::Error::other)?;
+        let len = usize::from(count) * stride;
+        // Transparent huge pages for the buffers (see `HUGE_PAGE`) when they fill one.
+        let huge = len >= HUGE_PAGE;
+        let (len, align) = if huge {
+            (len.next_multiple_of(HUGE_PAGE), HUGE_PAGE)
+        } else {
+            (len, 64)
+        };
+        let mem_layout = Layout::from_size_align(len, align).map_err(io::Error::other)?;
         // SAFETY: both layouts have a non-zero size.
         let entries =
             unsafe { std::alloc::alloc_zeroed(entries_layout) }.cast::<types::BufRingEntry>();
@@ -741,6 +758,13 @@ impl BufRing {
         let mem = unsafe { std::alloc::alloc(mem_layout) };
         if entries.is_null() || mem.is_null() {
             std::alloc::handle_alloc_error(entries_layout);
+        }
+        if huge {
+            // Advice only: where the kernel has no transparent huge pages (or they are
+            // off), the buffers stay on 4 KiB pages, as before.
+            // SAFETY: `mem` is a live allocation of `len` bytes, 2 MiB-aligned; the
+            // advice changes how it is backed, not its contents or validity.
+            unsafe { libc::madvise(mem.cast(), len, libc::MADV_HUGEPAGE) };
         }
         let mut bufs = BufRing {
             entries,
