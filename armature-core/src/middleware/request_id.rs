@@ -126,7 +126,7 @@ fn next_id() -> u64 {
 }
 
 /// `z` as 16 lower-case hex digits, in one SSE2 register (SSE2 is part of x86-64's
-/// baseline): ~15 instructions, where the portable [`hex16_lanes`] measured ~60 and
+/// baseline): ~15 instructions, where the portable [`hex16_lanes`] measured ~45 and
 /// a digit-by-digit table loop ~80 in callgrind.
 #[cfg(target_arch = "x86_64")]
 #[inline]
