@@ -137,7 +137,85 @@ pub(crate) struct HookStack {
 /// routes without middleware).
 /// Each entry is a layer's index and what its `after` needs; layers with nothing to do
 /// after (a `Carry::Done`) are not kept, so theirs costs nothing.
-pub(crate) type Carries = SmallVec<[(usize, Carry); 4]>;
+///
+/// The first [`Carries::INLINE`] live in place: none of a `SmallVec`'s
+/// inline-or-heap tests on each push and pop.
+pub(crate) struct Carries {
+    /// How many of `inline` are kept (the others are `Done`).
+    len: usize,
+    inline: [(usize, Carry); Carries::INLINE],
+    /// The carries past `INLINE`, in order (a stack of that many layers with
+    /// something to do after).
+    more: Vec<(usize, Carry)>,
+}
+
+impl Carries {
+    const INLINE: usize = 4;
+
+    pub(crate) fn new() -> Carries {
+        Carries {
+            len: 0,
+            inline: Default::default(),
+            more: Vec::new(),
+        }
+    }
+
+    /// Drops what is kept (left over only by a request whose future was dropped
+    /// unfinished).
+    #[inline]
+    fn clear(&mut self) {
+        if self.len != 0 || !self.more.is_empty() {
+            self.clear_slow();
+        }
+    }
+
+    #[cold]
+    fn clear_slow(&mut self) {
+        for (_, carry) in &mut self.inline[..self.len] {
+            *carry = Carry::Done;
+        }
+        self.len = 0;
+        self.more.clear();
+    }
+
+    /// Keeps layer `i`'s `carry` (not `Done`).
+    #[inline]
+    fn push(&mut self, i: usize, carry: Carry) {
+        match self.inline.get_mut(self.len) {
+            Some(entry) => {
+                entry.0 = i;
+                entry.1.set(carry);
+                self.len += 1;
+            }
+            None => self.more.push((i, carry)),
+        }
+    }
+
+    /// The kept carries, outermost first.
+    fn iter(&self) -> impl Iterator<Item = &Carry> {
+        self.inline[..self.len]
+            .iter()
+            .chain(&self.more)
+            .map(|(_, carry)| carry)
+    }
+
+    /// The innermost kept carry and its layer's index, taken out.
+    #[inline]
+    fn pop(&mut self) -> Option<(usize, Carry)> {
+        if !self.more.is_empty() {
+            return self.pop_more();
+        }
+        let len = self.len.checked_sub(1)?;
+        self.len = len;
+        let (i, carry) = self.inline.get_mut(len)?;
+        Some((*i, std::mem::take(carry)))
+    }
+
+    #[cold]
+    fn pop_more(&mut self) -> Option<(usize, Carry)> {
+        self.more.pop()
+    }
+}
 
 /// The state of the layers' `after`s while the handler runs.
 pub(crate) struct After<'a> {
@@ -166,7 +244,6 @@ impl HookStack {
         state: &Arc<S>,
         carries: &'a mut Carries,
     ) -> CatchPanic<'a> {
-        // Left over only by a request whose future was dropped unfinished.
         carries.clear();
         let started = catch_unwind(AssertUnwindSafe(|| {
             let mut spans = false;
@@ -180,7 +257,7 @@ impl HookStack {
                     std::mem::forget(carry);
                 } else {
                     spans |= carry.span().is_some();
-                    carries.push((i, carry));
+                    carries.push(i, carry);
                 }
             }
             let fut = if spans {
@@ -209,7 +286,7 @@ impl HookStack {
 fn enter(carries: &Carries) -> SmallVec<[tracing::span::Entered<'_>; 1]> {
     carries
         .iter()
-        .filter_map(|(_, carry)| carry.span())
+        .filter_map(Carry::span)
         .map(tracing::Span::enter)
         .collect()
 }
