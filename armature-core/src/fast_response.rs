@@ -145,8 +145,11 @@ impl FastHeaders {
         self.insert_value(name, FastValue::from(value.into()));
     }
 
-    /// [`insert`](Self::insert) of a value already in its stored form.
-    #[inline]
+    /// [`insert`](Self::insert) of a value already in its stored form. Always inlined,
+    /// as `RequestId::after` is: the request id then reaches the response with no
+    /// call and register saves (the two together: ~20 instructions a request in
+    /// callgrind; either alone saved nothing).
+    #[inline(always)]
     pub(crate) fn insert_value(&mut self, name: &'static str, value: FastValue) {
         if let Some(slot) = self
             .entries
