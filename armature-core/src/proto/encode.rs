@@ -106,11 +106,65 @@ fn push_header(
         && !is_framing_header(name)
         && !(has_content_type && name.eq_ignore_ascii_case("content-type"))
     {
-        out.reserve(name.len() + value.len() + 4);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
+        push_line(out, name.as_bytes(), value.as_bytes());
+    }
+}
+
+/// Appends `name: value\r\n` to `out` with one capacity check, copying a name or
+/// value of 4 to 32 bytes (most are) with two overlapping moves rather than a
+/// `memcpy` call (four `extend_from_slice`s with two calls measured ~35
+/// instructions a line more in callgrind).
+#[inline]
+fn push_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let n = name.len() + value.len() + 4;
+    out.reserve(n);
+    let len = out.len();
+    // SAFETY: `reserve` made room for `n` more bytes after `len`; exactly those `n`
+    // are written (`copy_short` writes `src.len()` bytes at `dst`), then counted.
+    unsafe {
+        let mut dst = out.as_mut_ptr().add(len);
+        copy_short(name, dst);
+        dst = dst.add(name.len());
+        dst.cast::<[u8; 2]>().write_unaligned(*b": ");
+        dst = dst.add(2);
+        copy_short(value, dst);
+        dst = dst.add(value.len());
+        dst.cast::<[u8; 2]>().write_unaligned(*b"\r\n");
+        out.set_len(len + n);
+    }
+}
+
+/// Copies `src` to `dst`: from 4 to 32 bytes as two (overlapping) loads and stores
+/// of the same width, otherwise through `memcpy`.
+///
+/// # Safety
+///
+/// `dst` is valid for writing `src.len()` bytes and does not overlap `src`.
+#[inline(always)]
+unsafe fn copy_short(src: &[u8], dst: *mut u8) {
+    #[inline(always)]
+    unsafe fn two<T: Copy>(src: *const u8, dst: *mut u8, len: usize) {
+        let w = std::mem::size_of::<T>();
+        // SAFETY: `w <= len`, and `len` bytes are readable at `src`, writable at `dst`.
+        unsafe {
+            let (a, b) = (
+                src.cast::<T>().read_unaligned(),
+                src.add(len - w).cast::<T>().read_unaligned(),
+            );
+            dst.cast::<T>().write_unaligned(a);
+            dst.add(len - w).cast::<T>().write_unaligned(b);
+        }
+    }
+    let (len, s) = (src.len(), src.as_ptr());
+    // SAFETY: each width is used only for lengths from it to twice it, so both moves
+    // lie within `src` and within the `len` bytes at `dst` (the caller's promise).
+    unsafe {
+        match len {
+            4..=7 => two::<u32>(s, dst, len),
+            8..=16 => two::<u64>(s, dst, len),
+            17..=32 => two::<u128>(s, dst, len),
+            _ => std::ptr::copy_nonoverlapping(s, dst, len),
+        }
     }
 }
 
