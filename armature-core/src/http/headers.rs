@@ -438,6 +438,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_header_added_under_its_interned_name_reads_as_any_other() {
+        let mut h = HeaderMap::new();
+        h.append(
+            Bytes::from_static(b"Host"),
+            Bytes::from_static(b"example.com"),
+        );
+        h.append_std16(StandardHeader::XRequestId, b"0123456789abcdef");
+        assert_eq!(h.get_str("X-Request-Id"), Some("0123456789abcdef"));
+        assert_eq!(
+            h.get_standard(StandardHeader::XRequestId),
+            Some(&b"0123456789abcdef"[..])
+        );
+        assert!(h.contains("x-request-id"));
+        assert_eq!(h.get_all("x-request-id").count(), 1);
+        let names: Vec<&str> = h.iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["Host", "x-request-id"]);
+        assert_eq!(
+            format!("{h:?}"),
+            r#"{"Host": "example.com", "x-request-id": "0123456789abcdef"}"#
+        );
+        // Past the inline room, the value goes to the heap with the others.
+        h.append(Bytes::from_static(b"x-long"), Bytes::from(vec![b'a'; 30]));
+        h.append_std16(StandardHeader::XRequestId, b"fedcba9876543210");
+        assert_eq!(h.get_all("x-request-id").count(), 2);
+        assert_eq!(h.get_str("x-long").map(str::len), Some(30));
+        h.remove("X-REQUEST-ID");
+        assert!(!h.contains("x-request-id"));
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
     fn every_standard_name_is_found_in_any_case() {
         for h in [
             StandardHeader::Host,
