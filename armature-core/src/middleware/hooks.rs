@@ -14,26 +14,24 @@
 //! Measured with callgrind on `/json` (`examples/middleware`, one worker): request
 //! id, CORS (any origin, a request without `Origin`) and request log (no
 //! subscriber) cost 3,780 instructions a request as futures (8,378 against 4,599
-//! without middleware), and as hooks 412 (4,959 against 4,547: +9.1%; 707 before
+//! without middleware), and as hooks 400 (4,937 against 4,537: +8.8%; 707 before
 //! the changes below). Of those, by callgrind's line attribution (approximate:
 //! the layers are inlined into the connection loop): the request id's `before`
 //! ~65 (generating the id, adding it to the request), its header line ~85
 //! (`push_line` and the encoder's loop), `Cors::before` and `RequestLog::before`
 //! ~40 (mostly the scan of the request's headers for `Origin`), the loop's own
-//! work ~110 (`start`, the carries), the `after`s ~75 (taking the carry,
+//! work ~95 (`start`, the carries), the `after`s ~75 (taking the carry,
 //! dispatching, inserting the id into the response's headers).
 //!
-//! What brought it from 707 to 412 (each step measured on its own): a generated
+//! What brought it from 707 to 400 (each step measured on its own): a generated
 //! id added to the request under the interned name with one 16-byte store (~70),
 //! formatted in one SSE2 register (~13) and made ASCII without an `Option` (~40);
 //! `Cors::before` and `RequestLog::before` inlined (~40), and the request id's
 //! common `before` and its `after` (~45); [`Carries`] as a plain array (~25); a
-//! header line written with one capacity test and no `memcpy` call (~50).
-//! Dispatching over [`Builtin`] instead of `Arc<dyn Hooks>` showed no saving of
-//! its own (within the noise of a few instructions); doing each layer's carry
-//! test in its own `match` arm saved ~23 but moved the connection loop's code
-//! enough to cost routes without middleware ~10 (hello's pipelined
-//! `/plaintext`), so it was reverted.
+//! header line written with one capacity test and no `memcpy` call (~50); each
+//! layer's carry test in its own `match` arm of [`Builtin::before`], with the push
+//! out of line (~15). Dispatching over [`Builtin`] instead of `Arc<dyn Hooks>`
+//! showed no saving of its own (within the noise of a few instructions).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -76,13 +74,25 @@ pub enum Builtin {
 }
 
 impl Builtin {
+    /// Runs the `before` of layer `i` (this one) and keeps what it leaves in
+    /// `carries`; `spans` is set if that opened a span. Done in each arm, so that
+    /// where a `before` is inlined, whether it left a carry is known there (a shared
+    /// test after the `match` measured ~20 instructions a request more for the
+    /// request id, CORS and request log stack in callgrind; see also
+    /// [`Carries::push`]).
     #[inline]
-    fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
+    fn before(
+        &self,
+        req: &mut HttpRequest,
+        i: usize,
+        carries: &mut Carries,
+        spans: &mut bool,
+    ) -> Option<Response> {
         match self {
-            Builtin::RequestId(h) => h.before(req, carry),
-            Builtin::Cors(h) => h.before(req, carry),
-            Builtin::RequestLog(h) => h.before(req, carry),
-            Builtin::DefaultHeaders(h) => h.before(req, carry),
+            Builtin::RequestId(h) => before_into(&**h, req, i, carries, spans),
+            Builtin::Cors(h) => before_into(&**h, req, i, carries, spans),
+            Builtin::RequestLog(h) => before_into(h, req, i, carries, spans),
+            Builtin::DefaultHeaders(h) => before_into(&**h, req, i, carries, spans),
         }
     }
 
@@ -95,6 +105,30 @@ impl Builtin {
             Builtin::DefaultHeaders(h) => h.after(carry, resp),
         }
     }
+}
+
+/// [`Builtin::before`] for one kind of layer.
+#[inline(always)]
+fn before_into<H: Hooks>(
+    hooks: &H,
+    req: &mut HttpRequest,
+    i: usize,
+    carries: &mut Carries,
+    spans: &mut bool,
+) -> Option<Response> {
+    let mut carry = Carry::Done;
+    if let Some(answer) = hooks.before(req, &mut carry) {
+        // What it left is dropped: its `after` does not run.
+        return Some(answer);
+    }
+    if matches!(carry, Carry::Done) {
+        // Owns nothing: skip the out-of-line drop glue (as in `Carry::set`).
+        std::mem::forget(carry);
+    } else {
+        *spans |= carry.span().is_some();
+        carries.push(i, carry);
+    }
+    None
 }
 
 /// What one layer's [`Hooks::before`] leaves for its [`Hooks::after`].
@@ -190,8 +224,11 @@ impl Carries {
         self.more.clear();
     }
 
-    /// Keeps layer `i`'s `carry` (not `Done`).
-    #[inline]
+    /// Keeps layer `i`'s `carry` (not `Done`). Out of line: [`Builtin::before`]
+    /// calls it from each arm, and four inlined copies in the connection loop cost
+    /// routes without middleware ~10 instructions a request (hello's pipelined
+    /// `/plaintext` in callgrind) by the code they moved.
+    #[inline(never)]
     fn push(&mut self, i: usize, carry: Carry) {
         match self.inline.get_mut(self.len) {
             Some(entry) => {
@@ -260,16 +297,8 @@ impl HookStack {
         let started = catch_unwind(AssertUnwindSafe(|| {
             let mut spans = false;
             for (i, layer) in self.layers.iter().enumerate() {
-                let mut carry = Carry::Done;
-                if let Some(resp) = layer.before(req, &mut carry) {
+                if let Some(resp) = layer.before(req, i, carries, &mut spans) {
                     return (Box::pin(std::future::ready(resp)) as BoxFuture, spans);
-                }
-                if matches!(carry, Carry::Done) {
-                    // Owns nothing: skip the out-of-line drop glue (as in `Carry::set`).
-                    std::mem::forget(carry);
-                } else {
-                    spans |= carry.span().is_some();
-                    carries.push(i, carry);
                 }
             }
             let fut = if spans {
