@@ -187,6 +187,7 @@ impl Config {
 }
 
 impl Hooks for Cors {
+    #[inline]
     fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
         let config = &*self.config;
         // A request without `Origin` (most of them) costs this one lookup.

@@ -74,6 +74,7 @@ pub struct Pending {
 }
 
 impl Hooks for RequestLog {
+    #[inline]
     fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
         // The one check a request pays without a subscriber for the access log: the
         // callsite's interest is cached by `tracing`.

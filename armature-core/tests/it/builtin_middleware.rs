@@ -53,6 +53,35 @@ async fn request_id_is_generated_when_absent_kept_when_present_and_echoed() {
     stop_async(server).await;
 }
 
+#[tokio::test]
+async fn more_hook_layers_than_kept_inline_each_run_their_after() {
+    // Six request ids under six names: six carries, past the four the connection
+    // keeps in place, each echoed on the response by its own layer's `after`.
+    const NAMES: [&str; 6] = ["x-id-1", "x-id-2", "x-id-3", "x-id-4", "x-id-5", "x-id-6"];
+    let mut app = App::new().get("/ids", |req: HttpRequest| async move {
+        NAMES
+            .iter()
+            .map(|n| req.header_str(n).unwrap_or("none").to_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    });
+    for name in NAMES {
+        app = app.middleware(RequestId::new().header(name));
+    }
+    let server = start(app);
+    let addr = server.addr();
+    for _ in 0..3 {
+        let resp = hyper_get(addr, "/ids").await;
+        let echoed: Vec<&str> = NAMES
+            .iter()
+            .map(|n| resp.headers()[*n].to_str().unwrap())
+            .collect();
+        assert!(echoed.iter().all(|id| id.len() == 16), "{echoed:?}");
+        assert_eq!(resp.body(), echoed.join(",").as_str());
+    }
+    stop_async(server).await;
+}
+
 /// Everything the test subscriber wrote (the fmt layer's default format, no ANSI).
 fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
     static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
