@@ -220,9 +220,9 @@ impl<'a> CatchPanic<'a> {
     }
 
     /// `inner`, then `after` on its response.
-    pub(crate) fn with_after(inner: BoxFuture, after: After<'a>) -> CatchPanic<'a> {
+    pub(crate) fn with_after(inner: SlotFuture<'a>, after: After<'a>) -> CatchPanic<'a> {
         CatchPanic {
-            inner: Some(SlotFuture::Boxed(inner)),
+            inner: Some(inner),
             after: Some(after),
         }
     }
@@ -236,6 +236,18 @@ impl<'a> CatchPanic<'a> {
     }
 }
 
+/// `f()`, or `None` if it panicked. Built with `panic = "abort"` (the release-fat
+/// profile) a panic never returns, so this is a plain call: `catch_unwind` would
+/// only pass the result through its union (a response is ~400 bytes: two copies
+/// and ~20 instructions a request in callgrind).
+#[inline(always)]
+pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Option<R> {
+    #[cfg(not(panic = "unwind"))]
+    return Some(f());
+    #[cfg(panic = "unwind")]
+    return catch_unwind(AssertUnwindSafe(f)).ok();
+}
+
 fn panic_response() -> Response {
     Response::text(
         crate::StatusCode::INTERNAL_SERVER_ERROR,
@@ -243,51 +255,80 @@ fn panic_response() -> Response {
     )
 }
 
-impl Future for CatchPanic<'_> {
-    type Output = Response;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        let this = &mut *self;
-        let Some(fut) = this.inner.as_mut() else {
-            return Poll::Ready(panic_response());
+impl CatchPanic<'_> {
+    /// Polls the handler; when it is ready, runs the hook middleware's `after`s on
+    /// its response, then `f`, all on the response where the poll put it: returned
+    /// from a `Future::poll`, each response (~400 bytes) was copied once more,
+    /// 64 instructions a request in callgrind. A panic while polling (or in an
+    /// `after`) answers `500`.
+    #[inline]
+    pub(crate) fn poll_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Response) -> R,
+    ) -> Poll<R> {
+        let Some(fut) = self.inner.as_mut() else {
+            return Poll::Ready(f(&mut panic_response()));
         };
-        if this.after.is_none() {
-            // Kept apart from the hooked case: the response is returned as polled
-            // (with the hooked code in the same path, it cost a ~400-byte memcpy).
+        if self.after.is_none() {
             // Built with `panic = "abort"` (the release-fat profile) a panic never
-            // returns, so there is nothing to catch: `catch_unwind` would only pass
-            // the response through its union (two ~400-byte copies and ~20
-            // instructions a request in callgrind, pipelined /plaintext).
+            // returns, so there is nothing to catch (see `catching`).
             #[cfg(not(panic = "unwind"))]
-            return Pin::new(&mut *fut).poll(cx);
+            return match Pin::new(&mut *fut).poll(cx) {
+                Poll::Ready(ref mut resp) => Poll::Ready(f(resp)),
+                Poll::Pending => Poll::Pending,
+            };
             #[cfg(panic = "unwind")]
             return match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *fut).poll(cx))) {
-                Ok(p) => p,
+                Ok(Poll::Ready(ref mut resp)) => Poll::Ready(f(resp)),
+                Ok(Poll::Pending) => Poll::Pending,
                 Err(_) => {
-                    this.inner = None;
-                    Poll::Ready(panic_response())
+                    self.inner = None;
+                    Poll::Ready(f(&mut panic_response()))
                 }
             };
         }
-        let after = &mut this.after;
-        let polled = catch_unwind(AssertUnwindSafe(|| {
+        let after = &mut self.after;
+        #[cfg(not(panic = "unwind"))]
+        {
             let mut polled = {
                 // The hook middleware's spans (a request log's) enclose each poll.
                 let _entered = after.as_ref().and_then(After::enter);
                 Pin::new(&mut *fut).poll(cx)
             };
-            if let Poll::Ready(resp) = &mut polled {
+            return match polled {
+                Poll::Ready(ref mut resp) => {
+                    if let Some(after) = after.take() {
+                        after.run(resp);
+                    }
+                    Poll::Ready(f(resp))
+                }
+                Poll::Pending => Poll::Pending,
+            };
+        }
+        #[cfg(panic = "unwind")]
+        let mut polled = catching(|| {
+            let mut polled = {
+                // The hook middleware's spans (a request log's) enclose each poll.
+                let _entered = after.as_ref().and_then(After::enter);
+                Pin::new(&mut *fut).poll(cx)
+            };
+            if let Poll::Ready(ref mut resp) = polled {
                 if let Some(after) = after.take() {
                     after.run(resp);
                 }
             }
             polled
-        }));
+        });
+        // `ref mut`: `f` runs on the response where it is, not on a copy.
+        #[cfg(panic = "unwind")]
         match polled {
-            Ok(p) => p,
-            Err(_) => {
-                this.inner = None;
-                this.after = None;
-                Poll::Ready(panic_response())
+            Some(Poll::Ready(ref mut resp)) => Poll::Ready(f(resp)),
+            Some(Poll::Pending) => Poll::Pending,
+            None => {
+                self.inner = None;
+                self.after = None;
+                Poll::Ready(f(&mut panic_response()))
             }
         }
     }

@@ -33,7 +33,6 @@
 //! out of line (~15). Dispatching over [`Builtin`] instead of `Arc<dyn Hooks>`
 //! showed no saving of its own (within the noise of a few instructions).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use smallvec::SmallVec;
@@ -41,7 +40,8 @@ use tracing::Instrument;
 
 use super::{Layer, Next};
 use crate::fast_response::FastValue;
-use crate::handler::{BoxFuture, CatchPanic, ErasedHandler};
+use crate::future_slot::FutureSlot;
+use crate::handler::{catching, BoxFuture, CatchPanic, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::Response;
 
@@ -292,25 +292,30 @@ impl HookStack {
         handler: &dyn ErasedHandler<S>,
         state: &Arc<S>,
         carries: &'a mut Carries,
+        slot: &'a mut FutureSlot,
     ) -> CatchPanic<'a> {
         carries.clear();
-        let started = catch_unwind(AssertUnwindSafe(|| {
+        // Taken out of an `Option`: the borrow itself moves into the call (see
+        // `CatchPanic::new`).
+        let mut slot = Some(slot);
+        let started = catching(|| {
+            let slot = slot.take().expect("called once");
             let mut spans = false;
             for (i, layer) in self.layers.iter().enumerate() {
                 if let Some(resp) = layer.before(req, i, carries, &mut spans) {
-                    return (Box::pin(std::future::ready(resp)) as BoxFuture, spans);
+                    return (slot.put(std::future::ready(resp)), spans);
                 }
             }
             let fut = if spans {
                 let _entered = enter(carries);
-                handler.call(req, state)
+                handler.call_in(req, state, slot)
             } else {
-                handler.call(req, state)
+                handler.call_in(req, state, slot)
             };
             (fut, spans)
-        }));
+        });
         match started {
-            Ok((fut, spans)) => CatchPanic::with_after(
+            Some((fut, spans)) => CatchPanic::with_after(
                 fut,
                 After {
                     layers: &self.layers,
@@ -318,7 +323,7 @@ impl HookStack {
                     spans,
                 },
             ),
-            Err(_) => CatchPanic::panicked(),
+            None => CatchPanic::panicked(),
         }
     }
 }

@@ -184,16 +184,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                 };
                 match call {
                     Ok(mut call) => {
-                        std::future::poll_fn(|cx| {
-                            // `ref mut`: encoded where `poll` put it, not moved.
-                            match std::future::Future::poll(std::pin::Pin::new(&mut call), cx) {
-                                std::task::Poll::Ready(ref mut resp) => {
-                                    std::task::Poll::Ready(encode(resp))
-                                }
-                                std::task::Poll::Pending => std::task::Poll::Pending,
-                            }
-                        })
-                        .await
+                        std::future::poll_fn(|cx| call.poll_with(cx, &mut encode)).await
                     }
                     Err(mut resp) => encode(&mut resp),
                 }
@@ -425,7 +416,7 @@ fn route<'a, S: Send + Sync + 'static>(
     };
     Ok(match &endpoint.hooks {
         None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
-        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries),
+        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries, slot),
     })
 }
 
