@@ -64,6 +64,62 @@ type Slots = [u32; METHODS];
 /// it and 403 with std's SipHash (a hand-written FxHash-style hasher was no better).
 type StaticHasher = lru::DefaultHasher;
 
+/// Up to this many static paths are found by a scan rather than a hash.
+const FEW_STATICS: usize = 8;
+
+/// The static routes' slots by path: a list scanned by length and bytes while
+/// there are few (most apps; the scan costs ~30 instructions a request less than
+/// hashing the path and probing, callgrind, pipelined /plaintext), a hash map once
+/// there are more than [`FEW_STATICS`].
+#[derive(Debug, Default)]
+enum Statics {
+    #[default]
+    None,
+    Few(Vec<(Box<str>, Slots)>),
+    Many(HashMap<Box<str>, Slots, StaticHasher>),
+}
+
+impl Statics {
+    #[inline(always)]
+    fn get(&self, path: &str) -> Option<&Slots> {
+        match self {
+            Statics::None => None,
+            Statics::Few(few) => few
+                .iter()
+                .find(|(p, _)| p.len() == path.len() && p.as_bytes() == path.as_bytes())
+                .map(|(_, slots)| slots),
+            Statics::Many(many) => many.get(path),
+        }
+    }
+
+    /// The slots of `path`, added (every method absent) when new.
+    fn slots_mut(&mut self, path: &str) -> &mut Slots {
+        if let Statics::Few(few) = self {
+            if few.len() >= FEW_STATICS && !few.iter().any(|(p, _)| &**p == path) {
+                let many = std::mem::take(few).into_iter().collect();
+                *self = Statics::Many(many);
+            }
+        }
+        match self {
+            Statics::None => {
+                *self = Statics::Few(vec![(path.into(), [NO_ROUTE; METHODS])]);
+                match self {
+                    Statics::Few(few) => &mut few[0].1,
+                    _ => unreachable!("just set"),
+                }
+            }
+            Statics::Few(few) => match few.iter().position(|(p, _)| &**p == path) {
+                Some(i) => &mut few[i].1,
+                None => {
+                    few.push((path.into(), [NO_ROUTE; METHODS]));
+                    &mut few.last_mut().expect("just pushed").1
+                }
+            },
+            Statics::Many(many) => many.entry(path.into()).or_insert([NO_ROUTE; METHODS]),
+        }
+    }
+}
+
 /// A successful match: the route's value and its parameters.
 ///
 /// Parameter keys borrow from the router, values from the path (undecoded).
@@ -117,7 +173,7 @@ enum Found<'r, 'p> {
 pub struct Router<T> {
     routes: Vec<Route<T>>,
     trees: [matchit::Router<u32>; METHODS],
-    statics: HashMap<Box<str>, Slots, StaticHasher>,
+    statics: Statics,
     /// Bit `i`: the tree of method `i` has a route with parameters.
     dynamic: u16,
     first_error: Option<RouteError>,
@@ -156,7 +212,7 @@ impl<T> Router<T> {
         Router {
             routes: Vec::new(),
             trees: std::array::from_fn(|_| matchit::Router::new()),
-            statics: HashMap::default(),
+            statics: Statics::default(),
             dynamic: 0,
             first_error: None,
             stamp: cache::next_stamp(),
@@ -204,9 +260,7 @@ impl<T> Router<T> {
         }
         match &parsed.literal {
             Some(literal) => {
-                self.statics
-                    .entry(literal.as_str().into())
-                    .or_insert([NO_ROUTE; METHODS])[m] = id;
+                self.statics.slots_mut(literal.as_str())[m] = id;
             }
             None => self.dynamic |= 1 << m,
         }

@@ -564,3 +564,49 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn static_routes_are_found_before_and_after_the_table_grows_into_a_map() {
+    // Few (a scanned list) up to FEW_STATICS paths, a hash map past it: every count
+    // around the switch, each path on two methods, added in an order that puts a
+    // path's second method after the switch.
+    for n in [
+        1,
+        FEW_STATICS - 1,
+        FEW_STATICS,
+        FEW_STATICS + 1,
+        3 * FEW_STATICS,
+    ] {
+        let mut router = Router::new();
+        for i in 0..n {
+            router
+                .route(Method::Get, &format!("/p{i}"), format!("GET {i}"))
+                .unwrap();
+        }
+        for i in 0..n {
+            router
+                .route(Method::Post, &format!("/p{i}"), format!("POST {i}"))
+                .unwrap();
+        }
+        for i in 0..n {
+            let path = format!("/p{i}");
+            let get = router.match_route(Method::Get, &path).unwrap();
+            assert_eq!(get.value, &format!("GET {i}"), "{n} {path}");
+            let post = router.match_route(Method::Post, &path).unwrap();
+            assert_eq!(post.value, &format!("POST {i}"), "{n} {path}");
+            assert!(matches!(
+                router.match_route(Method::Put, &path),
+                Err(MatchError::MethodNotAllowed { .. })
+            ));
+        }
+        for miss in ["/p", "/q0", &format!("/p{n}"), "/p00"] {
+            assert!(
+                matches!(
+                    router.match_route(Method::Get, miss),
+                    Err(MatchError::NotFound)
+                ),
+                "{n} {miss}"
+            );
+        }
+    }
+}
