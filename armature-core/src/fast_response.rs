@@ -152,6 +152,10 @@ impl FastHeaders {
     /// callgrind; either alone saved nothing).
     #[inline(always)]
     pub(crate) fn insert_value(&mut self, name: &'static str, value: FastValue) {
+        // No headers yet (the common case for middleware's one): nothing to replace.
+        if self.entries.is_empty() {
+            return self.entries.push((name, value));
+        }
         if let Some(slot) = self
             .entries
             .iter_mut()

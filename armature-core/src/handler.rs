@@ -291,9 +291,13 @@ impl CatchPanic<'_> {
         let after = &mut self.after;
         #[cfg(not(panic = "unwind"))]
         {
-            let mut polled = {
-                // The hook middleware's spans (a request log's) enclose each poll.
+            // The hook middleware's spans (a request log's) enclose each poll; the
+            // common case, none, tests a flag (not building and dropping an empty
+            // guard).
+            let mut polled = if after.as_ref().is_some_and(After::has_spans) {
                 let _entered = after.as_ref().and_then(After::enter);
+                Pin::new(&mut *fut).poll(cx)
+            } else {
                 Pin::new(&mut *fut).poll(cx)
             };
             return match polled {

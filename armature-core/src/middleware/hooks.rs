@@ -5,8 +5,9 @@
 //! the response (request id, CORS, request log, default headers) is two plain
 //! calls: [`Hooks::before`] on the connection's own request, and [`Hooks::after`]
 //! on the response in place. When every layer of a route has hooks, the route's
-//! handler is called as without middleware (one boxed future, the handler's) and
-//! the `after`s run when it is ready ([`HookStack::start`]). Any other layer in the
+//! handler is called as without middleware (its future in the connection's future
+//! slot) and the `after`s run on the response where the poll left it
+//! ([`HookStack::start`], `CatchPanic::poll_with`). Any other layer in the
 //! stack (an `async fn`, `Timeout`, `Compression`) puts the route on the general
 //! path, where each hook layer runs as the same code inside its own future
 //! ([`around`]), so the behaviour is the same on both paths.
@@ -14,8 +15,10 @@
 //! Measured with callgrind on `/json` (`examples/middleware`, one worker): request
 //! id, CORS (any origin, a request without `Origin`) and request log (no
 //! subscriber) cost 3,780 instructions a request as futures (8,378 against 4,599
-//! without middleware), and as hooks 400 (4,937 against 4,537: +8.8%; 707 before
-//! the changes below). Of those, by callgrind's line attribution (approximate:
+//! without middleware), and as hooks 381 (4,201 against 3,820: +9.98%, 2026-12-02,
+//! after the hook path got the connection's future slot and the in-place response;
+//! 400 before, against a costlier connection loop: 4,937 against 4,537; 707 before
+//! the changes below). Of the 400, by callgrind's line attribution (approximate:
 //! the layers are inlined into the connection loop): the request id's `before`
 //! ~65 (generating the id, adding it to the request), its header line ~85
 //! (`push_line` and the encoder's loop), `Cors::before` and `RequestLog::before`
@@ -338,6 +341,13 @@ fn enter(carries: &Carries) -> SmallVec<[tracing::span::Entered<'_>; 1]> {
 }
 
 impl After<'_> {
+    /// Whether a layer opened a span for this request (used where panics abort).
+    #[cfg_attr(panic = "unwind", allow(dead_code))]
+    #[inline]
+    pub(crate) fn has_spans(&self) -> bool {
+        self.spans
+    }
+
     /// Enters the layers' spans (outermost first) until the guard drops.
     #[inline]
     pub(crate) fn enter(&self) -> Option<SmallVec<[tracing::span::Entered<'_>; 1]>> {
