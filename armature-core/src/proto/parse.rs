@@ -423,14 +423,7 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
         return Ok(None);
     };
     match first {
-        b'\r' => {
-            return match buf.get(i + 1) {
-                None => Ok(None),
-                Some(b'\n') => Ok(Some(HeaderLine::End(i + 2))),
-                Some(_) => Err(Error::NewLine),
-            }
-        }
-        b'\n' => return Ok(Some(HeaderLine::End(i + 1))),
+        b'\r' | b'\n' => return Ok(line_end(buf, i, Error::NewLine)?.map(HeaderLine::End)),
         b if !name_byte(b) => return Err(Error::HeaderName),
         _ => {}
     }
@@ -481,14 +474,8 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
         i += 1;
     }
     let mut end = i;
-    let next = match buf[i] {
-        b'\r' => match buf.get(i + 1) {
-            None => return Ok(None),
-            Some(b'\n') => i + 2,
-            Some(_) => return Err(Error::HeaderValue),
-        },
-        b'\n' => i + 1,
-        _ => return Err(Error::HeaderValue),
+    let Some(next) = line_end(buf, i, Error::HeaderValue)? else {
+        return Ok(None);
     };
     while end > value_start && matches!(buf[end - 1], b' ' | b'\t') {
         end -= 1;
@@ -500,6 +487,22 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
     }))
 }
 
+/// The end of a line at `buf[i..]`, CRLF or a bare LF as httparse accepts: where the
+/// next line starts, `Ok(None)` while incomplete, `err` for anything else.
+#[inline(always)]
+fn line_end(buf: &[u8], i: usize, err: httparse::Error) -> Result<Option<usize>, httparse::Error> {
+    match buf.get(i) {
+        None => Ok(None),
+        Some(b'\r') => match buf.get(i + 1) {
+            None => Ok(None),
+            Some(b'\n') => Ok(Some(i + 2)),
+            Some(_) => Err(err),
+        },
+        Some(b'\n') => Ok(Some(i + 1)),
+        Some(_) => Err(err),
+    }
+}
+
 /// Skips the empty lines before a request line: `Ok(None)` when the buffer ends
 /// within them, else where the request line starts.
 #[cold]
@@ -508,12 +511,10 @@ fn skip_empty_lines(buf: &[u8]) -> Result<Option<usize>, httparse::Error> {
     loop {
         match buf.get(i) {
             None => return Ok(None),
-            Some(b'\r') => match buf.get(i + 1) {
+            Some(b'\r' | b'\n') => match line_end(buf, i, httparse::Error::NewLine)? {
+                Some(next) => i = next,
                 None => return Ok(None),
-                Some(b'\n') => i += 2,
-                Some(_) => return Err(httparse::Error::NewLine),
             },
-            Some(b'\n') => i += 1,
             Some(_) => return Ok(Some(i)),
         }
     }
@@ -522,8 +523,8 @@ fn skip_empty_lines(buf: &[u8]) -> Result<Option<usize>, httparse::Error> {
 /// Parses the request line (RFC 9112 §3) after any empty lines (§2.2): `Ok(None)`
 /// while it is incomplete.
 ///
-/// The headers are httparse's (`httparse::parse_headers`); the line is parsed here,
-/// with exactly httparse's rules and errors (a test compares the two on every
+/// Parsed here (as the header lines are, [`header_line`]), with exactly httparse's
+/// rules and errors (a test compares the two on every
 /// prefix and many mutations of request heads), in one pass that also finds the
 /// query's `?`. httparse's request-line parse validated every target with
 /// `str::from_utf8` (~110 instructions for `/plaintext` in callgrind) and the `?`
@@ -618,24 +619,16 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, httparse::Error> {
             };
         }
     };
-    i += 8;
-    match buf.get(i) {
-        None => return Ok(None),
-        Some(b'\r') => match buf.get(i + 1) {
-            None => return Ok(None),
-            Some(b'\n') => i += 2,
-            Some(_) => return Err(Error::NewLine),
-        },
-        Some(b'\n') => i += 1,
-        Some(_) => return Err(Error::NewLine),
-    }
+    let Some(len) = line_end(buf, i + 8, Error::NewLine)? else {
+        return Ok(None);
+    };
     Ok(Some(RequestLine {
         method,
         known,
         target,
         query,
         version,
-        len: i,
+        len,
     }))
 }
 
