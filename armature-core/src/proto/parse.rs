@@ -402,6 +402,20 @@ const fn name_byte(b: u8) -> bool {
     method_byte(b)
 }
 
+/// [`name_byte`] as a table: a header name is scanned with one load per byte
+/// (callgrind, `parser/browser_get`'s eight names of 91 bytes: the range tests of
+/// `method_byte` with a bounds check per byte were ~1,700 of its ~4,470
+/// instructions).
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = name_byte(b as u8);
+        b += 1;
+    }
+    t
+};
+
 /// A header value byte, as httparse's: HTAB, visible ASCII and space, obs-text.
 const fn value_byte(b: u8) -> bool {
     matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xFF)
@@ -429,13 +443,13 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
     }
     let name_start = i;
     i += 1;
-    loop {
-        match buf.get(i) {
-            None => return Ok(None),
-            Some(b':') => break,
-            Some(&b) if name_byte(b) => i += 1,
-            Some(_) => return Err(Error::HeaderName),
-        }
+    // The name ends at its first non-token byte, which must be the colon.
+    match buf[i..].iter().position(|&b| !TOKEN[usize::from(b)]) {
+        None => return Ok(None),
+        Some(n) => i += n,
+    }
+    if buf[i] != b':' {
+        return Err(Error::HeaderName);
     }
     let name = (name_start, i);
     i += 1;
