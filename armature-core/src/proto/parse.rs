@@ -256,10 +256,11 @@ impl SIMDParser {
         let mut saw_te = false;
         let mut hosts = 0u32;
         for h in &out.headers.entries {
-            let value = &buf[h.value.0 as usize..h.value.1 as usize];
+            // Sliced only for the headers read here (a bounds check each).
+            let value = || &buf[h.value.0 as usize..h.value.1 as usize];
             match h.std {
                 Some(StandardHeader::ContentLength) => {
-                    let n = parse_content_length(value)?;
+                    let n = parse_content_length(value())?;
                     if content_length.is_some_and(|c| c != n) {
                         return Err(ParseError::new(ErrorKind::Smuggling(
                             "two different Content-Length values",
@@ -274,7 +275,7 @@ impl SIMDParser {
                         )));
                     }
                     saw_te = true;
-                    for coding in value.split(|&b| b == b',') {
+                    for coding in value().split(|&b| b == b',') {
                         let coding = trim(coding);
                         if coding.is_empty() {
                             continue;
@@ -293,7 +294,7 @@ impl SIMDParser {
                     }
                 }
                 Some(StandardHeader::Connection) => {
-                    for token in value.split(|&b| b == b',') {
+                    for token in value().split(|&b| b == b',') {
                         let token = trim(token);
                         if token.eq_ignore_ascii_case(b"close") {
                             framing.keep_alive = false;
@@ -306,7 +307,7 @@ impl SIMDParser {
                 }
                 Some(StandardHeader::Host) => hosts += 1,
                 Some(StandardHeader::Expect) => {
-                    if trim(value).eq_ignore_ascii_case(b"100-continue") {
+                    if trim(value()).eq_ignore_ascii_case(b"100-continue") {
                         framing.expect_continue = version == Version::Http11;
                     } else {
                         return Err(ParseError::new(ErrorKind::Expectation));
@@ -443,10 +444,23 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
     }
     let name_start = i;
     i += 1;
-    // The name ends at its first non-token byte, which must be the colon.
-    match buf[i..].iter().position(|&b| !TOKEN[usize::from(b)]) {
-        None => return Ok(None),
-        Some(n) => i += n,
+    // The name ends at its first non-token byte, which must be the colon: 8 bytes
+    // at a time while 8 remain (unrolled, no bounds checks), then byte by byte.
+    let not_token = |&b: &u8| !TOKEN[usize::from(b)];
+    loop {
+        let Some(chunk) = buf.get(i..i + 8) else {
+            match buf[i..].iter().position(not_token) {
+                None => return Ok(None),
+                Some(n) => i += n,
+            }
+            break;
+        };
+        let chunk: &[u8; 8] = chunk.try_into().expect("8 bytes");
+        if let Some(n) = chunk.iter().position(not_token) {
+            i += n;
+            break;
+        }
+        i += 8;
     }
     if buf[i] != b':' {
         return Err(Error::HeaderName);
