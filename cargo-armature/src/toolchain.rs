@@ -271,89 +271,157 @@ pub fn find_llvm_profdata(rustc: &RustcInfo) -> ProfdataDiscovery {
 
 /// [`find_llvm_profdata`] with an explicit environment.
 pub fn find_llvm_profdata_in(rustc: &RustcInfo, env: &ProbeEnv) -> ProfdataDiscovery {
-    let mut candidates: Vec<(PathBuf, ProfdataOrigin)> = Vec::new();
-    if let Some(p) = &env.llvm_profdata {
-        candidates.push((PathBuf::from(p), ProfdataOrigin::EnvVar));
-    }
-    if let Some(sysroot) = &env.sysroot {
-        let p = rustc.rustup_llvm_profdata(sysroot);
-        if p.is_file() {
-            candidates.push((p, ProfdataOrigin::RustupLlvmTools));
-        }
-    }
-    let path_dirs: Vec<PathBuf> = env
-        .path
-        .as_ref()
-        .map(|p| std::env::split_paths(p).collect())
-        .unwrap_or_default();
-    if let Some(v) = rustc.llvm {
-        for p in find_all_in(&path_dirs, &format!("llvm-profdata-{}", v.major)) {
-            candidates.push((p, ProfdataOrigin::PathVersioned));
-        }
-    }
-    for p in find_all_in(&path_dirs, "llvm-profdata") {
-        candidates.push((p, ProfdataOrigin::Path));
-    }
-    for p in find_versioned_in(&path_dirs, "llvm-profdata-") {
-        candidates.push((p, ProfdataOrigin::PathVersioned));
-    }
-
-    let mut seen = BTreeSet::new();
+    let env_var = env.llvm_profdata.as_ref().map(PathBuf::from);
+    let rustup = env.sysroot.as_ref().map(|s| rustc.rustup_llvm_profdata(s));
+    let given = [
+        env_var.map(|p| (p, ProfdataOrigin::EnvVar)),
+        rustup
+            .filter(|p| p.is_file())
+            .map(|p| (p, ProfdataOrigin::RustupLlvmTools)),
+    ];
+    let search = LlvmToolSearch {
+        name: "llvm-profdata",
+        want: rustc.llvm,
+        given: given.into_iter().flatten().collect(),
+        versioned: ProfdataOrigin::PathVersioned,
+        tree: None,
+        plain: ProfdataOrigin::Path,
+        other_versions: true,
+        dedupe: Dedupe::RealFileAndName,
+        version: llvm_tool_probe,
+    };
+    let mismatch = |version| match rustc.llvm {
+        Some(want) => format!(
+            "it is LLVM {version}, but rustc {} uses LLVM {want}; profiles it writes may be \
+             rejected by rustc",
+            rustc.release
+        ),
+        None => "rustc reports no LLVM version, so a match cannot be checked".into(),
+    };
+    let candidates = search.candidates(&path_dirs(env.path.as_deref()));
     let mut discovery = ProfdataDiscovery::default();
-    for (path, origin) in candidates {
-        // The same file reached twice (a symlink, a PATH entry listed twice) is probed once.
-        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if !seen.insert((key, path.file_name().map(|n| n.to_owned()))) {
-            continue;
-        }
-        let version = match llvm_tool_version(&path) {
-            Ok(v) => v,
-            Err(e) => {
-                discovery.skipped.push(SkippedProfdata {
+    for (path, origin, probed) in search.probe(candidates, mismatch) {
+        let (version, reason) = match probed {
+            Ok(version) if discovery.usable.is_none() => {
+                discovery.usable = Some(ProfdataTool {
                     path,
                     origin,
-                    version: None,
-                    reason: format!("could not read its LLVM version: {e:#}"),
+                    version,
                 });
                 continue;
             }
+            Ok(v) => (
+                Some(v),
+                format!("LLVM {v} matches, but an earlier one was chosen"),
+            ),
+            Err(skipped) => skipped,
         };
-        match rustc.llvm {
-            Some(want) if want.major == version.major => {
-                if discovery.usable.is_none() {
-                    discovery.usable = Some(ProfdataTool {
-                        path,
-                        origin,
-                        version,
-                    });
-                } else {
-                    discovery.skipped.push(SkippedProfdata {
-                        path,
-                        origin,
-                        version: Some(version),
-                        reason: format!("LLVM {version} matches, but an earlier one was chosen"),
-                    });
-                }
-            }
-            Some(want) => discovery.skipped.push(SkippedProfdata {
-                path,
-                origin,
-                version: Some(version),
-                reason: format!(
-                    "it is LLVM {version}, but rustc {} uses LLVM {want}; profiles it \
-                     writes may be rejected by rustc",
-                    rustc.release
-                ),
-            }),
-            None => discovery.skipped.push(SkippedProfdata {
-                path,
-                origin,
-                version: Some(version),
-                reason: "rustc reports no LLVM version, so a match cannot be checked".into(),
-            }),
-        }
+        discovery.skipped.push(SkippedProfdata {
+            path,
+            origin,
+            version,
+            reason,
+        });
     }
     discovery
+}
+
+/// Where one LLVM tool (llvm-profdata, llvm-bolt, clang) is looked for, in this order:
+/// `given`, `NAME-<rustc's LLVM major>` on PATH, `<tree>/llvm-<major>/bin/NAME`, plain
+/// `NAME` on PATH, then, with `other_versions`, any other `NAME-NN` on PATH.
+/// [`LlvmToolSearch::probe`] tells which of them are of rustc's LLVM major.
+struct LlvmToolSearch<O> {
+    /// The plain name, e.g. `llvm-bolt`.
+    name: &'static str,
+    /// rustc's LLVM version.
+    want: Option<LlvmVersion>,
+    /// Candidates before PATH (`$LLVM_BOLT`, rustup's llvm-tools), taken as they are.
+    given: Vec<(PathBuf, O)>,
+    /// The origin of `NAME-NN` on PATH.
+    versioned: O,
+    /// The LLVM trees' root (`/usr/lib`) and their origin; `None`: not searched.
+    tree: Option<(PathBuf, O)>,
+    /// The origin of plain `NAME` on PATH.
+    plain: O,
+    /// Whether `NAME-NN` of other LLVM majors are candidates too.
+    other_versions: bool,
+    /// Which candidates count as one, probed once.
+    dedupe: Dedupe,
+    /// Reads a candidate's LLVM version; its error (`{:#}`) is why it is skipped.
+    version: fn(&Path) -> Result<LlvmVersion>,
+}
+
+/// Which candidates of an [`LlvmToolSearch`] count as one, probed once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dedupe {
+    /// None (clang looks for clang++ beside the path as found, not beside the real file).
+    Off,
+    /// The same real file (a symlink, a PATH entry listed twice).
+    RealFile,
+    /// The same real file under the same name (a symlink of another name is probed).
+    RealFileAndName,
+}
+
+/// A probed candidate: its path as found, its origin, and its LLVM version if it is
+/// rustc's major, else the version when readable and why it is skipped, in a sentence.
+type Probed<O> = (
+    PathBuf,
+    O,
+    Result<LlvmVersion, (Option<LlvmVersion>, String)>,
+);
+
+impl<O: Copy> LlvmToolSearch<O> {
+    /// Every candidate, in search order; `dirs` are PATH's.
+    fn candidates(&self, dirs: &[PathBuf]) -> Vec<(PathBuf, O)> {
+        let (name, mut found) = (self.name, self.given.clone());
+        if let Some(major) = self.want.map(|v| v.major) {
+            let versioned = find_all_in(dirs, &format!("{name}-{major}"));
+            found.extend(versioned.into_iter().map(|p| (p, self.versioned)));
+            if let Some((root, origin)) = &self.tree {
+                let tree = root.join(format!("llvm-{major}/bin/{name}"));
+                if is_executable(&tree) {
+                    found.push((tree, *origin));
+                }
+            }
+        }
+        found.extend(find_all_in(dirs, name).into_iter().map(|p| (p, self.plain)));
+        if self.other_versions {
+            let others = find_versioned_in(dirs, &format!("{name}-"));
+            found.extend(others.into_iter().map(|p| (p, self.versioned)));
+        }
+        found
+    }
+
+    /// Probes `candidates` lazily, in order, each once (see [`Dedupe`]). One whose version
+    /// cannot be read is skipped, the probe's error its reason; one of another LLVM major
+    /// (any, when rustc reports none) is skipped with `mismatch(its version)`.
+    fn probe<'s>(
+        &'s self,
+        candidates: Vec<(PathBuf, O)>,
+        mismatch: impl Fn(LlvmVersion) -> String + 's,
+    ) -> impl Iterator<Item = Probed<O>> + 's {
+        let mut seen = BTreeSet::new();
+        candidates.into_iter().filter_map(move |(path, origin)| {
+            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            let name = path
+                .file_name()
+                .filter(|_| self.dedupe == Dedupe::RealFileAndName);
+            if self.dedupe != Dedupe::Off && !seen.insert((real, name.map(|n| n.to_owned()))) {
+                return None;
+            }
+            let version = match (self.version)(&path) {
+                Ok(v) if self.want.is_some_and(|want| want.major == v.major) => Ok(v),
+                Ok(v) => Err((Some(v), mismatch(v))),
+                Err(e) => Err((None, format!("{e:#}"))),
+            };
+            Some((path, origin, version))
+        })
+    }
+}
+
+/// [`llvm_tool_version`] as [`LlvmToolSearch::version`], its error saying what failed.
+fn llvm_tool_probe(tool: &Path) -> Result<LlvmVersion> {
+    llvm_tool_version(tool).context("could not read its LLVM version")
 }
 
 /// Asks an LLVM tool for its version: `TOOL --version`, and if that prints no
@@ -406,10 +474,7 @@ pub fn find_wrk() -> Option<WrkTool> {
 
 /// [`find_wrk`] with an explicit `PATH`.
 pub fn find_wrk_in(path: Option<&std::ffi::OsStr>) -> Option<WrkTool> {
-    let dirs: Vec<PathBuf> = path
-        .map(|p| std::env::split_paths(p).collect())
-        .unwrap_or_default();
-    let path = find_all_in(&dirs, "wrk").into_iter().next()?;
+    let path = find_all_in(&path_dirs(path), "wrk").into_iter().next()?;
     let version = Command::new(&path).arg("-v").output().ok().and_then(|o| {
         let text = format!(
             "{}{}",
@@ -512,6 +577,12 @@ fn is_executable(p: &Path) -> bool {
     {
         p.is_file()
     }
+}
+
+/// `PATH`'s directories, in order.
+fn path_dirs(path: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+    path.map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default()
 }
 
 /// Every executable named `name` in `dirs`, in PATH order.

@@ -6,12 +6,11 @@
 //! `/usr/bin/llvm-bolt-19` lacks it while `/usr/lib/llvm-19/bin/llvm-bolt` has it) and a
 //! `merge-fdata` beside it.
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::{find_all_in, find_versioned_in, is_executable, llvm_tool_version};
-use super::{LlvmVersion, RustcInfo};
+use super::{find_all_in, is_executable, llvm_tool_probe};
+use super::{Dedupe, LlvmToolSearch, LlvmVersion, RustcInfo};
 
 /// A usable BOLT: `llvm-bolt`, its `merge-fdata` and its instrumentation runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,65 +82,42 @@ pub fn find_llvm_bolt_in(
     env_bolt: Option<OsString>,
     llvm_root: &Path,
 ) -> BoltDiscovery {
-    let dirs: Vec<PathBuf> = path
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    let mut candidates: Vec<(PathBuf, &'static str)> = Vec::new();
-    if let Some(p) = env_bolt {
-        candidates.push((PathBuf::from(p), "$LLVM_BOLT"));
-    }
-    if let Some(v) = rustc.llvm {
-        for p in find_all_in(&dirs, &format!("llvm-bolt-{}", v.major)) {
-            candidates.push((p, "versioned name on PATH"));
-        }
-        let tree = llvm_root.join(format!("llvm-{}/bin/llvm-bolt", v.major));
-        if is_executable(&tree) {
-            candidates.push((tree, "the LLVM tree"));
-        }
-    }
-    for p in find_all_in(&dirs, "llvm-bolt") {
-        candidates.push((p, "PATH"));
-    }
-    for p in find_versioned_in(&dirs, "llvm-bolt-") {
-        candidates.push((p, "versioned name on PATH"));
-    }
-
-    let mut seen = BTreeSet::new();
+    let dirs = super::path_dirs(path.as_deref());
+    let search = LlvmToolSearch {
+        name: "llvm-bolt",
+        want: rustc.llvm,
+        given: env_bolt
+            .map(|p| (PathBuf::from(p), "$LLVM_BOLT"))
+            .into_iter()
+            .collect(),
+        versioned: "versioned name on PATH",
+        tree: Some((llvm_root.to_path_buf(), "the LLVM tree")),
+        plain: "PATH",
+        other_versions: true,
+        dedupe: Dedupe::RealFile,
+        version: llvm_tool_probe,
+    };
+    let mismatch = |version| match rustc.llvm {
+        Some(want) => format!(
+            "it is LLVM {version}, but rustc {} uses LLVM {want}",
+            rustc.release
+        ),
+        None => "rustc reports no LLVM version to match".into(),
+    };
     let mut found = BoltDiscovery::default();
-    for (path, origin) in candidates {
-        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if !seen.insert(real.clone()) {
-            continue;
-        }
+    for (path, origin, probed) in search.probe(search.candidates(&dirs), mismatch) {
         let skip = |reason: String| SkippedBolt {
             path: path.clone(),
             reason,
         };
-        let version = match llvm_tool_version(&path) {
-            Ok(v) => v,
-            Err(e) => {
-                found
-                    .skipped
-                    .push(skip(format!("could not read its LLVM version: {e:#}")));
+        let version = match probed {
+            Ok(version) => version,
+            Err((_, reason)) => {
+                found.skipped.push(skip(reason));
                 continue;
             }
         };
-        match rustc.llvm {
-            Some(want) if want.major == version.major => {}
-            Some(want) => {
-                found.skipped.push(skip(format!(
-                    "it is LLVM {version}, but rustc {} uses LLVM {want}",
-                    rustc.release
-                )));
-                continue;
-            }
-            None => {
-                found
-                    .skipped
-                    .push(skip("rustc reports no LLVM version to match".into()));
-                continue;
-            }
-        }
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         // llvm-bolt looks for its runtime relative to its real executable.
         let prefix = real.parent().and_then(Path::parent);
         let runtime = prefix.map(|p| p.join("lib/libbolt_rt_instr.a"));

@@ -15,9 +15,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use super::{find_all_in, is_executable, LlvmVersion, RustcInfo};
+use super::{find_all_in, is_executable, Dedupe, LlvmToolSearch, LlvmVersion, RustcInfo};
 
 /// A clang for the C and C++ code of a PGO run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,13 +63,32 @@ pub fn find_clang_in(
             "rustc reports no LLVM version, so no clang can be matched to it".into(),
         );
     };
-    let dirs: Vec<PathBuf> = path
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
+    let dirs = super::path_dirs(path.as_deref());
     let install = format!(
         "install clang {m} (Debian/Ubuntu: apt-get install clang-{m}) to profile it too",
         m = want.major
     );
+    let search = LlvmToolSearch {
+        name: "clang",
+        want: Some(want),
+        given: Vec::new(),
+        versioned: "versioned name on PATH",
+        tree: Some((llvm_root.to_path_buf(), "the LLVM tree")),
+        plain: "PATH",
+        other_versions: false,
+        dedupe: Dedupe::Off,
+        version: clang_version,
+    };
+    // Each candidate as a clang of rustc's LLVM with its clang++, or (path, why not).
+    let check = |candidates| {
+        let mismatch = |version| format!("it is clang {version}, but rustc uses LLVM {want}");
+        search
+            .probe(candidates, mismatch)
+            .map(|(path, origin, probed)| {
+                let version = probed.map_err(|(_, why)| (path.clone(), why))?;
+                with_clangxx(&path, version, origin).map_err(|e| (path, format!("{e:#}")))
+            })
+    };
     if let Some(cc) = cc {
         // The user chose the C compiler: use it if it can take part, never replace it.
         let cc = PathBuf::from(cc);
@@ -78,9 +97,10 @@ pub fn find_clang_in(
         } else {
             find_all_in(&dirs, &cc.to_string_lossy()).into_iter().next()
         };
-        let why = match resolved.as_deref().map(|p| check(p, want, "$CC")) {
+        // One candidate, and `Dedupe::Off`: one answer.
+        let why = match resolved.and_then(|p| check(vec![(p, "$CC")]).next()) {
             Some(Ok(tool)) => return ClangDiscovery::Usable(tool),
-            Some(Err(e)) => format!("{e:#}"),
+            Some(Err((_, why))) => why,
             None => "it is not on PATH".into(),
         };
         return ClangDiscovery::Missing(format!(
@@ -90,22 +110,11 @@ pub fn find_clang_in(
             want.major
         ));
     }
-    let mut candidates: Vec<(PathBuf, &'static str)> = Vec::new();
-    for p in find_all_in(&dirs, &format!("clang-{}", want.major)) {
-        candidates.push((p, "versioned name on PATH"));
-    }
-    let tree = llvm_root.join(format!("llvm-{}/bin/clang", want.major));
-    if is_executable(&tree) {
-        candidates.push((tree, "the LLVM tree"));
-    }
-    for p in find_all_in(&dirs, "clang") {
-        candidates.push((p, "PATH"));
-    }
     let mut skipped = Vec::new();
-    for (path, origin) in candidates {
-        match check(&path, want, origin) {
+    for checked in check(search.candidates(&dirs)) {
+        match checked {
             Ok(tool) => return ClangDiscovery::Usable(tool),
-            Err(e) => skipped.push(format!("{}: {e:#}", path.display())),
+            Err((path, why)) => skipped.push(format!("{}: {why}", path.display())),
         }
     }
     let mut why = format!("no clang with rustc's LLVM {}; {install}", want.major);
@@ -115,11 +124,8 @@ pub fn find_clang_in(
     ClangDiscovery::Missing(why)
 }
 
-fn check(clang: &Path, want: LlvmVersion, origin: &'static str) -> Result<ClangTool> {
-    let version = clang_version(clang)?;
-    if version.major != want.major {
-        bail!("it is clang {version}, but rustc uses LLVM {want}");
-    }
+/// A clang of rustc's LLVM with the C++ driver beside it.
+fn with_clangxx(clang: &Path, version: LlvmVersion, origin: &'static str) -> Result<ClangTool> {
     let dir = clang.parent().unwrap_or(Path::new(""));
     let name = clang
         .file_name()
