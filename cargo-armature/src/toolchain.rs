@@ -23,6 +23,9 @@
 
 pub mod bolt;
 pub mod clang;
+mod search;
+
+use search::{llvm_tool_probe, Dedupe, LlvmToolSearch};
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -324,104 +327,6 @@ pub fn find_llvm_profdata_in(rustc: &RustcInfo, env: &ProbeEnv) -> ProfdataDisco
         });
     }
     discovery
-}
-
-/// Where one LLVM tool (llvm-profdata, llvm-bolt, clang) is looked for, in this order:
-/// `given`, `NAME-<rustc's LLVM major>` on PATH, `<tree>/llvm-<major>/bin/NAME`, plain
-/// `NAME` on PATH, then, with `other_versions`, any other `NAME-NN` on PATH.
-/// [`LlvmToolSearch::probe`] tells which of them are of rustc's LLVM major.
-struct LlvmToolSearch<O> {
-    /// The plain name, e.g. `llvm-bolt`.
-    name: &'static str,
-    /// rustc's LLVM version.
-    want: Option<LlvmVersion>,
-    /// Candidates before PATH (`$LLVM_BOLT`, rustup's llvm-tools), taken as they are.
-    given: Vec<(PathBuf, O)>,
-    /// The origin of `NAME-NN` on PATH.
-    versioned: O,
-    /// The LLVM trees' root (`/usr/lib`) and their origin; `None`: not searched.
-    tree: Option<(PathBuf, O)>,
-    /// The origin of plain `NAME` on PATH.
-    plain: O,
-    /// Whether `NAME-NN` of other LLVM majors are candidates too.
-    other_versions: bool,
-    /// Which candidates count as one, probed once.
-    dedupe: Dedupe,
-    /// Reads a candidate's LLVM version; its error (`{:#}`) is why it is skipped.
-    version: fn(&Path) -> Result<LlvmVersion>,
-}
-
-/// Which candidates of an [`LlvmToolSearch`] count as one, probed once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dedupe {
-    /// None (clang looks for clang++ beside the path as found, not beside the real file).
-    Off,
-    /// The same real file (a symlink, a PATH entry listed twice).
-    RealFile,
-    /// The same real file under the same name (a symlink of another name is probed).
-    RealFileAndName,
-}
-
-/// A probed candidate: its path as found, its origin, and its LLVM version if it is
-/// rustc's major, else the version when readable and why it is skipped, in a sentence.
-type Probed<O> = (
-    PathBuf,
-    O,
-    Result<LlvmVersion, (Option<LlvmVersion>, String)>,
-);
-
-impl<O: Copy> LlvmToolSearch<O> {
-    /// Every candidate, in search order; `dirs` are PATH's.
-    fn candidates(&self, dirs: &[PathBuf]) -> Vec<(PathBuf, O)> {
-        let (name, mut found) = (self.name, self.given.clone());
-        if let Some(major) = self.want.map(|v| v.major) {
-            let versioned = find_all_in(dirs, &format!("{name}-{major}"));
-            found.extend(versioned.into_iter().map(|p| (p, self.versioned)));
-            if let Some((root, origin)) = &self.tree {
-                let tree = root.join(format!("llvm-{major}/bin/{name}"));
-                if is_executable(&tree) {
-                    found.push((tree, *origin));
-                }
-            }
-        }
-        found.extend(find_all_in(dirs, name).into_iter().map(|p| (p, self.plain)));
-        if self.other_versions {
-            let others = find_versioned_in(dirs, &format!("{name}-"));
-            found.extend(others.into_iter().map(|p| (p, self.versioned)));
-        }
-        found
-    }
-
-    /// Probes `candidates` lazily, in order, each once (see [`Dedupe`]). One whose version
-    /// cannot be read is skipped, the probe's error its reason; one of another LLVM major
-    /// (any, when rustc reports none) is skipped with `mismatch(its version)`.
-    fn probe<'s>(
-        &'s self,
-        candidates: Vec<(PathBuf, O)>,
-        mismatch: impl Fn(LlvmVersion) -> String + 's,
-    ) -> impl Iterator<Item = Probed<O>> + 's {
-        let mut seen = BTreeSet::new();
-        candidates.into_iter().filter_map(move |(path, origin)| {
-            let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-            let name = path
-                .file_name()
-                .filter(|_| self.dedupe == Dedupe::RealFileAndName);
-            if self.dedupe != Dedupe::Off && !seen.insert((real, name.map(|n| n.to_owned()))) {
-                return None;
-            }
-            let version = match (self.version)(&path) {
-                Ok(v) if self.want.is_some_and(|want| want.major == v.major) => Ok(v),
-                Ok(v) => Err((Some(v), mismatch(v))),
-                Err(e) => Err((None, format!("{e:#}"))),
-            };
-            Some((path, origin, version))
-        })
-    }
-}
-
-/// [`llvm_tool_version`] as [`LlvmToolSearch::version`], its error saying what failed.
-fn llvm_tool_probe(tool: &Path) -> Result<LlvmVersion> {
-    llvm_tool_version(tool).context("could not read its LLVM version")
 }
 
 /// Asks an LLVM tool for its version: `TOOL --version`, and if that prints no
