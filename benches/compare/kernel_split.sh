@@ -24,48 +24,47 @@
 # Environment: PROFILE [release-fat], PATHS [/plaintext /json], CONNS [64 256],
 # DURATION [6] seconds recorded per row (wrk runs 3 s longer), FREQ [999] Hz.
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
 PROFILE="${PROFILE:-release-fat}"
 PATHS="${PATHS:-/plaintext /json}"
 CONNS="${CONNS:-64 256}"
 DURATION="${DURATION:-6}"
 FREQ="${FREQ:-999}"
-bin="$root/target/$PROFILE/examples/hello"
-die() { echo "kernel_split.sh: $*" >&2; exit 1; }
-[[ -x "$bin" ]] || die "$bin is missing"
-for tool in perf wrk taskset python3 curl; do
-    command -v "$tool" >/dev/null || die "'$tool' is required (apt-get install linux-perf wrk util-linux python3 curl)"
-done
-out="$(mktemp -d)"
-trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$out"' EXIT
-port=18092
-
-# utime + stime of the server, in clock ticks.
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The harness's servers and start-up (lib.sh): hello on each backend, one worker.
+SERVERS="armature armature-uring" WORKERS=1 READY_PATH=/plaintext
+out_dir="$root/target/compare/kernel_split"
+bin_of() { echo "$root/target/$PROFILE/examples/hello"; }
+port_of() { case "$1" in armature) echo 18092 ;; armature-uring) echo 18093 ;; esac; }
+env_of() { case "$1" in armature) echo IO_URING=0 ;; armature-uring) echo IO_URING=1 ;; esac; }
+# shellcheck source=benches/compare/lib.sh
+source "$here/lib.sh"
+require_tools perf wrk taskset python3 curl
+out="$out_dir"
 
 printf '| backend | path | conns | req/s | CPU µs/req | send | recv | wait | backend | user | wait share |\n'
 printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-for uring in 0 1; do
+for s in $SERVERS; do
     backend=epoll
-    [[ $uring == 1 ]] && backend=io_uring
-    taskset -c 1 env HOST=127.0.0.1 PORT=$port WORKERS=1 IO_URING=$uring "$bin" >"$out/server.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/plaintext" && break; sleep 0.1; done
-    if [[ $uring == 1 ]] && grep -q "io_uring unavailable" "$out/server.log"; then
-        die "the server fell back to epoll: $(cat "$out/server.log") (build hello with --features io_uring)"
+    [[ $s == armature-uring ]] && backend=io_uring
+    start_server "$s"
+    pid=${PID[$s]}
+    port=$(port_of "$s")
+    if [[ $backend == io_uring ]] && grep -q "io_uring unavailable" "$logs/$s.server.log"; then
+        die "the server fell back to epoll: $(cat "$logs/$s.server.log") (build hello with --features io_uring)"
     fi
     for path in $PATHS; do
         for c in $CONNS; do
-            taskset -c 0 wrk -t1 -c"$c" -d"$((DURATION + 3))s" "http://127.0.0.1:$port$path" >"$out/wrk.txt" 2>&1 &
+            taskset -c "$LOAD_CPU" wrk -t1 -c"$c" -d"$((DURATION + 3))s" "http://127.0.0.1:$port$path" >"$out/wrk.txt" 2>&1 &
             wpid=$!
             sleep 2
-            t0=$(ticks "$pid")
+            read -r u0 s0 < <(cpu_ticks "$pid")
             perf record -q -e cpu-clock -F "$FREQ" -g -p "$pid" -o "$out/perf.data" -- sleep "$DURATION" 2>/dev/null
-            t1=$(ticks "$pid")
+            read -r u1 s1 < <(cpu_ticks "$pid")
             wait "$wpid"
             perf report -i "$out/perf.data" --children --sort sym --stdio -g none 2>/dev/null >"$out/report.txt"
             rps="$(awk '/Requests\/sec/ { print $2 }' "$out/wrk.txt")"
-            python3 - "$out/report.txt" "$rps" "$((t1 - t0))" "$(getconf CLK_TCK)" "$DURATION" \
+            python3 - "$out/report.txt" "$rps" "$((u1 + s1 - u0 - s0))" "$(getconf CLK_TCK)" "$DURATION" \
                 "$backend" "$path" "$c" <<'EOF'
 import re, sys
 report, rps, ticks, hz, secs, backend, path, conns = sys.argv[1:]
@@ -92,4 +91,5 @@ EOF
         done
     done
     kill "$pid"; wait "$pid" 2>/dev/null || true
+    unset "PID[$s]"
 done
