@@ -633,9 +633,12 @@ fn request_line(buf: &[u8]) -> Result<Option<RequestLine>, httparse::Error> {
         return Err(Error::Token);
     }
     i += 1;
-    let version = match buf.get(i..i + 8) {
-        Some(b"HTTP/1.1") => Version::Http11,
-        Some(b"HTTP/1.0") => Version::Http10,
+    // One 8-byte compare each (a slice pattern compared byte by byte).
+    const HTTP11: u64 = u64::from_le_bytes(*b"HTTP/1.1");
+    const HTTP10: u64 = u64::from_le_bytes(*b"HTTP/1.0");
+    let version = match buf.get(i..i + 8).map(swar::load) {
+        Some(HTTP11) => Version::Http11,
+        Some(HTTP10) => Version::Http10,
         Some(_) => return Err(Error::Version),
         None => {
             // Incomplete: still a version if what came is a prefix of `HTTP/1.`.
