@@ -173,6 +173,10 @@ impl SIMDParser {
         req.headers.clear();
         let entries = &mut req.headers.entries;
         let mut at = line.len;
+        // Counted here, as each header is classified: `check` then walks the headers
+        // only when one of those that frame the request is there (most requests have
+        // only `Host` and others that it does not read).
+        let mut seen = Seen::default();
         let head_len = loop {
             match header_line(buf, at) {
                 Ok(Some(HeaderLine::End(end))) => break end,
@@ -180,8 +184,19 @@ impl SIMDParser {
                     if entries.len() == self.max_headers {
                         return Err(ParseError::new(ErrorKind::TooManyHeaders));
                     }
+                    let std = StandardHeader::from_bytes(&buf[name.0..name.1]);
+                    match std {
+                        Some(StandardHeader::Host) => seen.hosts += 1,
+                        Some(
+                            StandardHeader::ContentLength
+                            | StandardHeader::TransferEncoding
+                            | StandardHeader::Connection
+                            | StandardHeader::Expect,
+                        ) => seen.framing = true,
+                        _ => {}
+                    }
                     entries.push(Entry {
-                        std: StandardHeader::from_bytes(&buf[name.0..name.1]),
+                        std,
                         name: (name.0 as u32, name.1 as u32),
                         value: (value.0 as u32, value.1 as u32),
                     });
@@ -191,7 +206,7 @@ impl SIMDParser {
                 Err(e) => return Err(ParseError::new(ErrorKind::Malformed(error_what(e)))),
             }
         };
-        self.check(buf, &line, head_len, req)
+        self.check(buf, &line, head_len, seen, req)
     }
 
     /// The checks on a complete head: limits, method, target and the framing
@@ -201,6 +216,7 @@ impl SIMDParser {
         buf: &[u8],
         line: &RequestLine,
         head_len: usize,
+        seen: Seen,
         out: &mut HttpRequest,
     ) -> Result<Head, ParseError> {
         if head_len > self.max_head_size {
@@ -254,8 +270,14 @@ impl SIMDParser {
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut saw_te = false;
-        let mut hosts = 0u32;
-        for h in &out.headers.entries {
+        let hosts = seen.hosts;
+        // Only `Host` and headers this does not read: nothing to walk.
+        let framing_headers: &[Entry] = if seen.framing {
+            &out.headers.entries
+        } else {
+            &[]
+        };
+        for h in framing_headers {
             // Sliced only for the headers read here (a bounds check each).
             let value = || &buf[h.value.0 as usize..h.value.1 as usize];
             match h.std {
@@ -305,7 +327,6 @@ impl SIMDParser {
                         }
                     }
                 }
-                Some(StandardHeader::Host) => hosts += 1,
                 Some(StandardHeader::Expect) => {
                     if trim(value()).eq_ignore_ascii_case(b"100-continue") {
                         framing.expect_continue = version == Version::Http11;
@@ -383,6 +404,16 @@ const fn method_byte(b: u8) -> bool {
         b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9'
         | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+'
         | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+}
+
+/// What `parse_head` noted of the headers for `check`.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    /// `Host` headers.
+    hosts: u32,
+    /// A header that frames the request or changes the connection (`Content-Length`,
+    /// `Transfer-Encoding`, `Connection`, `Expect`) is there.
+    framing: bool,
 }
 
 /// A header line, or the blank line that ends the head, as [`header_line`] finds it.
