@@ -39,6 +39,30 @@ pub(crate) fn first(flags: u64) -> usize {
     (flags.trailing_zeros() / 8) as usize
 }
 
+/// `a == b` for two slices of the same length, inline: up to 16 bytes as two
+/// (overlapping) word compares, longer ones through `==` (a `memcmp` call, ~18
+/// instructions for a 10-byte path in callgrind).
+#[inline(always)]
+pub(crate) fn eq_same_len(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    fn w4(s: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"))
+    }
+    fn w8(s: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
+    }
+    match n {
+        0..=3 => a == b,
+        4..=7 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        8..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +81,20 @@ mod tests {
                     assert_eq!(below(w, 0x20), 0, "{b:#x} at {at}");
                 }
                 assert_eq!(high(w) != 0, b >= 0x80);
+            }
+        }
+    }
+
+    #[test]
+    fn eq_same_len_agrees_with_slice_eq() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..=base.len() {
+            let a = &base[..n];
+            assert!(eq_same_len(a, a), "len {n}");
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!eq_same_len(a, &b), "len {n}, byte {at}");
             }
         }
     }

@@ -86,7 +86,10 @@ impl Statics {
             Statics::None => None,
             Statics::Few(few) => few
                 .iter()
-                .find(|(p, _)| p.len() == path.len() && p.as_bytes() == path.as_bytes())
+                .find(|(p, _)| {
+                    p.len() == path.len()
+                        && crate::proto::swar::eq_same_len(p.as_bytes(), path.as_bytes())
+                })
                 .map(|(_, slots)| slots),
             Statics::Many(many) => many.get(path),
         }
