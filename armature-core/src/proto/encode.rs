@@ -68,7 +68,7 @@ pub(crate) fn encode_head<'a>(
         w.put(&date::server_and_date());
         if let Some(ct) = content_type {
             w.put(b"Content-Type: ");
-            w.put(ct.as_bytes());
+            w.put_short(ct.as_bytes());
             w.put(b"\r\n");
         }
     }
@@ -83,7 +83,7 @@ pub(crate) fn encode_head<'a>(
         _ if status.as_u16() < 200 || status == StatusCode::NO_CONTENT => {}
         BodyFraming::Length(n) => {
             w.put(b"Content-Length: ");
-            w.put(itoa::Buffer::new().format(n).as_bytes());
+            w.put_short(itoa::Buffer::new().format(n).as_bytes());
             w.put(b"\r\n");
         }
         BodyFraming::Chunked => w.put(b"Transfer-Encoding: chunked\r\n"),
@@ -133,6 +133,21 @@ impl<'a> Reserved<'a> {
         unsafe {
             std::ptr::copy_nonoverlapping(s.as_ptr(), self.out.as_mut_ptr().add(self.len), s.len());
         }
+        self.len += s.len();
+    }
+
+    /// [`put`](Self::put) for a piece of run-time length (a content type, the digits
+    /// of a length): up to 32 bytes are moved inline ([`copy_short`]), not by a
+    /// `memcpy` call (~15 instructions each in callgrind).
+    #[inline(always)]
+    fn put_short(&mut self, s: &[u8]) {
+        assert!(
+            s.len() <= self.end - self.len,
+            "response head larger than reserved"
+        );
+        // SAFETY: as in `put`: the `s.len()` bytes `copy_short` writes lie within the
+        // reservation, and `s` cannot overlap the spare capacity.
+        unsafe { copy_short(s, self.out.as_mut_ptr().add(self.len)) };
         self.len += s.len();
     }
 }
@@ -237,8 +252,8 @@ fn push_line_slow(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Copies `src` to `dst`: 4 to 32 bytes as two (overlapping) loads and stores of
-/// one width, other lengths through `memcpy`.
+/// Copies `src` to `dst`: 2 to 32 bytes as two (overlapping) loads and stores of
+/// one width, one byte as itself, longer ones through `memcpy`.
 ///
 /// # Safety
 ///
@@ -263,6 +278,9 @@ unsafe fn copy_short(src: &[u8], dst: *mut u8) {
     // lie within `src` and within the `len` bytes at `dst` (the caller's promise).
     unsafe {
         match len {
+            0 => {}
+            1 => *dst = *s,
+            2..=3 => two::<u16>(s, dst, len),
             4..=7 => two::<u32>(s, dst, len),
             8..=16 => two::<u64>(s, dst, len),
             17..=32 => two::<u128>(s, dst, len),
@@ -694,6 +712,38 @@ mod tests {
             false,
         );
         assert!(!s.contains("evil") && !s.contains("Content-Type"), "{s}");
+    }
+
+    #[test]
+    fn lengths_and_content_types_of_every_size_are_written_whole() {
+        // `put_short` moves 1 to 32 bytes inline, longer ones through `memcpy`: each
+        // length of a content type, and each digit count of a length, is written exact.
+        let ct_source = "application/vnd.example+json; charset=utf-8; version=1";
+        for ct_len in 0..=ct_source.len() {
+            let ct = &ct_source[..ct_len];
+            for n in (0..20).map(|d| 10usize.pow(d) - 1).chain([usize::MAX]) {
+                let mut out = Vec::new();
+                encode_head(
+                    &mut out,
+                    StatusCode::OK,
+                    Some(ct),
+                    std::iter::empty(),
+                    BodyFraming::Length(n),
+                    true,
+                    false,
+                );
+                let s = String::from_utf8(out).unwrap();
+                let want_ct = if ct.is_empty() {
+                    String::new()
+                } else {
+                    format!("Content-Type: {ct}\r\n")
+                };
+                assert!(
+                    s.ends_with(&format!("{want_ct}Content-Length: {n}\r\n\r\n")),
+                    "{ct_len} {n}: {s}"
+                );
+            }
+        }
     }
 
     #[test]
