@@ -550,6 +550,10 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
 /// next line starts, `Ok(None)` while incomplete, `err` for anything else.
 #[inline(always)]
 fn line_end(buf: &[u8], i: usize, err: httparse::Error) -> Result<Option<usize>, httparse::Error> {
+    // CRLF, the common case, as one 2-byte compare.
+    if buf.get(i..i + 2) == Some(b"\r\n") {
+        return Ok(Some(i + 2));
+    }
     match buf.get(i) {
         None => Ok(None),
         Some(b'\r') => match buf.get(i + 1) {
