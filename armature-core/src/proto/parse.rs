@@ -470,7 +470,7 @@ fn header_line(buf: &[u8], mut i: usize) -> Result<Option<HeaderLine>, httparse:
     };
     match first {
         b'\r' | b'\n' => return Ok(line_end(buf, i, Error::NewLine)?.map(HeaderLine::End)),
-        b if !name_byte(b) => return Err(Error::HeaderName),
+        b if !TOKEN[usize::from(b)] => return Err(Error::HeaderName),
         _ => {}
     }
     let name_start = i;

@@ -86,10 +86,7 @@ impl Statics {
             Statics::None => None,
             Statics::Few(few) => few
                 .iter()
-                .find(|(p, _)| {
-                    p.len() == path.len()
-                        && crate::proto::swar::eq_same_len(p.as_bytes(), path.as_bytes())
-                })
+                .find(|(p, _)| crate::proto::swar::bytes_eq(p.as_bytes(), path.as_bytes()))
                 .map(|(_, slots)| slots),
             Statics::Many(many) => many.get(path),
         }
