@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub(crate) head_timeout: Duration,
     pub(crate) body_timeout: Duration,
     pub(crate) drain_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) max_pending_output: usize,
     pub(crate) handle_signals: bool,
     pub(crate) backlog: u32,
     pub(crate) route_cache_size: usize,
@@ -47,6 +49,8 @@ impl Default for ServerConfig {
             head_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            max_pending_output: 128 * 1024,
             handle_signals: true,
             backlog: 1024,
             route_cache_size: 1024,
@@ -78,6 +82,15 @@ config_setters! {
     /// On shutdown, how long in-flight requests may take before connections are
     /// dropped. Default 10 s.
     drain_timeout / get_drain_timeout: std::time::Duration,
+    /// Time a client has to take (read) the response bytes the server is sending,
+    /// measured from when a write stops making progress (nginx's `send_timeout`).
+    /// Default 30 s; then the connection is closed. WebSocket connections use it
+    /// too.
+    write_timeout / get_write_timeout: std::time::Duration,
+    /// Backpressure on pipelining: once this many response bytes are waiting to be
+    /// written, the connection stops answering further pipelined requests until
+    /// they are sent. Default 128 KiB.
+    max_pending_output / get_max_pending_output: usize,
     /// Stop gracefully on SIGINT and SIGTERM. Default `true`.
     handle_signals / get_handle_signals: bool,
     /// The listen backlog of each worker's socket. Default 1024.
