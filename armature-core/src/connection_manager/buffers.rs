@@ -135,6 +135,22 @@ impl ConnBuffers<'_> {
     fn refill(&mut self, len: usize) {
         self.report();
         self.rbuf.reserve(self.size.max(len + 1024) - len);
+        if len == 0 && self.rbuf.capacity() > self.manager.settings.max_buffer {
+            // `reserve` took back the whole allocation of a large request (a body
+            // bigger than the largest buffer): let it go rather than keep it.
+            self.rbuf = BytesMut::with_capacity(self.size);
+        }
+    }
+
+    /// After a flush: an output buffer that grew past `max_buffer_size` for one
+    /// large batch goes back to the normal size instead of staying at its peak
+    /// for the rest of the connection.
+    #[inline]
+    pub fn shrink_out(&mut self) {
+        self.out.shrink_to(
+            self.manager.settings.max_buffer,
+            self.manager.write_size.get(),
+        );
     }
 
     #[cold]
@@ -270,6 +286,31 @@ mod tests {
         }
         drop(b);
         assert_eq!(m.stats().request_samples, 3, "nothing new to report");
+    }
+
+    #[test]
+    fn buffers_grown_by_one_burst_go_back_to_the_normal_size() {
+        let m = manager(4);
+        let mut b = m.buffers();
+        // A batch of pipelined responses far larger than max_buffer_size, sent.
+        b.out.raw().extend_from_slice(&vec![b'x'; 1 << 20]);
+        b.out.raw().clear();
+        b.shrink_out();
+        assert!(
+            b.out.raw().capacity() <= 65536,
+            "{}",
+            b.out.raw().capacity()
+        );
+        // A request body larger than max_buffer_size, handled and gone.
+        b.rbuf.reserve(1 << 20);
+        b.rbuf.extend_from_slice(&vec![b'y'; 1 << 20]);
+        drop(b.rbuf.split());
+        b.make_room();
+        assert!(b.rbuf.capacity() <= 65536, "{}", b.rbuf.capacity());
+        // A normal-sized buffer is kept as it is.
+        let base = b.out.raw().as_ptr();
+        b.shrink_out();
+        assert_eq!(b.out.raw().as_ptr(), base);
     }
 
     #[test]

@@ -341,6 +341,8 @@ pub(crate) struct OutBuffer {
     buf: Vec<u8>,
     /// Large bodies, each to be sent after `buf[..offset]`.
     refs: SmallVec<[(usize, Bytes); 2]>,
+    /// The bytes of `refs` together (what [`Self::pending_len`] adds to `buf`).
+    ref_bytes: usize,
 }
 
 impl OutBuffer {
@@ -348,7 +350,32 @@ impl OutBuffer {
         OutBuffer {
             buf: Vec::with_capacity(n),
             refs: SmallVec::new(),
+            ref_bytes: 0,
         }
+    }
+
+    /// The bytes waiting to be written: what the connection loop's backpressure
+    /// (`ServerConfig::max_pending_output`) compares.
+    #[inline]
+    pub fn pending_len(&self) -> usize {
+        self.buf.len() + self.ref_bytes
+    }
+
+    /// Lets go of an allocation that grew past `max` for one large batch, keeping
+    /// a buffer of `normal` bytes (after a flush: the buffer is empty). A
+    /// connection that once answered a burst does not hold the burst's memory for
+    /// the rest of its life.
+    #[inline]
+    pub fn shrink_to(&mut self, max: usize, normal: usize) {
+        if self.buf.capacity() > max {
+            self.shrink(normal);
+        }
+    }
+
+    #[cold]
+    fn shrink(&mut self, normal: usize) {
+        debug_assert!(self.is_empty());
+        self.buf = Vec::with_capacity(normal);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -363,7 +390,10 @@ impl OutBuffer {
         match body {
             BodyRef::Slice(s) => self.buf.extend_from_slice(s),
             BodyRef::Bytes(b) if b.len() <= COPY_BODY_MAX => self.buf.extend_from_slice(b),
-            BodyRef::Bytes(b) => self.refs.push((self.buf.len(), b.clone())),
+            BodyRef::Bytes(b) => {
+                self.ref_bytes += b.len();
+                self.refs.push((self.buf.len(), b.clone()))
+            }
         }
     }
 
@@ -461,6 +491,7 @@ impl OutBuffer {
         }
         self.buf.clear();
         self.refs.clear();
+        self.ref_bytes = 0;
         Ok(())
     }
 }

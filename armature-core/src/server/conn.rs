@@ -3,7 +3,9 @@
 //! and write the batch at once. Keep-alive, limits, timeouts and draining live here.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -112,8 +114,11 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
     tokio::pin!(timer);
 
     loop {
-        // 1. Answer every complete request already buffered.
+        // 1. Answer every complete request already buffered, until the responses
+        //    waiting to be written reach `max_pending_output` (backpressure: a
+        //    client that pipelines and does not read holds at most that much).
         let mut close = false;
+        let mut full = false;
         while !bufs.rbuf.is_empty() {
             let head = match ctx.parser.parse_head(&bufs.rbuf, &mut req) {
                 Ok(head) => head,
@@ -194,8 +199,9 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                 Pending::More(more) => match *more {
                     More::Stream(body, framing) => {
                         bufs.note_batch();
-                        if bufs.out.flush(&mut stream).await.is_err()
-                            || send_stream(&mut stream, body, framing).await.is_err()
+                        let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
+                        if bufs.out.flush(&mut w).await.is_err()
+                            || send_stream(&mut w, body, framing).await.is_err()
                         {
                             return;
                         }
@@ -209,7 +215,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                         // The connection leaves HTTP: what is buffered past this request
                         // belongs to the new protocol, the buffers go back to the pool.
                         bufs.note_batch();
-                        if bufs.out.flush(&mut stream).await.is_err() {
+                        let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
+                        if bufs.out.flush(&mut w).await.is_err() {
                             return;
                         }
                         let read_ahead = bufs.rbuf.split().freeze();
@@ -224,19 +231,31 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                 close = true;
                 break;
             }
-        }
-
-        // 2. One write for the whole batch.
-        if !bufs.out.is_empty() {
-            bufs.note_batch();
-            if bufs.out.flush(&mut stream).await.is_err() {
-                return;
+            if bufs.out.pending_len() >= config.max_pending_output {
+                full = true;
+                break;
             }
         }
+
+        // 2. One write for the whole batch, under the send timeout.
+        if !bufs.out.is_empty() {
+            bufs.note_batch();
+            let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
+            if bufs.out.flush(&mut w).await.is_err() {
+                return;
+            }
+            // A batch that grew past the largest buffer size lets its memory go.
+            bufs.shrink_out();
+        }
         if close {
-            let _ = stream.shutdown().await;
+            let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
+            let _ = w.shutdown().await;
             linger_close(&mut stream).await;
             return;
+        }
+        if full {
+            // Sent: answer the pipelined requests still buffered before reading more.
+            continue;
         }
 
         // 3. Read more, under the timeout of what we wait for.
@@ -294,7 +313,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                         StatusCode::REQUEST_TIMEOUT,
                         Cow::Borrowed("request timed out"),
                     );
-                    let _ = bufs.out.flush(&mut stream).await;
+                    let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
+                    let _ = bufs.out.flush(&mut w).await;
                 }
                 return;
             }
@@ -463,8 +483,8 @@ fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str
 /// connection's close delimits (`Close`, for HTTP/1.0); or as exactly the announced
 /// `Content-Length` of raw bytes (`Length`: a stream that yields fewer or more is an
 /// error, and the connection closes).
-async fn send_stream<T: Io>(
-    stream: &mut T,
+async fn send_stream<W: AsyncWrite + Unpin>(
+    stream: &mut W,
     mut body: crate::http::BodyStream,
     framing: BodyFraming,
 ) -> std::io::Result<()> {
@@ -518,6 +538,117 @@ async fn send_stream<T: Io>(
             }
             None => return stream.write_all(b"0\r\n\r\n").await,
         }
+    }
+}
+
+/// The write side of a connection under the send timeout
+/// ([`ServerConfig::write_timeout`](crate::ServerConfig::write_timeout), nginx's
+/// `send_timeout`): a write that cannot proceed arms the connection's timer for the
+/// timeout from then, and each write that makes progress disarms it; when the timer
+/// fires first, the write fails with `TimedOut` and the connection closes. A write
+/// that completes at once (the usual case: the socket buffer has room) touches no
+/// timer. The timer is the connection's read timer: the read path only ever moves
+/// it earlier and re-arms it lazily (see `serve`), so borrowing it here costs the
+/// read path nothing.
+struct SendTimeout<'a, T> {
+    io: &'a mut T,
+    timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
+    timeout: Duration,
+    armed: bool,
+}
+
+impl<'a, T: AsyncWrite + Unpin> SendTimeout<'a, T> {
+    #[inline]
+    fn new(
+        io: &'a mut T,
+        timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
+        config: &crate::ServerConfig,
+    ) -> Self {
+        SendTimeout {
+            io,
+            timer,
+            timeout: config.write_timeout,
+            armed: false,
+        }
+    }
+
+    /// The inner write is pending: wait on the timer, arming it at the first wait
+    /// since the last progress.
+    #[cold]
+    fn blocked<R>(&mut self, cx: &mut std::task::Context<'_>) -> Poll<std::io::Result<R>> {
+        if !self.armed {
+            self.armed = true;
+            self.timer.as_mut().reset(Instant::now() + self.timeout);
+        }
+        match self.timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client did not read the response within the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    #[inline]
+    fn progress<R>(
+        &mut self,
+        r: Poll<std::io::Result<R>>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<R>> {
+        match r {
+            Poll::Ready(r) => {
+                self.armed = false;
+                Poll::Ready(r)
+            }
+            Poll::Pending => self.blocked(cx),
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for SendTimeout<'_, T> {
+    #[inline]
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let r = std::pin::Pin::new(&mut *this.io).poll_write(cx, buf);
+        this.progress(r, cx)
+    }
+
+    #[inline]
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let r = std::pin::Pin::new(&mut *this.io).poll_write_vectored(cx, bufs);
+        this.progress(r, cx)
+    }
+
+    #[inline]
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let r = std::pin::Pin::new(&mut *this.io).poll_flush(cx);
+        this.progress(r, cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let r = std::pin::Pin::new(&mut *this.io).poll_shutdown(cx);
+        this.progress(r, cx)
     }
 }
 

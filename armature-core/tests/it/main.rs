@@ -10,6 +10,7 @@
 
 mod support;
 
+mod backpressure;
 mod builtin_middleware;
 mod chunked;
 mod compression;
