@@ -140,17 +140,21 @@ impl ConnBuffers<'_> {
             // bigger than the largest buffer): let it go rather than keep it.
             self.rbuf = BytesMut::with_capacity(self.size);
         }
+        self.shrink_out();
     }
 
-    /// After a flush: an output buffer that grew past `max_buffer_size` for one
-    /// large batch goes back to the normal size instead of staying at its peak
-    /// for the rest of the connection.
-    #[inline]
-    pub fn shrink_out(&mut self) {
-        self.out.shrink_to(
-            self.manager.settings.max_buffer,
-            self.manager.write_size.get(),
-        );
+    /// An output buffer that grew past `max_buffer_size` for one large batch goes
+    /// back to the normal size instead of staying at its peak for the rest of the
+    /// connection. Checked at each refill (about once per read buffer's worth of
+    /// requests, off the per-request path); a parked or closed connection's
+    /// oversized buffer is not pooled either.
+    fn shrink_out(&mut self) {
+        if self.out.is_empty() {
+            self.out.shrink_to(
+                self.manager.settings.max_buffer,
+                self.manager.write_size.get(),
+            );
+        }
     }
 
     #[cold]
@@ -295,22 +299,25 @@ mod tests {
         // A batch of pipelined responses far larger than max_buffer_size, sent.
         b.out.raw().extend_from_slice(&vec![b'x'; 1 << 20]);
         b.out.raw().clear();
-        b.shrink_out();
-        assert!(
-            b.out.raw().capacity() <= 65536,
-            "{}",
-            b.out.raw().capacity()
-        );
-        // A request body larger than max_buffer_size, handled and gone.
+        // A request body larger than max_buffer_size, handled and gone: the next
+        // refill lets both go.
         b.rbuf.reserve(1 << 20);
         b.rbuf.extend_from_slice(&vec![b'y'; 1 << 20]);
         drop(b.rbuf.split());
         b.make_room();
         assert!(b.rbuf.capacity() <= 65536, "{}", b.rbuf.capacity());
-        // A normal-sized buffer is kept as it is.
-        let base = b.out.raw().as_ptr();
-        b.shrink_out();
-        assert_eq!(b.out.raw().as_ptr(), base);
+        assert!(
+            b.out.raw().capacity() <= 65536,
+            "{}",
+            b.out.raw().capacity()
+        );
+        // Normal-sized buffers are kept as they are.
+        let (rbase, obase) = (b.rbuf.as_ptr(), b.out.raw().as_ptr());
+        let fill = b.rbuf.capacity() - 100;
+        b.rbuf.extend_from_slice(&vec![b'z'; fill]);
+        drop(b.rbuf.split());
+        b.make_room();
+        assert_eq!((b.rbuf.as_ptr(), b.out.raw().as_ptr()), (rbase, obase));
     }
 
     #[test]

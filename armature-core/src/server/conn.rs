@@ -244,8 +244,6 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
             if bufs.out.flush(&mut w).await.is_err() {
                 return;
             }
-            // A batch that grew past the largest buffer size lets its memory go.
-            bufs.shrink_out();
         }
         if close {
             let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
