@@ -15,7 +15,8 @@
 #             (armature-uring: the same hello on the io_uring backend, IO_URING=1; listing
 #             it builds hello with the io_uring feature, so both run the same binary;
 #             armature-uring-base: the binary at BASE_BIN, also with IO_URING=1, e.g. a
-#             build of the commit before a change, for its before/after in the same pairs)
+#             build of the commit before a change, for its before/after in the same pairs;
+#             armature-base: the binary at BASE_BIN on epoll, the same for the default backend)
 #   WORKLOADS pipelined | plaintext | json                    [pipelined plaintext json]
 #   CONNS     wrk connection counts                           [64]
 #   DURATION  seconds per measured run                        [10]
@@ -56,21 +57,22 @@ require_tools wrk taskset curl python3
 bin_of() {
     case "$1" in
         armature | armature-uring) echo "$root/target/$PROFILE/examples/hello" ;;
-        armature-uring-base) echo "${BASE_BIN:?armature-uring-base needs BASE_BIN}" ;;
+        armature-base | armature-uring-base) echo "${BASE_BIN:?$1 needs BASE_BIN}" ;;
         hyper | axum | actix | minihttp) echo "$root/target/$PROFILE/${1}_hello" ;;
-        *) die "unknown server '$1' (known: armature armature-uring armature-uring-base hyper axum actix minihttp)" ;;
+        *) die "unknown server '$1' (known: armature armature-base armature-uring armature-uring-base hyper axum actix minihttp)" ;;
     esac
 }
 port_of() {
     case "$1" in
         armature) echo 18080 ;; hyper) echo 18081 ;; axum) echo 18082 ;; actix) echo 18083 ;;
         minihttp) echo 18084 ;; armature-uring) echo 18085 ;; armature-uring-base) echo 18086 ;;
+        armature-base) echo 18087 ;;
     esac
 }
 # The one binary, told which backend to run on.
 env_of() {
     case "$1" in
-        armature) echo IO_URING=0 ;; armature-uring | armature-uring-base) echo IO_URING=1 ;;
+        armature | armature-base) echo IO_URING=0 ;; armature-uring | armature-uring-base) echo IO_URING=1 ;;
     esac
 }
 
