@@ -48,6 +48,9 @@ fn main() -> Result<(), Error> {
         .post("/echo", |Json(body): Json<Echo>| async move { Json(body) })
         .config(config)
         .bind(armature_core::addr_from_env("127.0.0.1:8091"))?;
-    println!("armature_routes listening on http://{}", server.local_addr());
+    println!(
+        "armature_routes listening on http://{}",
+        server.local_addr()
+    );
     server.run()
 }
