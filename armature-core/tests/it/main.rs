@@ -39,4 +39,5 @@ mod smuggling;
 mod static_files;
 mod timeouts;
 mod websocket;
+mod websocket_limits;
 mod worker_state;
