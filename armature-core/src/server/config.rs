@@ -104,8 +104,10 @@ impl ServerConfig {
     /// Buffer auto-tuning, adaptive keep-alive and idle-connection culling, run by
     /// each worker (see [`crate::connection_manager`]). Every server has one; the
     /// default sizes buffers between 4 and 64 KiB, shortens keep-alive from 60 s to
-    /// 5 s as a worker fills up, and keeps at most 10 000 idle connections per
-    /// worker. The keep-alive timeout is set here, with
+    /// 5 s as a worker fills up, and keeps at most half the process's descriptor
+    /// limit in idle connections, shared among the workers (at most 10 000 per
+    /// worker; see
+    /// [`ConnectionManagerConfig::max_idle_connections`]). The keep-alive timeout is set here, with
     /// [`ConnectionManagerConfig::keep_alive_timeout`] (the server's one keep-alive
     /// setting).
     ///
@@ -114,7 +116,7 @@ impl ServerConfig {
     /// use armature_core::ServerConfig;
     /// let config = ServerConfig::default()
     ///     .connection_manager(ConnectionManagerConfig::default().max_idle_connections(500));
-    /// assert_eq!(config.get_connection_manager().get_max_idle_connections(), 500);
+    /// assert_eq!(config.get_connection_manager().get_max_idle_connections(), Some(500));
     /// ```
     pub fn connection_manager(mut self, value: ConnectionManagerConfig) -> Self {
         self.connection_manager = value;

@@ -1,6 +1,7 @@
 //! The server: the `App` builder, binding one `SO_REUSEPORT` listener per worker,
 //! running a single-threaded tokio runtime on each, and graceful shutdown.
 
+pub(crate) mod accept;
 mod config;
 pub(crate) mod conn;
 mod shutdown;

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::accept::AcceptErrors;
 use super::shutdown::{Draining, ShutdownHandle};
 use super::worker_state::WorkerInfo;
 use super::{conn, Shared};
@@ -181,8 +181,9 @@ impl<S> WorkerCtx<S> {
             route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
             shutting_down: Cell::new(false),
             going_away: Rc::default(),
-            manager: Rc::new(ConnectionManager::new(
+            manager: Rc::new(ConnectionManager::for_worker(
                 config.get_connection_manager().clone(),
+                config.workers,
             )),
             shared,
         }
@@ -324,6 +325,7 @@ where
 {
     let listener = TcpListener::from_std(listener)
         .map_err(|e| Error::io("cannot register the listener", e))?;
+    let mut errors = AcceptErrors::new();
     loop {
         tokio::select! {
             biased;
@@ -334,8 +336,7 @@ where
                     let guard = ctx.manager.register(stream.as_raw_fd());
                     tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
                 }
-                // Out of file descriptors and similar: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => errors.failed(e, &ctx.manager).await,
             },
         }
     }

@@ -16,6 +16,7 @@ mod chunked;
 mod compression;
 mod connection_manager;
 mod cors;
+mod descriptors;
 mod errors;
 mod expect_continue;
 mod extractors;
