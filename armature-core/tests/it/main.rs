@@ -11,6 +11,7 @@
 mod support;
 
 mod backpressure;
+mod binding;
 mod builtin_middleware;
 mod chunked;
 mod compression;
