@@ -423,7 +423,7 @@ impl<S: Send + Sync + 'static> App<S> {
     /// The workers share the address with `SO_REUSEPORT`, which would also let them
     /// join a group another process already listens with (and take part of its
     /// connections). So an address some other socket listens on is an error
-    /// ("cannot bind ADDR: another socket is already listening on it"), here and
+    /// ("cannot bind ADDR: another socket already holds it"), here and
     /// again in [`Server::run`] just before listening; [`App::serve`] then returns it
     /// and a `main` that returns it exits with a failure status.
     pub fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {

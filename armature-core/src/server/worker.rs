@@ -74,7 +74,7 @@ pub(crate) fn claim(addr: SocketAddr) -> Result<Socket, Error> {
     match probe.bind(&addr.into()) {
         Ok(()) => Ok(probe),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::io(
-            format!("cannot bind {addr}: another socket is already listening on it"),
+            format!("cannot bind {addr}: another socket already holds it"),
             e,
         )),
         Err(e) => Err(Error::io(format!("cannot bind {addr}"), e)),
