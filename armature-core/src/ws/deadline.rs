@@ -121,11 +121,11 @@ impl<T: Io> AsyncRead for Deadlines<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if let Some(e) = this.dead() {
-            return Poll::Ready(Err(e));
-        }
-        if this.expired == Some(Expired::Read) {
-            return Poll::Ready(Err(Self::read_error()));
+        if let Some(expired) = this.expired {
+            return Poll::Ready(Err(match expired {
+                Expired::Read => Self::read_error(),
+                Expired::Write => Self::write_error(),
+            }));
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
@@ -263,39 +263,48 @@ impl Frames {
 
     /// Follows the frames through `bytes`, the next bytes from the client.
     fn observe(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
+        loop {
             if self.payload_left > 0 {
                 let n = self.payload_left.min(bytes.len() as u64);
                 self.payload_left -= n;
                 bytes = &bytes[n as usize..];
-                continue;
             }
-            let want = if self.head_len < 2 {
-                2
-            } else {
-                head_size(self.head[1])
+            let Some(&first) = bytes.first() else {
+                return;
             };
-            let n = (want - self.head_len).min(bytes.len());
-            self.head[self.head_len..self.head_len + n].copy_from_slice(&bytes[..n]);
-            self.head_len += n;
-            bytes = &bytes[n..];
-            if self.head_len < 2 || self.head_len < head_size(self.head[1]) {
-                continue;
+            // A header begins here. The usual case: all of it is in `bytes`.
+            if self.head_len == 0 {
+                if let Some(h) = bytes.get(1).and_then(|&b1| bytes.get(..head_size(b1))) {
+                    self.begin(h);
+                    bytes = &bytes[h.len()..];
+                    continue;
+                }
             }
-            let h = &self.head;
-            let len = match h[1] & 0x7f {
-                126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
-                127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-                n => u64::from(n),
-            };
-            // Opcodes 0-7 are data (and continuation) frames; 8-15 control frames,
-            // which never end or begin a message.
-            if h[0] & 0x08 == 0 {
-                self.in_message = h[0] & 0x80 == 0;
+            // A header cut by the end of a read: gathered a byte at a time.
+            self.head[self.head_len] = first;
+            self.head_len += 1;
+            bytes = &bytes[1..];
+            if self.head_len >= 2 && self.head_len == head_size(self.head[1]) {
+                let head = self.head;
+                self.begin(&head[..self.head_len]);
             }
-            self.payload_left = len;
-            self.head_len = 0;
         }
+    }
+
+    /// A whole frame header `h`: its payload (if any) comes next.
+    #[inline]
+    fn begin(&mut self, h: &[u8]) {
+        self.payload_left = match h[1] & 0x7f {
+            126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
+            127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
+            n => u64::from(n),
+        };
+        // Opcodes 0-7 are data (and continuation) frames; 8-15 control frames,
+        // which never end or begin a message.
+        if h[0] & 0x08 == 0 {
+            self.in_message = h[0] & 0x80 == 0;
+        }
+        self.head_len = 0;
     }
 }
 
