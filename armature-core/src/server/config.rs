@@ -77,7 +77,10 @@ config_setters! {
     /// Time a client has to send a whole request head once it started (slowloris
     /// guard). Default 10 s; then the connection is closed.
     head_timeout / get_head_timeout: std::time::Duration,
-    /// Time a client has to send a declared body. Default 30 s.
+    /// Time a client has to send a declared body. Default 30 s. On a WebSocket
+    /// connection, the time a frame (or a message fragmented over several frames)
+    /// has to arrive whole once it began; then it is closed with `1008` (see
+    /// [`crate::ws`]).
     body_timeout / get_body_timeout: std::time::Duration,
     /// On shutdown, how long in-flight requests may take before connections are
     /// dropped. Default 10 s.
