@@ -26,7 +26,10 @@ SETTLE="${SETTLE:-2}"
 die() { echo "idle_memory.sh: $*" >&2; exit 1; }
 command -v python3 >/dev/null || die "python3 is required"
 
-need=$((N + 1024))
+# The client needs N descriptors and a few; armature keeps at most half its soft
+# descriptor limit in idle connections by default (ConnectionManagerConfig::
+# max_idle_connections), so 2N lets all N stay open.
+need=$((2 * N > N + 1024 ? 2 * N : N + 1024))
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
     ulimit -n "$need" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
     [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge "$need" ] \

@@ -25,7 +25,7 @@ use std::time::Duration;
 /// let manager = ConnectionManager::new(config.clone());
 /// assert_eq!(manager.keep_alive_timeout(), Duration::from_secs(60)); // no load yet
 /// let server = ServerConfig::default().connection_manager(config);
-/// assert_eq!(server.get_connection_manager().get_max_idle_connections(), 1000);
+/// assert_eq!(server.get_connection_manager().get_max_idle_connections(), Some(1000));
 /// ```
 ///
 /// All numbers are per worker: each worker thread runs its own manager over its own
@@ -41,7 +41,8 @@ pub struct ConnectionManagerConfig {
     pub(crate) min_keep_alive_timeout: Duration,
     pub(crate) load_threshold_high: f64,
     pub(crate) load_threshold_low: f64,
-    pub(crate) max_idle_connections: usize,
+    /// `None`: derived from the descriptor limit ([`default_max_idle`]).
+    pub(crate) max_idle_connections: Option<usize>,
     pub(crate) idle_timeout: Duration,
     pub(crate) buffer_pool_size: usize,
 }
@@ -56,7 +57,7 @@ impl Default for ConnectionManagerConfig {
             min_keep_alive_timeout: Duration::from_secs(5),
             load_threshold_high: 0.8,
             load_threshold_low: 0.3,
-            max_idle_connections: 10_000,
+            max_idle_connections: None,
             idle_timeout: Duration::from_secs(300),
             buffer_pool_size: 64,
         }
@@ -88,11 +89,6 @@ config_setters! {
     /// Load at and below which idle connections get the full keep-alive timeout;
     /// between the thresholds the timeout shrinks linearly. Default 0.3.
     load_threshold_low / get_load_threshold_low: f64,
-    /// Most idle connections a worker keeps: past it, the connections idle the
-    /// longest are closed. Also the worker's capacity in the load figure
-    /// (`live connections / max_idle_connections`). 0 turns culling off (and the
-    /// load is then taken as 0). Default 10 000.
-    max_idle_connections / get_max_idle_connections: usize,
     /// Hard cap on how long a connection may stay idle, whatever the keep-alive
     /// settings say. Default 300 s.
     idle_timeout / get_idle_timeout: Duration,
@@ -104,6 +100,29 @@ config_setters! {
 }
 
 impl ConnectionManagerConfig {
+    /// Most idle connections a worker keeps: past it, the connections idle the
+    /// longest are closed. Also the worker's capacity in the load figure
+    /// (`live connections / max_idle_connections`). 0 turns culling off (and the
+    /// load is then taken as 0).
+    ///
+    /// Default: half the process's file-descriptor limit (the soft `RLIMIT_NOFILE`,
+    /// read when the server starts) divided among the workers, at most 10 000 and at
+    /// least 1 per worker; the other half is left for busy connections, files and
+    /// the app's own sockets. With the common soft limit of 1024 and 2 workers that
+    /// is 256 each; with a limit of 1 048 576, 10 000. Idle connections are also
+    /// closed, longest idle first, when `accept` runs out of descriptors (see
+    /// [`crate::connection_manager`]).
+    pub fn max_idle_connections(mut self, value: usize) -> Self {
+        self.max_idle_connections = Some(value);
+        self
+    }
+
+    /// The configured `max_idle_connections`; `None` when it is derived from the
+    /// descriptor limit (the default).
+    pub fn get_max_idle_connections(&self) -> Option<usize> {
+        self.max_idle_connections
+    }
+
     /// The idle keep-alive timeout: how long a connection waits for its next
     /// request while the load is at or below `load_threshold_low` (the longest it
     /// waits; the connection manager shortens it under load). The server's one
@@ -137,10 +156,41 @@ pub(crate) struct Resolved {
     pub pool_size: usize,
 }
 
+/// Most idle connections per worker when none is configured.
+const MAX_DEFAULT_IDLE: usize = 10_000;
+
+/// The default `max_idle_connections` of each of `workers` workers: half the soft
+/// `RLIMIT_NOFILE` divided among them, within `1..=10 000` (10 000 when the limit
+/// cannot be read or is unlimited).
+pub(crate) fn default_max_idle(workers: usize) -> usize {
+    match nofile_limit() {
+        Some(limit) => (limit / 2 / workers.max(1)).clamp(1, MAX_DEFAULT_IDLE),
+        None => MAX_DEFAULT_IDLE,
+    }
+}
+
+/// The soft limit on this process's open file descriptors; `None` when unlimited or
+/// unreadable.
+pub(crate) fn nofile_limit() -> Option<usize> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` only writes the struct it is given, which outlives the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return None;
+    }
+    if r.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    usize::try_from(r.rlim_cur).ok()
+}
+
 impl ConnectionManagerConfig {
     /// Orders the bounds: `min <= max` for buffers and timeouts, `low <= high` for
-    /// loads.
-    pub(crate) fn resolve(&self) -> Resolved {
+    /// loads; an unset `max_idle_connections` becomes the default for one of
+    /// `workers` workers.
+    pub(crate) fn resolve(&self, workers: usize) -> Resolved {
         let max_buffer = self.max_buffer_size.max(1);
         let min_buffer = self.min_buffer_size.clamp(1, max_buffer);
         let keep_alive_max = self.keep_alive_timeout;
@@ -156,7 +206,10 @@ impl ConnectionManagerConfig {
             keep_alive_min,
             low,
             high,
-            max_idle: match self.max_idle_connections {
+            max_idle: match self
+                .max_idle_connections
+                .unwrap_or_else(|| default_max_idle(workers))
+            {
                 0 => usize::MAX,
                 n => n,
             },
@@ -179,7 +232,7 @@ mod tests {
             .min_keep_alive_timeout(Duration::from_secs(90))
             .load_threshold_low(0.9)
             .load_threshold_high(0.5)
-            .resolve();
+            .resolve(1);
         assert_eq!((r.min_buffer, r.max_buffer), (10, 10));
         assert_eq!(r.keep_alive_max, Duration::from_secs(30));
         assert_eq!(r.keep_alive_min, Duration::from_secs(30));
@@ -188,8 +241,26 @@ mod tests {
 
     #[test]
     fn keep_alive_defaults_to_60_s() {
-        let r = ConnectionManagerConfig::default().resolve();
+        let r = ConnectionManagerConfig::default().resolve(1);
         assert_eq!(r.keep_alive_max, Duration::from_secs(60));
         assert_eq!(r.keep_alive_min, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn the_default_idle_cap_is_half_the_descriptor_limit_shared_by_workers() {
+        let Some(limit) = nofile_limit() else {
+            assert_eq!(default_max_idle(4), MAX_DEFAULT_IDLE);
+            return;
+        };
+        for workers in [1, 2, 3, 16] {
+            let want = (limit / 2 / workers).clamp(1, MAX_DEFAULT_IDLE);
+            let r = ConnectionManagerConfig::default().resolve(workers);
+            assert_eq!(r.max_idle, want, "{workers} workers, limit {limit}");
+            assert!(r.max_idle * workers <= (limit / 2).max(workers));
+        }
+        let set = ConnectionManagerConfig::default().max_idle_connections(7);
+        assert_eq!(set.resolve(16).max_idle, 7, "a configured cap is kept");
+        let off = ConnectionManagerConfig::default().max_idle_connections(0);
+        assert_eq!(off.resolve(1).max_idle, usize::MAX, "0 turns culling off");
     }
 }

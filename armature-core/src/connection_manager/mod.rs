@@ -25,7 +25,16 @@
 //!   the longest are closed (`shutdown(SHUT_RD)` on their socket, which ends their
 //!   connection loop; about 1/16 more than the excess, so culling does not rescan
 //!   on every new idle connection; `max_idle_connections(0)` turns culling off).
-//!   `idle_timeout` caps every idle wait.
+//!   `idle_timeout` caps every idle wait. The default cap follows the process's
+//!   descriptor limit (half the soft `RLIMIT_NOFILE`, shared among the workers);
+//! - **relieves descriptor pressure**: when `accept` fails because the process (or
+//!   the system) is out of file descriptors (`EMFILE`, `ENFILE`), the worker closes
+//!   its longest-idle connections, an eighth of its idle ones per try (at least 1,
+//!   at most 32), and accepts again as soon as they are gone; with none idle it
+//!   retries after a short pause (10 ms, doubling up to 100 ms) instead of
+//!   spinning. One line is logged (`tracing`, target `armature::server`, level
+//!   WARN) when such an episode begins; a new one begins after 10 s without
+//!   exhaustion. Closed connections count in `culled_connections`.
 //!
 //! Handlers can read their worker's figures with [`worker_stats`].
 
@@ -42,10 +51,11 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::sync::Notify;
 
+pub(crate) use config::nofile_limit;
 pub use config::ConnectionManagerConfig;
 use config::Resolved;
 use history::SizeHistory;
-pub(crate) use registry::ConnHandle;
+pub(crate) use registry::{ConnHandle, Relief};
 
 use crate::future_slot::{self, FutureSlot};
 use crate::memory_opt::{ObjectPool, PoolStats};
@@ -100,6 +110,8 @@ pub struct ConnectionManager {
     /// Stamps idle periods in the order they began (the oldest has the smallest).
     idle_seq: Cell<u64>,
     culled: Cell<u64>,
+    /// Connections closed for descriptors whose loops have not ended yet.
+    shedding: Cell<usize>,
     drained: Notify,
     read_pool: ObjectPool<BytesMut>,
     write_pool: ObjectPool<OutBuffer>,
@@ -116,7 +128,8 @@ pub struct ConnectionStats {
     pub live_connections: usize,
     /// Of those, connections waiting for a request.
     pub idle_connections: usize,
-    /// Idle connections closed because there were more than `max_idle_connections`.
+    /// Idle connections closed because there were more than `max_idle_connections`,
+    /// or to free descriptors for `accept`.
     pub culled_connections: u64,
     /// Live connections divided by `max_idle_connections`.
     pub load: f64,
@@ -135,9 +148,15 @@ pub struct ConnectionStats {
 }
 
 impl ConnectionManager {
-    /// A manager with `config`.
+    /// A manager with `config`, alone in its process (an unset
+    /// `max_idle_connections` takes the whole default share).
     pub fn new(config: ConnectionManagerConfig) -> Self {
-        let s = config.resolve();
+        ConnectionManager::for_worker(config, 1)
+    }
+
+    /// A manager for one of `workers` workers (they share the default idle cap).
+    pub(crate) fn for_worker(config: ConnectionManagerConfig, workers: usize) -> Self {
+        let s = config.resolve(workers);
         let initial = INITIAL_BUFFER.clamp(s.min_buffer, s.max_buffer);
         let (min, max) = (s.min_buffer, s.max_buffer);
         let read_pool = ObjectPool::new(s.pool_size).with_reset(move |b: &mut BytesMut| {
@@ -164,6 +183,7 @@ impl ConnectionManager {
             idle: Cell::new(0),
             idle_seq: Cell::new(0),
             culled: Cell::new(0),
+            shedding: Cell::new(0),
             drained: Notify::new(),
             read_pool,
             write_pool,

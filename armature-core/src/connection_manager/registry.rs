@@ -1,5 +1,6 @@
 //! The registry of a worker's live connections: their sockets and idle state, idle
-//! culling, and closing idle connections at shutdown.
+//! culling (past the idle cap, or when `accept` is out of descriptors), and closing
+//! idle connections at shutdown.
 
 use std::cell::Cell;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -17,6 +18,20 @@ pub(super) struct Slot {
     idle: Cell<bool>,
     /// When the current idle period began, as a stamp from `idle_seq`.
     since: Cell<u64>,
+    /// Closed to free a descriptor; counted in `shedding` until it unregisters.
+    shed: Cell<bool>,
+}
+
+/// What [`ConnectionManager::relieve_descriptors`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Relief {
+    /// Closed this many idle connections: their descriptors are free once their
+    /// loops have run.
+    Closed(usize),
+    /// Connections closed before are still letting go of their descriptors.
+    Closing,
+    /// No connection is idle: nothing to close.
+    Nothing,
 }
 
 /// A connection's registration with its worker's manager; unregisters on drop.
@@ -36,6 +51,7 @@ impl ConnectionManager {
             fd,
             idle: Cell::new(false),
             since: Cell::new(0),
+            shed: Cell::new(false),
         });
         self.conns.borrow_mut().insert(id, slot.clone());
         self.update_keep_alive();
@@ -53,22 +69,49 @@ impl ConnectionManager {
         let max = self.settings.max_idle;
         let target = max - max / 16;
         let excess = self.idle.get().saturating_sub(target);
-        if excess == 0 {
-            return;
+        if excess > 0 {
+            self.close_longest_idle(excess, false);
         }
+    }
+
+    /// Closes up to `n` of the connections idle the longest; returns how many.
+    /// `shed`: to free their descriptors (counted until they unregister).
+    fn close_longest_idle(&self, n: usize, shed: bool) -> usize {
         let conns = self.conns.borrow();
         let mut idle: Vec<&Rc<Slot>> = conns.values().filter(|s| s.idle.get()).collect();
-        let excess = excess.min(idle.len());
-        if excess < idle.len() {
-            idle.select_nth_unstable_by_key(excess, |s| s.since.get());
+        let n = n.min(idle.len());
+        if n < idle.len() {
+            idle.select_nth_unstable_by_key(n, |s| s.since.get());
         }
-        for slot in &idle[..excess] {
+        for slot in &idle[..n] {
             // No longer counted idle: its loop sees end-of-file and unregisters.
             slot.idle.set(false);
+            slot.shed.set(shed);
             shutdown_read(slot.fd);
         }
-        self.idle.set(self.idle.get() - excess);
-        self.culled.set(self.culled.get() + excess as u64);
+        self.idle.set(self.idle.get() - n);
+        self.culled.set(self.culled.get() + n as u64);
+        if shed {
+            self.shedding.set(self.shedding.get() + n);
+        }
+        n
+    }
+
+    /// `accept` ran out of file descriptors: closes some of the connections idle
+    /// the longest (an eighth of the idle ones, at least 1, at most 32), unless
+    /// those closed last time have not let go of theirs yet. What it did tells the
+    /// accept loop whether to retry at once or to wait.
+    #[cold]
+    pub(crate) fn relieve_descriptors(&self) -> Relief {
+        if self.shedding.get() > 0 {
+            return Relief::Closing;
+        }
+        let idle = self.idle.get();
+        if idle == 0 {
+            return Relief::Nothing;
+        }
+        let n = (idle / 8).clamp(1, 32);
+        Relief::Closed(self.close_longest_idle(n, true))
     }
 
     /// Wakes every idle connection so it closes (shutdown); busy ones close after
@@ -135,6 +178,9 @@ impl Drop for ConnHandle {
         let m = &*self.manager;
         if self.slot.idle.get() {
             m.idle.set(m.idle.get() - 1);
+        }
+        if self.slot.shed.get() {
+            m.shedding.set(m.shedding.get() - 1);
         }
         let empty = {
             let mut conns = m.conns.borrow_mut();
@@ -213,6 +259,41 @@ mod tests {
         assert!(is_read_shut(&s2));
         assert!(!is_read_shut(&s1));
         drop((h1, h2));
+    }
+
+    #[test]
+    fn descriptor_relief_closes_the_longest_idle_and_waits_for_them() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let m = Rc::new(ConnectionManager::new(
+            ConnectionManagerConfig::default().max_idle_connections(0),
+        ));
+        assert_eq!(m.relieve_descriptors(), Relief::Nothing);
+        let socks: Vec<_> = (0..20).map(|_| pair(&listener)).collect();
+        let mut handles: Vec<_> = socks
+            .iter()
+            .map(|(_, s)| m.register(s.as_raw_fd()))
+            .collect();
+        handles[0].enter_idle();
+        handles[0].leave_idle(); // busy: never closed
+        for h in &handles[1..] {
+            h.enter_idle();
+        }
+        // 19 idle: an eighth (2), the longest idle first.
+        assert_eq!(m.relieve_descriptors(), Relief::Closed(2));
+        let shut: Vec<bool> = socks.iter().map(|(_, s)| is_read_shut(s)).collect();
+        assert_eq!(&shut[..4], [false, true, true, false]);
+        assert!(shut[4..].iter().all(|s| !s));
+        assert_eq!(
+            m.relieve_descriptors(),
+            Relief::Closing,
+            "until they unregister"
+        );
+        handles.remove(2);
+        assert_eq!(m.relieve_descriptors(), Relief::Closing);
+        handles.remove(1);
+        assert_eq!(m.relieve_descriptors(), Relief::Closed(2));
+        let st = m.stats();
+        assert_eq!((st.idle_connections, st.culled_connections), (15, 4));
     }
 
     #[test]

@@ -8,11 +8,11 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::driver::{Driver, Inner};
+use crate::server::accept::AcceptErrors;
 use crate::server::conn::{self, Io};
 use crate::server::worker::WorkerCtx;
 
@@ -214,6 +214,7 @@ pub(crate) async fn accept_loop<S, F>(
     F: Future<Output = ()>,
 {
     driver.listen(listener);
+    let mut errors = AcceptErrors::new();
     loop {
         tokio::select! {
             biased;
@@ -225,8 +226,7 @@ pub(crate) async fn accept_loop<S, F>(
                     let guard = ctx.manager.register(stream.raw_fd());
                     tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
                 }
-                // Out of file descriptors and similar: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => errors.failed(e, &ctx.manager).await,
             },
         }
     }

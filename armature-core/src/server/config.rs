@@ -77,7 +77,10 @@ config_setters! {
     /// Time a client has to send a whole request head once it started (slowloris
     /// guard). Default 10 s; then the connection is closed.
     head_timeout / get_head_timeout: std::time::Duration,
-    /// Time a client has to send a declared body. Default 30 s.
+    /// Time a client has to send a declared body. Default 30 s. On a WebSocket
+    /// connection, the time a frame (or a message fragmented over several frames)
+    /// has to arrive whole once it began; then it is closed with `1008` (see
+    /// [`crate::ws`]).
     body_timeout / get_body_timeout: std::time::Duration,
     /// On shutdown, how long in-flight requests may take before connections are
     /// dropped. Default 10 s.
@@ -104,8 +107,10 @@ impl ServerConfig {
     /// Buffer auto-tuning, adaptive keep-alive and idle-connection culling, run by
     /// each worker (see [`crate::connection_manager`]). Every server has one; the
     /// default sizes buffers between 4 and 64 KiB, shortens keep-alive from 60 s to
-    /// 5 s as a worker fills up, and keeps at most 10 000 idle connections per
-    /// worker. The keep-alive timeout is set here, with
+    /// 5 s as a worker fills up, and keeps at most half the process's descriptor
+    /// limit in idle connections, shared among the workers (at most 10 000 per
+    /// worker; see
+    /// [`ConnectionManagerConfig::max_idle_connections`]). The keep-alive timeout is set here, with
     /// [`ConnectionManagerConfig::keep_alive_timeout`] (the server's one keep-alive
     /// setting).
     ///
@@ -114,7 +119,7 @@ impl ServerConfig {
     /// use armature_core::ServerConfig;
     /// let config = ServerConfig::default()
     ///     .connection_manager(ConnectionManagerConfig::default().max_idle_connections(500));
-    /// assert_eq!(config.get_connection_manager().get_max_idle_connections(), 500);
+    /// assert_eq!(config.get_connection_manager().get_max_idle_connections(), Some(500));
     /// ```
     pub fn connection_manager(mut self, value: ConnectionManagerConfig) -> Self {
         self.connection_manager = value;

@@ -1,6 +1,7 @@
 //! The server: the `App` builder, binding one `SO_REUSEPORT` listener per worker,
 //! running a single-threaded tokio runtime on each, and graceful shutdown.
 
+pub(crate) mod accept;
 mod config;
 pub(crate) mod conn;
 mod shutdown;
@@ -418,6 +419,13 @@ impl<S: Send + Sync + 'static> App<S> {
     /// [`Server::run`] has every worker ready (its signal handler installed, its
     /// [`worker_state`](App::worker_state) built): until then the address is taken but
     /// a client's connection is refused.
+    ///
+    /// The workers share the address with `SO_REUSEPORT`, which would also let them
+    /// join a group another process already listens with (and take part of its
+    /// connections). So an address some other socket listens on is an error
+    /// ("cannot bind ADDR: another socket already holds it"), here and
+    /// again in [`Server::run`] just before listening; [`App::serve`] then returns it
+    /// and a `main` that returns it exits with a failure status.
     pub fn bind(self, addr: impl ToSocketAddrs) -> Result<Server, Error> {
         let shared = self.into_shared()?;
         let config = &shared.config;

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::accept::AcceptErrors;
 use super::shutdown::{Draining, ShutdownHandle};
 use super::worker_state::WorkerInfo;
 use super::{conn, Shared};
@@ -23,36 +23,62 @@ use crate::routing::RouteCache;
 
 /// Binds `n` sockets on `addr` with `SO_REUSEPORT`, without listening yet (a client
 /// is refused until [`run_workers`] has every worker ready); the kernel will spread
-/// incoming connections across them. When `addr` has port 0, the first socket picks
-/// the port and the others join it. Returns the sockets and the bound address.
+/// incoming connections across them. Fails when another socket holds the address
+/// ([`claim`]). When `addr` has port 0, the claim picks the port and the workers
+/// join it. Returns the sockets and the bound address.
 pub(crate) fn bind_sockets(addr: SocketAddr, n: usize) -> Result<(Vec<Socket>, SocketAddr), Error> {
+    let probe = claim(addr)?;
+    let bind_addr = probe
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .ok_or_else(|| Error::config("cannot read the bound address"))?;
     let mut out = Vec::with_capacity(n);
-    let mut bind_addr = addr;
+    // The probe stays bound meanwhile, so a port the kernel picked stays ours. It
+    // does not listen, and so lets the workers' sockets bind beside it.
     for _ in 0..n {
-        let socket = Socket::new(
-            Domain::for_address(bind_addr),
-            Type::STREAM,
-            Some(Protocol::TCP),
-        )
-        .map_err(|e| Error::io("cannot create a socket", e))?;
+        let socket = new_socket(bind_addr)?;
         socket
-            .set_reuse_address(true)
-            .and_then(|_| socket.set_reuse_port(true))
-            .and_then(|_| socket.set_nonblocking(true))
+            .set_reuse_port(true)
             .map_err(|e| Error::io("cannot configure the listening socket", e))?;
         socket
             .bind(&bind_addr.into())
             .map_err(|e| Error::io(format!("cannot bind {bind_addr}"), e))?;
-        if bind_addr.port() == 0 {
-            bind_addr = socket
-                .local_addr()
-                .ok()
-                .and_then(|a| a.as_socket())
-                .ok_or_else(|| Error::config("cannot read the bound address"))?;
-        }
         out.push(socket);
     }
     Ok((out, bind_addr))
+}
+
+/// A nonblocking TCP socket for `addr` with `SO_REUSEADDR` (so connections of an
+/// earlier run still in `TIME_WAIT` do not block a restart).
+fn new_socket(addr: SocketAddr) -> Result<Socket, Error> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(|e| Error::io("cannot create a socket", e))?;
+    socket
+        .set_reuse_address(true)
+        .and_then(|_| socket.set_nonblocking(true))
+        .map_err(|e| Error::io("cannot configure the listening socket", e))?;
+    Ok(socket)
+}
+
+/// Checks that no other socket listens on `addr`, by binding a socket without
+/// `SO_REUSEPORT`: the kernel refuses it beside a listening socket, while a socket
+/// with the option would join that socket's group (any process of the same user
+/// may), and take a share of its connections. Returns the bound probe (its address
+/// is the port the kernel picked, for port 0).
+///
+/// The workers' own sockets, bound and not yet listening, do not stand in its way,
+/// so [`run_workers`] checks again just before they listen.
+pub(crate) fn claim(addr: SocketAddr) -> Result<Socket, Error> {
+    let probe = new_socket(addr)?;
+    match probe.bind(&addr.into()) {
+        Ok(()) => Ok(probe),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(Error::io(
+            format!("cannot bind {addr}: another socket already holds it"),
+            e,
+        )),
+        Err(e) => Err(Error::io(format!("cannot bind {addr}"), e)),
+    }
 }
 
 /// How a worker's start went, as it tells [`run_workers`].
@@ -127,6 +153,17 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
         handle.shutdown();
     }
     if startup_error.is_none() && !handle.is_shutdown() {
+        // Whoever started listening on the address since `bind` would share it.
+        let taken = sockets
+            .first()
+            .and_then(|s| s.local_addr().ok()?.as_socket())
+            .map_or(Ok(()), |addr| claim(addr).map(drop));
+        if let Err(e) = taken {
+            startup_error = Some(e);
+            handle.shutdown();
+        }
+    }
+    if startup_error.is_none() && !handle.is_shutdown() {
         let backlog = shared.config.backlog.min(i32::MAX as u32) as i32;
         for (socket, gate) in sockets.into_iter().zip(gates.drain(..)) {
             if let Err(e) = socket.listen(backlog) {
@@ -181,8 +218,9 @@ impl<S> WorkerCtx<S> {
             route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
             shutting_down: Cell::new(false),
             going_away: Rc::default(),
-            manager: Rc::new(ConnectionManager::new(
+            manager: Rc::new(ConnectionManager::for_worker(
                 config.get_connection_manager().clone(),
+                config.workers,
             )),
             shared,
         }
@@ -324,6 +362,7 @@ where
 {
     let listener = TcpListener::from_std(listener)
         .map_err(|e| Error::io("cannot register the listener", e))?;
+    let mut errors = AcceptErrors::new();
     loop {
         tokio::select! {
             biased;
@@ -334,8 +373,7 @@ where
                     let guard = ctx.manager.register(stream.as_raw_fd());
                     tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
                 }
-                // Out of file descriptors and similar: back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => errors.failed(e, &ctx.manager).await,
             },
         }
     }

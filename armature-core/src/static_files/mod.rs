@@ -25,11 +25,15 @@
 //! - `HEAD` (routed to the `GET` route) gets the same head and no body.
 //! - Anything that would leave the root — `..`, percent-encoded or not, an empty
 //!   segment (`//etc/passwd`), a symlink inside the root that points outside, a
-//!   path that is not a regular file — answers `404`, as a missing file does.
+//!   path that is not a regular file (a directory without an index, a FIFO, a
+//!   device, a socket), a file named as a directory (`a.txt/`) — answers `404`, as
+//!   a missing file does.
 //!
 //! Files are sent in 64 KiB pieces, each read on tokio's blocking pool (see
 //! [`tokio::task::spawn_blocking`]); no file is read whole into memory, and opening
-//! and resolving the path happens on that pool too.
+//! and resolving the path happens on that pool too. A file is opened with
+//! `O_NONBLOCK` and its type read from the open descriptor, so a FIFO (whose open
+//! would wait for a writer) or a device never holds a pool thread.
 
 mod range;
 mod resolve;

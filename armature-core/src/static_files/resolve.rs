@@ -7,10 +7,19 @@ use std::path::{Component, Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 
+/// A request path mapped under the root.
+#[derive(Debug, PartialEq)]
+pub(super) struct Relative {
+    pub path: PathBuf,
+    /// It ended with `/` (or was empty): it names a directory, and a file there is
+    /// not found.
+    pub dir: bool,
+}
+
 /// The relative path a request names under the root, checked segment by segment;
 /// `None` for anything that could step outside. A trailing `/` (or nothing at all)
 /// names a directory.
-pub(super) fn relative(raw: &str) -> Option<PathBuf> {
+pub(super) fn relative(raw: &str) -> Option<Relative> {
     let decoded = percent_decode_str(raw).decode_utf8().ok()?;
     if decoded.contains(['\0', '\\']) {
         return None;
@@ -34,7 +43,10 @@ pub(super) fn relative(raw: &str) -> Option<PathBuf> {
             }
         }
     }
-    Some(out)
+    Some(Relative {
+        path: out,
+        dir: decoded.is_empty() || decoded.ends_with('/'),
+    })
 }
 
 /// An opened file and what is known of it.
@@ -46,31 +58,52 @@ pub(super) struct Opened {
 }
 
 /// Opens `root/rel` (with `index` inside a directory) if, once every symlink is
-/// resolved, it is a regular file inside the root. Blocking: run it off the worker.
-pub(super) fn open_under(root: &Path, rel: &Path, index: Option<&str>) -> io::Result<Opened> {
+/// resolved, it is a regular file inside the root; `rel` naming a directory (a
+/// trailing `/`) must be one. Blocking (it resolves the path): run it off the worker.
+pub(super) fn open_under(root: &Path, rel: &Relative, index: Option<&str>) -> io::Result<Opened> {
     let root = root.canonicalize()?;
-    let mut path = root.join(rel).canonicalize()?;
+    let mut path = root.join(&rel.path).canonicalize()?;
     if !path.starts_with(&root) {
         return Err(outside());
     }
     if path.is_dir() {
-        let index = index.ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        let index = index.ok_or_else(not_found)?;
         path = path.join(index).canonicalize()?;
         if !path.starts_with(&root) {
             return Err(outside());
         }
+    } else if rel.dir {
+        // `a.txt/`: a file is not a directory.
+        return Err(not_found());
     }
-    open_file(path)
+    // Every symlink is resolved: the last component is not one, unless it was swapped
+    // in since, which must not be followed out of the root.
+    open_regular(path, libc::O_NOFOLLOW)
 }
 
 /// Opens a regular file (following symlinks).
 pub(super) fn open_file(path: PathBuf) -> io::Result<Opened> {
-    let file = std::fs::File::open(&path)?;
+    open_regular(path, 0)
+}
+
+/// Opens `path` if it is a regular file. `O_NONBLOCK`, so that opening a FIFO (which
+/// waits for a writer) or a device returns at once; its type, read from the open
+/// descriptor, is then refused. On a regular file the flag changes nothing.
+fn open_regular(path: PathBuf, flags: libc::c_int) -> io::Result<Opened> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | flags)
+        .open(&path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
-        return Err(io::Error::from(io::ErrorKind::NotFound));
+        return Err(not_found());
     }
     Ok(Opened { file, meta, path })
+}
+
+fn not_found() -> io::Error {
+    io::Error::from(io::ErrorKind::NotFound)
 }
 
 fn outside() -> io::Error {
@@ -79,18 +112,20 @@ fn outside() -> io::Error {
 
 #[cfg(test)]
 mod tests {
-    use super::relative;
+    use super::{relative, Relative};
     use std::path::PathBuf;
 
     #[test]
     fn request_paths_map_inside_the_root_or_not_at_all() {
-        let table: &[(&str, Option<&str>)] = &[
-            ("a.txt", Some("a.txt")),
-            ("css/site.css", Some("css/site.css")),
-            ("dir/", Some("dir")),
-            ("", Some("")),
-            ("with%20space.txt", Some("with space.txt")),
-            ("%E2%9C%93.txt", Some("✓.txt")),
+        let table: &[(&str, Option<(&str, bool)>)] = &[
+            ("a.txt", Some(("a.txt", false))),
+            ("css/site.css", Some(("css/site.css", false))),
+            ("dir/", Some(("dir", true))),
+            ("a.txt/", Some(("a.txt", true))),
+            ("a.txt%2f", Some(("a.txt", true))),
+            ("", Some(("", true))),
+            ("with%20space.txt", Some(("with space.txt", false))),
+            ("%E2%9C%93.txt", Some(("✓.txt", false))),
             ("../Cargo.toml", None),
             ("a/../../b", None),
             ("%2e%2e/secret", None),
@@ -105,7 +140,11 @@ mod tests {
             ("%ff", None),
         ];
         for (raw, want) in table {
-            assert_eq!(relative(raw), want.map(PathBuf::from), "{raw:?}");
+            let want = want.map(|(path, dir)| Relative {
+                path: PathBuf::from(path),
+                dir,
+            });
+            assert_eq!(relative(raw), want, "{raw:?}");
         }
     }
 }

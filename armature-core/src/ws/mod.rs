@@ -40,7 +40,25 @@
 //! but the drain does not wait for it.) The HTTP keep-alive and read timeouts end
 //! with the upgrade; a handler that wants an idle limit keeps one itself (for
 //! example `tokio::time::timeout` around `recv`).
+//!
+//! Two limits of [`ServerConfig`](crate::ServerConfig) go on applying, so that a
+//! client cannot hold a connection's memory by stalling:
+//!
+//! - [`write_timeout`](crate::ServerConfig::write_timeout) (default 30 s): a send
+//!   that makes no progress for that long (the client does not read) fails,
+//!   [`WsError::is_timed_out`] holds, and the connection is closed: every later
+//!   `send` fails and `recv` ends.
+//! - [`body_timeout`](crate::ServerConfig::body_timeout) (default 30 s): a frame,
+//!   or a message fragmented over several frames, must arrive whole within it once
+//!   its first byte came. Otherwise `recv` answers close `1008` (policy violation),
+//!   returns an error for which [`WsError::is_timed_out`] holds, and the
+//!   connection closes. Waiting between messages is not limited.
+//!
+//! A frame is also no larger than the message limit
+//! ([`WebSocketUpgrade::max_message_size`]): a larger one is refused with `1009`
+//! from its header, before its payload is buffered.
 
+mod deadline;
 mod socket;
 mod upgrade;
 

@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::io::ErrorKind;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -50,6 +51,8 @@ pub struct WebSocket {
     protocol: Option<String>,
     /// Whether this side has sent its close frame.
     closing: bool,
+    /// An I/O error (a timeout included) ended the connection: `recv` returns `None`.
+    broken: bool,
     draining: Rc<Draining>,
     /// Where the stream goes when the socket is dropped, for the task to close it.
     back: Rc<Cell<Option<Stream>>>,
@@ -70,8 +73,13 @@ impl WebSocket {
     ///
     /// A `Close` message is the peer's close frame: the reply is sent for you, and the
     /// next call returns `None`. On graceful shutdown this sends close `1001` first
-    /// and then returns the peer's answer.
+    /// and then returns the peer's answer. After an error that ends the connection
+    /// (an I/O error, a [timeout](WsError::is_timed_out)) the next call returns
+    /// `None`.
     pub async fn recv(&mut self) -> Option<Result<Message, WsError>> {
+        if self.broken {
+            return None;
+        }
         loop {
             if !self.closing && self.draining.is_fired() {
                 self.close_with(CloseCode::Away, "server shutting down")
@@ -96,8 +104,14 @@ impl WebSocket {
                         tungstenite::Error::Capacity(_) => Some(CloseCode::Size),
                         tungstenite::Error::Utf8(_) => Some(CloseCode::Invalid),
                         tungstenite::Error::Protocol(_) => Some(CloseCode::Protocol),
+                        // A frame that did not arrive in time (after a write
+                        // timeout, sending this fails at once).
+                        tungstenite::Error::Io(io) if io.kind() == ErrorKind::TimedOut => {
+                            Some(CloseCode::Policy)
+                        }
                         _ => None,
                     };
+                    self.broken = matches!(e, tungstenite::Error::Io(_));
                     if let Some(code) = code {
                         self.close_with(code, "").await;
                     }
@@ -207,6 +221,7 @@ pub(crate) async fn run<F, Fut>(
         stream: Some(stream),
         protocol,
         closing: false,
+        broken: false,
         draining: draining.clone(),
         back: back.clone(),
     };
@@ -249,7 +264,7 @@ pub(crate) async fn run<F, Fut>(
 /// ```
 /// use armature_core::ws::WsError;
 /// fn should_retry(e: &WsError) -> bool {
-///     !e.is_closed() && !e.is_message_too_large()
+///     !e.is_closed() && !e.is_message_too_large() && !e.is_timed_out()
 /// }
 /// ```
 pub struct WsError(tungstenite::Error);
@@ -265,7 +280,16 @@ impl WsError {
         )
     }
 
-    /// A message exceeded the maximum size (answered with close `1009`).
+    /// A time limit passed: the peer did not take what was sent within the server's
+    /// [`write_timeout`](crate::ServerConfig::write_timeout), or a frame did not
+    /// arrive whole within its
+    /// [`body_timeout`](crate::ServerConfig::body_timeout). The connection is
+    /// closed.
+    pub fn is_timed_out(&self) -> bool {
+        matches!(&self.0, tungstenite::Error::Io(e) if e.kind() == ErrorKind::TimedOut)
+    }
+
+    /// A message (or a frame) exceeded the maximum size (answered with close `1009`).
     pub fn is_message_too_large(&self) -> bool {
         matches!(
             self.0,

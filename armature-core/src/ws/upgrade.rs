@@ -4,17 +4,15 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::deadline::Deadlines;
 use super::socket::run;
 use super::WebSocket;
 use crate::extract::{FromRequest, Rejection};
@@ -201,12 +199,19 @@ impl WebSocketUpgrade {
     /// The largest message accepted (default 64 MiB); a larger one is answered with
     /// close `1009` and [`WebSocket::recv`] returns an error for which
     /// [`WsError::is_message_too_large`](super::WsError::is_message_too_large) holds.
+    ///
+    /// It bounds frames too: a frame larger than the message limit is refused (close
+    /// `1009`) as soon as its header announces the length, before any of its payload
+    /// is buffered.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_message_size(Some(bytes));
         self
     }
 
-    /// The largest frame accepted (default 16 MiB).
+    /// The largest frame accepted (default 16 MiB, and never more than the
+    /// [message size](Self::max_message_size)); a larger one is refused from its
+    /// header with close `1009`. The frame's buffer is reserved when its header
+    /// arrives, so this bounds what one connection holds while a frame trickles in.
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config = self.config.max_frame_size(Some(bytes));
         self
@@ -223,9 +228,14 @@ impl WebSocketUpgrade {
         let WebSocketUpgrade {
             accept,
             chosen,
-            config,
+            mut config,
             ..
         } = self;
+        // A frame larger than the largest message can never be accepted; refusing it
+        // from its header keeps tungstenite from reserving room for all of it.
+        if let Some(message) = config.max_message_size {
+            config.max_frame_size = Some(config.max_frame_size.map_or(message, |f| f.min(message)));
+        }
         let mut resp = HttpResponse::new(StatusCode::SWITCHING_PROTOCOLS);
         let headers = resp.headers_mut();
         headers.insert(Cow::Borrowed("Upgrade"), Cow::Borrowed("websocket"));
@@ -275,63 +285,13 @@ impl OnUpgrade {
         draining: &Rc<Draining>,
         config: &ServerConfig,
     ) -> Pin<Box<dyn Future<Output = ()>>> {
+        let io = Deadlines::new(io, &read_ahead, config.body_timeout, config.write_timeout);
         (self.0)(Upgraded {
-            io: Box::new(WritesVectored(io)),
+            io: Box::new(io),
             read_ahead,
             draining: draining.clone(),
             drain_timeout: config.drain_timeout,
         })
-    }
-}
-
-/// The upgraded connection, writing through `poll_write_vectored`.
-///
-/// Why: a `dyn` vtable holding the socket's own `poll_write` gives that function a
-/// second caller, and LLVM then stopped inlining it into the HTTP loop's `write_all`:
-/// +27 instructions a request on `/json` (callgrind). Writing through the vectored
-/// call leaves the HTTP path's `poll_write` with its one caller.
-struct WritesVectored<T>(T);
-
-/// No parking after the upgrade: the WebSocket reads through tungstenite.
-impl<T: Io> Io for WritesVectored<T> {}
-
-impl<T: Io> AsyncRead for WritesVectored<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl<T: Io> AsyncWrite for WritesVectored<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, &[io::IoSlice::new(buf)])
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 

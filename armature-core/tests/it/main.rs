@@ -11,11 +11,13 @@
 mod support;
 
 mod backpressure;
+mod binding;
 mod builtin_middleware;
 mod chunked;
 mod compression;
 mod connection_manager;
 mod cors;
+mod descriptors;
 mod errors;
 mod expect_continue;
 mod extractors;
@@ -39,4 +41,5 @@ mod smuggling;
 mod static_files;
 mod timeouts;
 mod websocket;
+mod websocket_limits;
 mod worker_state;

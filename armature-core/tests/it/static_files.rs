@@ -335,3 +335,60 @@ fn pipelined_requests_around_a_file_stay_in_order() {
     assert_eq!((r.status, r.text().as_str()), (206, "body"));
     support::stop(server);
 }
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+#[test]
+fn a_fifo_is_not_found_at_once_and_holds_no_thread() {
+    let dir = tree();
+    mkfifo(&dir.path().join("public/pipe"));
+    let app = app(dir.path()).get("/pipe", ServeFile::new(dir.path().join("public/pipe")));
+    let server = support::start(app);
+    // Opening a FIFO for reading waits for a writer: a server that opened it before
+    // checking its type would never answer (RawConn fails after its 5 s timeout).
+    let mut c = RawConn::connect(server.addr());
+    assert_eq!(get(&mut c, "/static/pipe").status, 404);
+    assert_eq!(get(&mut c, "/pipe").status, 404, "ServeFile of a FIFO");
+    // More FIFO requests at once than tokio's blocking pool has threads (512): had
+    // each held a thread, the file after them would wait for one forever.
+    let conns: Vec<RawConn> = (0..600)
+        .map(|_| {
+            let mut c = RawConn::connect(server.addr());
+            c.send(b"GET /static/pipe HTTP/1.1\r\nHost: x\r\n\r\n");
+            c
+        })
+        .collect();
+    for mut c in conns {
+        assert_eq!(c.read_response().status, 404);
+    }
+    let r = get(&mut c, "/static/hello.txt");
+    assert_eq!((r.status, r.body.as_slice()), (200, HELLO));
+    support::stop(server);
+}
+
+#[test]
+fn a_file_named_as_a_directory_is_not_found() {
+    let dir = tree();
+    let server = support::start(app(dir.path()));
+    let mut c = RawConn::connect(server.addr());
+    let table = [
+        ("/static/hello.txt/", 404),
+        ("/static/hello.txt%2f", 404),
+        ("/static/in.txt/", 404),
+        ("/noindex/hello.txt/", 404),
+        ("/static/hello.txt", 200),
+        ("/static/sub/", 200),
+        ("/static/sub", 200),
+    ];
+    for (path, status) in table {
+        let r = get(&mut c, path);
+        assert_eq!(r.status, status, "{path}: {}", support::show(&r.raw));
+    }
+    support::stop(server);
+}

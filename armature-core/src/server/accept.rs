@@ -1,0 +1,132 @@
+//! `AcceptErrors`: what a worker's accept loop (epoll or io_uring) does when
+//! `accept` fails, above all when the process is out of file descriptors.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::connection_manager::{nofile_limit, ConnectionManager, Relief};
+
+/// The first pause when nothing can be closed, and other errors' pause.
+const MIN_PAUSE: Duration = Duration::from_millis(10);
+
+/// The longest pause while out of descriptors with nothing to close.
+const MAX_PAUSE: Duration = Duration::from_millis(100);
+
+/// While closed connections are still letting go of their descriptors.
+const CLOSING_PAUSE: Duration = Duration::from_millis(1);
+
+/// A time without running out of descriptors that ends an episode (the next one is
+/// logged again).
+const EPISODE_GAP: Duration = Duration::from_secs(10);
+
+/// One worker's answer to failed accepts; made when its accept loop starts.
+///
+/// Out of descriptors (`EMFILE`, `ENFILE`): the worker closes its longest-idle
+/// connections ([`ConnectionManager::relieve_descriptors`]) and accepts again once
+/// their loops have run (the pending connection waits in the listen backlog); with
+/// none idle it pauses 10 ms, doubling up to 100 ms, so it never spins. Other
+/// errors (a connection reset before it was taken, ...): a 10 ms pause. A
+/// successful accept costs nothing here.
+pub(crate) struct AcceptErrors {
+    /// How long to wait next time nothing can be closed.
+    pause: Duration,
+    /// When this worker last ran out.
+    last: Option<Instant>,
+}
+
+impl AcceptErrors {
+    pub(crate) fn new() -> Self {
+        AcceptErrors {
+            pause: MIN_PAUSE,
+            last: None,
+        }
+    }
+
+    /// Handles `err` from `accept`; returns when accepting is worth trying again.
+    #[cold]
+    pub(crate) async fn failed(&mut self, err: io::Error, manager: &ConnectionManager) {
+        if !out_of_descriptors(&err) {
+            tokio::time::sleep(MIN_PAUSE).await;
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .last
+            .is_none_or(|t| now.duration_since(t) >= EPISODE_GAP)
+        {
+            self.pause = MIN_PAUSE;
+        }
+        self.last = Some(now);
+        let relief = manager.relieve_descriptors();
+        if episode_begins() {
+            let limit = nofile_limit().map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+            let idle = manager.stats().idle_connections;
+            let action = match relief {
+                Relief::Closed(n) => format!(
+                    "closed the {n} longest-idle keep-alive connections ({idle} still idle on \
+                     this worker) to make room"
+                ),
+                Relief::Closing => "waiting for closed idle connections to free theirs".into(),
+                Relief::Nothing => "no idle connection to close; retrying shortly".into(),
+            };
+            tracing::warn!(
+                target: "armature::server",
+                "accept failed: {err}: out of file descriptors (soft RLIMIT_NOFILE {limit}); \
+                 {action}, and will go on so; not logged again until 10 s pass without \
+                 running out"
+            );
+        }
+        match relief {
+            Relief::Closed(_) => {
+                self.pause = MIN_PAUSE;
+                // One turn of the runtime: the closed connections' loops see
+                // end-of-file and drop their sockets.
+                tokio::task::yield_now().await;
+            }
+            Relief::Closing => tokio::time::sleep(CLOSING_PAUSE).await,
+            Relief::Nothing => {
+                tokio::time::sleep(self.pause).await;
+                self.pause = (self.pause * 2).min(MAX_PAUSE);
+            }
+        }
+    }
+}
+
+/// The process (`EMFILE`) or the system (`ENFILE`) has no descriptor left.
+fn out_of_descriptors(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// Whether a descriptor-exhaustion episode begins now, process-wide (so the workers
+/// log one line between them): none was seen in the last [`EPISODE_GAP`].
+fn episode_begins() -> bool {
+    static START: OnceLock<Instant> = OnceLock::new();
+    /// Milliseconds since `START` of the last exhaustion, plus 1 (0: never).
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
+    let last = LAST.swap(now, Ordering::Relaxed);
+    last == 0 || now.saturating_sub(last) >= EPISODE_GAP.as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::out_of_descriptors;
+    use std::io;
+
+    #[test]
+    fn only_descriptor_exhaustion_is_relieved() {
+        let table = [
+            (libc::EMFILE, true),
+            (libc::ENFILE, true),
+            (libc::ECONNABORTED, false),
+            (libc::ENOBUFS, false),
+        ];
+        for (errno, want) in table {
+            let e = io::Error::from_raw_os_error(errno);
+            assert_eq!(out_of_descriptors(&e), want, "{e}");
+        }
+        assert!(!out_of_descriptors(&io::ErrorKind::Other.into()));
+    }
+}
