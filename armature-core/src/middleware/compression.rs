@@ -45,11 +45,73 @@ impl Default for Compression {
     }
 }
 
-/// A content coding this middleware produces.
+/// A content coding this middleware produces (and precompressed static files are
+/// served in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Coding {
+pub(crate) enum Coding {
     Brotli,
     Gzip,
+}
+
+impl Coding {
+    /// The `Content-Encoding` token.
+    pub(crate) fn token(self) -> &'static str {
+        match self {
+            Coding::Brotli => "br",
+            Coding::Gzip => "gzip",
+        }
+    }
+
+    /// The file extension of a file precompressed in this coding.
+    pub(crate) fn extension(self) -> &'static str {
+        match self {
+            Coding::Brotli => "br",
+            Coding::Gzip => "gz",
+        }
+    }
+}
+
+/// The codings `accept` (an `Accept-Encoding` value) allows among those offered,
+/// best first: the highest q-value first, brotli before gzip on a tie; `*` stands
+/// for the codings not named; `q=0` (or `identity` alone, or an empty header)
+/// allows none. Shared by [`Compression`] and the precompressed files of
+/// [`ServeDir`](crate::static_files::ServeDir).
+pub(crate) fn acceptable(accept: &str, brotli: bool, gzip: bool) -> [Option<Coding>; 2] {
+    let (mut br, mut gz, mut any) = (None::<f32>, None::<f32>, None::<f32>);
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        let q = parts
+            .find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim()
+                    .eq_ignore_ascii_case("q")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(1.0f32);
+        if coding.eq_ignore_ascii_case("br") {
+            br = Some(q);
+        } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            gz = Some(q);
+        } else if coding == "*" {
+            any = Some(q);
+        }
+    }
+    let br = if brotli {
+        br.or(any).unwrap_or(0.0)
+    } else {
+        0.0
+    };
+    let gz = if gzip { gz.or(any).unwrap_or(0.0) } else { 0.0 };
+    let (br, gz) = (
+        (br > 0.0).then_some((br, Coding::Brotli)),
+        (gz > 0.0).then_some((gz, Coding::Gzip)),
+    );
+    match (br, gz) {
+        (Some(b), Some(g)) if g.0 > b.0 => [Some(g.1), Some(b.1)],
+        (Some(b), Some(g)) => [Some(b.1), Some(g.1)],
+        (b, g) => [b.or(g).map(|c| c.1), None],
+    }
 }
 
 impl Compression {
@@ -82,33 +144,7 @@ impl Compression {
 
     /// The coding to use for `accept` (an `Accept-Encoding` value).
     fn choose(&self, accept: &str) -> Option<Coding> {
-        let (mut br, mut gzip, mut any) = (None::<f32>, None::<f32>, None::<f32>);
-        for item in accept.split(',') {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let q = parts
-                .find_map(|p| {
-                    let (k, v) = p.split_once('=')?;
-                    k.trim()
-                        .eq_ignore_ascii_case("q")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .unwrap_or(1.0f32);
-            if coding.eq_ignore_ascii_case("br") {
-                br = Some(q);
-            } else if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                gzip = Some(q);
-            } else if coding == "*" {
-                any = Some(q);
-            }
-        }
-        let br = self.brotli.and(br.or(any)).unwrap_or(0.0);
-        let gzip = self.gzip.and(gzip.or(any)).unwrap_or(0.0);
-        match (br > 0.0, gzip > 0.0) {
-            (true, _) if br >= gzip => Some(Coding::Brotli),
-            (_, true) => Some(Coding::Gzip),
-            _ => None,
-        }
+        acceptable(accept, self.brotli.is_some(), self.gzip.is_some())[0]
     }
 
     /// Whether `resp` may be compressed at all (and so varies by `Accept-Encoding`).
@@ -186,11 +222,7 @@ impl Middleware for Compression {
             match this.encode(coding, body) {
                 Ok(out) if out.len() < body.len() => {
                     resp.set_body(Bytes::from(out));
-                    let name = match coding {
-                        Coding::Brotli => "br",
-                        Coding::Gzip => "gzip",
-                    };
-                    resp.insert_header("Content-Encoding", name);
+                    resp.insert_header("Content-Encoding", coding.token());
                 }
                 _ => {}
             }
@@ -225,6 +257,23 @@ mod tests {
         for &(c, accept, expected) in cases {
             assert_eq!(c.choose(accept), expected, "{accept:?}");
         }
+    }
+
+    #[test]
+    fn every_acceptable_coding_comes_in_order_of_preference() {
+        use Coding::{Brotli, Gzip};
+        let cases: &[(&str, [Option<Coding>; 2])] = &[
+            ("gzip, br", [Some(Brotli), Some(Gzip)]),
+            ("br;q=0.5, gzip", [Some(Gzip), Some(Brotli)]),
+            ("gzip", [Some(Gzip), None]),
+            ("br;q=0, *", [Some(Gzip), None]),
+            ("identity", [None, None]),
+            ("deflate, gzip, br, zstd", [Some(Brotli), Some(Gzip)]),
+        ];
+        for &(accept, expected) in cases {
+            assert_eq!(acceptable(accept, true, true), expected, "{accept:?}");
+        }
+        assert_eq!(acceptable("gzip, br", false, true), [Some(Gzip), None]);
     }
 
     #[test]

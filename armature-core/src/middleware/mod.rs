@@ -55,7 +55,7 @@
 //! (the access log through `tracing`; its format is documented there), [`Timeout`],
 //! [`DefaultHeaders`], [`Cors`], [`Compression`].
 
-mod compression;
+pub(crate) mod compression;
 mod cors;
 mod default_headers;
 mod hooks;

@@ -29,6 +29,11 @@
 //!   device, a socket), a file named as a directory (`a.txt/`) — answers `404`, as
 //!   a missing file does.
 //!
+//! - `Accept-Encoding` that allows brotli or gzip, and a precompressed sibling
+//!   (`app.js.br`, `app.js.gz`) beside the file: the sibling, with the file's
+//!   `Content-Type`, `Content-Encoding`, its own `ETag` and `Vary: Accept-Encoding`
+//!   (see [`ServeDir`]).
+//!
 //! Files are sent in 64 KiB pieces, each read on tokio's blocking pool (see
 //! [`tokio::task::spawn_blocking`]); no file is read whole into memory, and opening
 //! and resolving the path happens on that pool too. A file is opened with
@@ -51,12 +56,22 @@ use self::resolve::Opened;
 use self::stream::FileStream;
 use crate::handler::{BoxFuture, Handler};
 use crate::http::{BoxError, HttpRequest, Method};
+use crate::middleware::compression::{acceptable, Coding};
 use crate::response::{IntoResponse, Response};
 use crate::{Bytes, HttpResponse, StatusCode};
 
 /// Serves the files under a directory. The request's file is the route's last path
 /// parameter (a catch-all such as `{*path}`); a route without parameters serves the
 /// directory's index.
+///
+/// Precompressed files are served when the client accepts them: for `app.js`, the
+/// sibling `app.js.br` (brotli) or `app.js.gz` (gzip) that the request's
+/// `Accept-Encoding` prefers (q-values; brotli first on a tie), with `app.js`'s
+/// `Content-Type`, `Content-Encoding`, `Vary: Accept-Encoding` and an `ETag` of its
+/// own. A `Range` request is always answered from the file itself. Files without a
+/// sibling are sent as they are: compressing a file at each request would spend
+/// the CPU a build step (`brotli -k`, `gzip -k`) spends once, so it is not done
+/// here. [`precompressed(false)`](Self::precompressed) turns the lookup off.
 ///
 /// ```
 /// use armature_core::static_files::ServeDir;
@@ -71,6 +86,7 @@ use crate::{Bytes, HttpResponse, StatusCode};
 pub struct ServeDir {
     root: Arc<Path>,
     index: Option<Arc<str>>,
+    precompressed: bool,
 }
 
 impl ServeDir {
@@ -80,7 +96,16 @@ impl ServeDir {
         ServeDir {
             root: root.into().into(),
             index: Some("index.html".into()),
+            precompressed: true,
         }
+    }
+
+    /// Whether a precompressed sibling (`.br`, `.gz`) is served to a client that
+    /// accepts it (default `true`; `false` saves the lookup of the siblings, one
+    /// `open` each, on a directory that has none).
+    pub fn precompressed(mut self, on: bool) -> ServeDir {
+        self.precompressed = on;
+        self
     }
 
     /// The file answered for a directory (`None`: a directory is `404`).
@@ -90,7 +115,8 @@ impl ServeDir {
     }
 }
 
-/// Serves one file, whatever the request's path.
+/// Serves one file, whatever the request's path; its precompressed siblings as
+/// [`ServeDir`] does.
 ///
 /// ```
 /// use armature_core::static_files::ServeFile;
@@ -102,6 +128,7 @@ impl ServeDir {
 #[derive(Clone, Debug)]
 pub struct ServeFile {
     path: Arc<Path>,
+    precompressed: bool,
 }
 
 impl ServeFile {
@@ -109,7 +136,15 @@ impl ServeFile {
     pub fn new(path: impl Into<PathBuf>) -> ServeFile {
         ServeFile {
             path: path.into().into(),
+            precompressed: true,
         }
+    }
+
+    /// Whether a precompressed sibling (`.br`, `.gz`) is served to a client that
+    /// accepts it (default `true`).
+    pub fn precompressed(mut self, on: bool) -> ServeFile {
+        self.precompressed = on;
+        self
     }
 }
 
@@ -124,17 +159,29 @@ struct Conditions {
     if_modified_since: Option<String>,
     range: Option<String>,
     if_range: Option<String>,
+    /// The precompressed codings to look for, best first (none for a `Range`
+    /// request: ranges are served from the file itself).
+    codings: [Option<Coding>; 2],
+    /// Whether the response varies by `Accept-Encoding`.
+    vary: bool,
 }
 
 impl Conditions {
-    fn of(req: &HttpRequest) -> Conditions {
+    fn of(req: &HttpRequest, precompressed: bool) -> Conditions {
         let get = |name: &str| req.header_str(name).map(str::to_owned);
         let ranged = matches!(req.method(), Method::Get | Method::Head);
+        let range = get("range").filter(|_| ranged);
+        let codings = match req.header_str("accept-encoding") {
+            Some(accept) if precompressed && range.is_none() => acceptable(accept, true, true),
+            _ => [None, None],
+        };
         Conditions {
             if_none_match: get("if-none-match"),
             if_modified_since: get("if-modified-since"),
-            range: get("range").filter(|_| ranged),
+            range,
             if_range: get("if-range"),
+            codings,
+            vary: precompressed,
         }
     }
 }
@@ -150,9 +197,10 @@ impl<S: Send + Sync + 'static> Handler<FileHandler, S> for ServeDir {
         let Some(rel) = resolve::relative(raw) else {
             return Box::pin(std::future::ready(not_found()));
         };
-        let (root, index, cond) = (self.root.clone(), self.index.clone(), Conditions::of(req));
+        let cond = Conditions::of(req, self.precompressed);
+        let (root, index, codings) = (self.root.clone(), self.index.clone(), cond.codings);
         Box::pin(serve(
-            move || resolve::open_under(&root, &rel, index.as_deref()),
+            move || resolve::open_under(&root, &rel, index.as_deref(), codings),
             cond,
         ))
     }
@@ -160,8 +208,12 @@ impl<S: Send + Sync + 'static> Handler<FileHandler, S> for ServeDir {
 
 impl<S: Send + Sync + 'static> Handler<FileHandler, S> for ServeFile {
     fn call(&self, req: &HttpRequest, _state: &Arc<S>) -> BoxFuture {
-        let (path, cond) = (self.path.clone(), Conditions::of(req));
-        Box::pin(serve(move || resolve::open_file(path.to_path_buf()), cond))
+        let (path, cond) = (self.path.clone(), Conditions::of(req, self.precompressed));
+        let codings = cond.codings;
+        Box::pin(serve(
+            move || resolve::open_file(path.to_path_buf(), codings),
+            cond,
+        ))
     }
 }
 
@@ -186,14 +238,33 @@ where
 }
 
 fn respond(opened: Opened, cond: &Conditions) -> Response {
-    let Opened { file, meta, path } = opened;
+    let Opened {
+        file,
+        meta,
+        path,
+        coding,
+    } = opened;
     let len = meta.len();
-    let v = Validators::new(len, meta.modified().ok());
+    let mut v = Validators::new(len, meta.modified().ok());
+    if let Some(coding) = coding {
+        // An entity tag per encoding: `"…-br"` never matches the identity form's.
+        v.etag
+            .insert_str(v.etag.len() - 1, &format!("-{}", coding.token()));
+    }
     let mut resp = HttpResponse::ok();
     // Through `headers_mut`, whose signature is the same for any header name.
     let headers = resp.headers_mut();
     headers.insert(Cow::Borrowed("ETag"), Cow::Owned(v.etag.clone()));
     headers.insert(Cow::Borrowed("Accept-Ranges"), Cow::Borrowed("bytes"));
+    if cond.vary {
+        headers.insert(Cow::Borrowed("Vary"), Cow::Borrowed("Accept-Encoding"));
+    }
+    if let Some(coding) = coding {
+        headers.insert(
+            Cow::Borrowed("Content-Encoding"),
+            Cow::Borrowed(coding.token()),
+        );
+    }
     if let Some(m) = v.modified {
         let date = httpdate::fmt_http_date(m);
         headers.insert(Cow::Borrowed("Last-Modified"), Cow::Owned(date));

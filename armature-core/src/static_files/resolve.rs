@@ -7,6 +7,8 @@ use std::path::{Component, Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 
+use crate::middleware::compression::Coding;
+
 /// A request path mapped under the root.
 #[derive(Debug, PartialEq)]
 pub(super) struct Relative {
@@ -55,12 +57,22 @@ pub(super) struct Opened {
     pub meta: std::fs::Metadata,
     /// The file's real path (its extension names the content type).
     pub path: PathBuf,
+    /// Set when `file` is the precompressed sibling of `path` (`app.js.br` for
+    /// `app.js`) in this coding.
+    pub coding: Option<Coding>,
 }
 
 /// Opens `root/rel` (with `index` inside a directory) if, once every symlink is
 /// resolved, it is a regular file inside the root; `rel` naming a directory (a
 /// trailing `/`) must be one. Blocking (it resolves the path): run it off the worker.
-pub(super) fn open_under(root: &Path, rel: &Relative, index: Option<&str>) -> io::Result<Opened> {
+/// With `codings` (the request's acceptable ones, best first), a precompressed
+/// sibling is opened in its place when there is one.
+pub(super) fn open_under(
+    root: &Path,
+    rel: &Relative,
+    index: Option<&str>,
+    codings: [Option<Coding>; 2],
+) -> io::Result<Opened> {
     let root = root.canonicalize()?;
     let mut path = root.join(&rel.path).canonicalize()?;
     if !path.starts_with(&root) {
@@ -78,12 +90,34 @@ pub(super) fn open_under(root: &Path, rel: &Relative, index: Option<&str>) -> io
     }
     // Every symlink is resolved: the last component is not one, unless it was swapped
     // in since, which must not be followed out of the root.
-    open_regular(path, libc::O_NOFOLLOW)
+    let opened = open_regular(path, libc::O_NOFOLLOW)?;
+    // A sibling is a plain file beside it: one that is a symlink is not followed.
+    Ok(precompressed(opened, codings, libc::O_NOFOLLOW))
 }
 
-/// Opens a regular file (following symlinks).
-pub(super) fn open_file(path: PathBuf) -> io::Result<Opened> {
-    open_regular(path, 0)
+/// Opens a regular file (following symlinks), or its precompressed sibling.
+pub(super) fn open_file(path: PathBuf, codings: [Option<Coding>; 2]) -> io::Result<Opened> {
+    let opened = open_regular(path, 0)?;
+    Ok(precompressed(opened, codings, 0))
+}
+
+/// The first of `codings` (best first) whose sibling of the opened file
+/// (`app.js.br`, `app.js.gz`) is a regular file, opened in its place; the file
+/// itself when none is.
+fn precompressed(opened: Opened, codings: [Option<Coding>; 2], flags: libc::c_int) -> Opened {
+    for coding in codings.into_iter().flatten() {
+        let mut name = opened.path.clone().into_os_string();
+        name.push(".");
+        name.push(coding.extension());
+        if let Ok(sibling) = open_regular(PathBuf::from(name), flags) {
+            return Opened {
+                path: opened.path,
+                coding: Some(coding),
+                ..sibling
+            };
+        }
+    }
+    opened
 }
 
 /// Opens `path` if it is a regular file. `O_NONBLOCK`, so that opening a FIFO (which
@@ -99,7 +133,12 @@ fn open_regular(path: PathBuf, flags: libc::c_int) -> io::Result<Opened> {
     if !meta.is_file() {
         return Err(not_found());
     }
-    Ok(Opened { file, meta, path })
+    Ok(Opened {
+        file,
+        meta,
+        path,
+        coding: None,
+    })
 }
 
 fn not_found() -> io::Error {

@@ -392,3 +392,80 @@ fn a_file_named_as_a_directory_is_not_found() {
     }
     support::stop(server);
 }
+
+/// `public/app.js` with both precompressed siblings, `public/only-gz.js` with a
+/// gzip one only, `public/link.js` whose `.br` sibling is a symlink out of the root.
+fn precompressed_tree() -> tempfile::TempDir {
+    let dir = tree();
+    let p = |rel: &str| dir.path().join("public").join(rel);
+    fs::write(p("app.js"), "console.log('identity');\n").unwrap();
+    fs::write(p("app.js.br"), "BROTLI BYTES").unwrap();
+    fs::write(p("app.js.gz"), "GZIP BYTES").unwrap();
+    fs::write(p("only-gz.js"), "console.log('gz');\n").unwrap();
+    fs::write(p("only-gz.js.gz"), "ONLY GZIP").unwrap();
+    fs::write(p("link.js"), "console.log('link');\n").unwrap();
+    symlink(dir.path().join("secret.txt"), p("link.js.br")).unwrap();
+    dir
+}
+
+#[test]
+fn a_precompressed_sibling_is_served_to_a_client_that_accepts_it() {
+    let dir = precompressed_tree();
+    let public = dir.path().join("public");
+    let app = app(dir.path())
+        .get("/plain/{*path}", ServeDir::new(&public).precompressed(false))
+        .get("/app.js", ServeFile::new(public.join("app.js")));
+    let server = support::start(app);
+    let mut c = RawConn::connect(server.addr());
+    let ae = |v: &str| format!("Accept-Encoding: {v}\r\n");
+
+    let identity = get(&mut c, "/static/app.js");
+    assert_eq!(identity.text(), "console.log('identity');\n");
+    assert_eq!(identity.header("content-encoding"), None);
+    assert_eq!(identity.header("vary"), Some("Accept-Encoding"));
+    let identity_tag = identity.header("etag").unwrap().to_string();
+
+    for (path, accept, body, coding) in [
+        ("/static/app.js", "gzip, deflate, br", "BROTLI BYTES", "br"),
+        ("/static/app.js", "gzip", "GZIP BYTES", "gzip"),
+        ("/static/app.js", "br;q=0.5, gzip", "GZIP BYTES", "gzip"),
+        ("/static/app.js", "*", "BROTLI BYTES", "br"),
+        ("/static/only-gz.js", "br, gzip", "ONLY GZIP", "gzip"),
+        ("/app.js", "br", "BROTLI BYTES", "br"),
+    ] {
+        let r = ask(&mut c, "GET", path, &ae(accept));
+        assert_eq!((r.status, r.text().as_str()), (200, body), "{path} {accept}");
+        assert_eq!(r.header("content-encoding"), Some(coding), "{path} {accept}");
+        assert!(
+            r.header("content-type").unwrap().contains("javascript"),
+            "the original's type: {:?}",
+            r.header("content-type")
+        );
+        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+        let tag = r.header("etag").unwrap();
+        assert_ne!(tag, identity_tag, "an ETag per encoding");
+        assert!(tag.ends_with(&format!("-{coding}\"")), "{tag}");
+        // The tag revalidates the same encoding.
+        let again = ask(&mut c, "GET", path, &format!("{}If-None-Match: {tag}\r\n", ae(accept)));
+        assert_eq!(again.status, 304, "{path} {accept}");
+    }
+
+    // Refused or unknown codings, a range, the lookup turned off, a sibling that is
+    // a symlink out of the root: the file itself.
+    for (path, headers) in [
+        ("/static/app.js", ae("identity")),
+        ("/static/app.js", ae("br;q=0, gzip;q=0")),
+        ("/static/app.js", ae("zstd")),
+        ("/static/app.js", format!("{}Range: bytes=0-6\r\n", ae("br"))),
+        ("/plain/app.js", ae("br")),
+        ("/static/link.js", ae("br")),
+    ] {
+        let r = ask(&mut c, "GET", path, &headers);
+        assert!(r.status == 200 || r.status == 206, "{path} {headers}: {}", r.status);
+        assert_eq!(r.header("content-encoding"), None, "{path} {headers}");
+        assert!(r.text().starts_with("console"), "{path} {headers}: {}", r.text());
+    }
+    let plain = ask(&mut c, "GET", "/plain/app.js", &ae("br"));
+    assert_eq!(plain.header("vary"), None, "no lookup, nothing varies");
+    support::stop(server);
+}
