@@ -43,7 +43,7 @@ use tracing::Instrument;
 
 use super::{Layer, Next};
 use crate::fast_response::FastValue;
-use crate::future_slot::FutureSlot;
+use crate::future_slot::{FutureSlot, SlotFuture};
 use crate::handler::{catching, BoxFuture, CatchPanic, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::Response;
@@ -297,6 +297,35 @@ impl HookStack {
         carries: &'a mut Carries,
         slot: &'a mut FutureSlot,
     ) -> CatchPanic<'a> {
+        self.start_with(req, carries, slot, |req, slot| {
+            handler.call_in(req, state, slot)
+        })
+    }
+
+    /// Runs the `before`s on `req`, then answers with `answer()` in the handler's
+    /// place (a request refused before its handler could run): the `after`s see it
+    /// as they see a handler's response.
+    pub(crate) fn refuse<'a>(
+        &'a self,
+        req: &mut HttpRequest,
+        answer: impl FnOnce() -> Response,
+        carries: &'a mut Carries,
+        slot: &'a mut FutureSlot,
+    ) -> CatchPanic<'a> {
+        self.start_with(req, carries, slot, move |_, slot| {
+            slot.put(std::future::ready(answer()))
+        })
+    }
+
+    /// Runs the `before`s on `req`, then `inner` (unless a `before` answered).
+    #[inline(always)]
+    fn start_with<'a>(
+        &'a self,
+        req: &mut HttpRequest,
+        carries: &'a mut Carries,
+        slot: &'a mut FutureSlot,
+        inner: impl FnOnce(&HttpRequest, &'a mut FutureSlot) -> SlotFuture<'a>,
+    ) -> CatchPanic<'a> {
         carries.clear();
         // Taken out of an `Option`: the borrow itself moves into the call (see
         // `CatchPanic::new`).
@@ -311,9 +340,9 @@ impl HookStack {
             }
             let fut = if spans {
                 let _entered = enter(carries);
-                handler.call_in(req, state, slot)
+                inner(req, slot)
             } else {
-                handler.call_in(req, state, slot)
+                inner(req, slot)
             };
             (fut, spans)
         });

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::worker::WorkerCtx;
 use crate::connection_manager::ConnHandle;
+use crate::extract::Rejection;
 use crate::fast_response::FastResponse;
 use crate::future_slot::FutureSlot;
 use crate::handler::CatchPanic;
@@ -145,6 +146,20 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                         bufs.out.raw().extend_from_slice(CONTINUE);
                         continue_sent = true;
                     }
+                    break;
+                }
+                Framed::TooLarge(head_bytes) => {
+                    // The app answers (through the middleware of the route the request
+                    // matched), then the connection closes: the body stays unread.
+                    req.headers.buf = head_bytes;
+                    req.body = Bytes::new();
+                    if refuse(&ctx, &mut stream, &mut req, &mut carries, &mut bufs)
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    close = true;
                     break;
                 }
                 Framed::Error(status, msg) => {
@@ -350,6 +365,9 @@ enum Framed {
     /// The request's bytes (head at the start) and its decoded body.
     Complete(Bytes, Bytes),
     NeedMore,
+    /// The body is over the limit: the head's bytes (a rejection the app answers).
+    TooLarge(Bytes),
+    /// Broken framing (a malformed chunk): answered by the connection itself.
     Error(StatusCode, &'static str),
 }
 
@@ -360,7 +378,7 @@ fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) 
         BodyKind::None => Framed::Complete(rbuf.split_to(hl).freeze(), Bytes::new()),
         BodyKind::Length(n) => {
             if n > max_body as u64 {
-                return Framed::Error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+                return Framed::TooLarge(rbuf.split_to(hl).freeze());
             }
             let total = hl + n as usize;
             if rbuf.len() < total {
@@ -378,9 +396,7 @@ fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) 
                 let body = chunked.collect(&bytes, hl);
                 Framed::Complete(bytes, body)
             }
-            Err(ChunkedError::TooLarge) => {
-                Framed::Error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large")
-            }
+            Err(ChunkedError::TooLarge) => Framed::TooLarge(rbuf.split_to(hl).freeze()),
             Err(ChunkedError::Malformed(what)) => Framed::Error(StatusCode::BAD_REQUEST, what),
         },
     }
@@ -399,25 +415,93 @@ fn route<'a, S: Send + Sync + 'static>(
     slot: &'a mut FutureSlot,
 ) -> Result<CatchPanic<'a>, Response> {
     let shared = &*ctx.shared;
-    let matched = {
-        let mut cache = ctx.route_cache.borrow_mut();
-        shared.router.find(&mut cache, req.method, req.path())
-    };
-    let endpoint = match matched {
-        Ok(m) => {
-            // A fresh request has no parameters: static routes skip the copy.
-            if !m.ranges.is_empty() {
-                req.params = m.ranges;
-                req.param_names = Cow::Borrowed(m.value.params);
-            }
-            m.value
-        }
+    let endpoint = match find(ctx, req) {
+        Ok(endpoint) => endpoint,
         Err(e) => return unmatched(shared, req, e, slot),
     };
     Ok(match &endpoint.hooks {
         None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
         Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries, slot),
     })
+}
+
+/// The route `req` matches (its path parameters set on `req`), or why none does.
+#[inline(always)]
+fn find<'a, S>(
+    ctx: &'a WorkerCtx<S>,
+    req: &mut HttpRequest,
+) -> Result<&'a super::Endpoint<S>, MatchError> {
+    let matched = {
+        let mut cache = ctx.route_cache.borrow_mut();
+        ctx.shared.router.find(&mut cache, req.method, req.path())
+    };
+    let m = matched?;
+    // A fresh request has no parameters: static routes skip the copy.
+    if !m.ranges.is_empty() {
+        req.params = m.ranges;
+        req.param_names = Cow::Borrowed(m.value.params);
+    }
+    Ok(m.value)
+}
+
+/// A request refused before its handler could run (its body over the limit): the
+/// app's answer to `rejection` ([`App::rejection`](crate::App::rejection)), sent with
+/// `Connection: close` through the middleware of the route the request matched (the
+/// app-wide middleware when it matched none), as `route` runs a handler's response.
+#[cold]
+async fn refuse<S: Send + Sync + 'static, T: Io>(
+    ctx: &WorkerCtx<S>,
+    stream: &mut T,
+    req: &mut HttpRequest,
+    carries: &mut middleware::Carries,
+    bufs: &mut crate::connection_manager::buffers::ConnBuffers<'_>,
+) -> std::io::Result<()> {
+    let http10 = req.version == Version::Http10;
+    let head_only = req.method == Method::Head;
+    let pending = {
+        let rejection = Rejection::body_too_large();
+        let mut call = route_refused(ctx, req, rejection, carries, &mut bufs.futures);
+        req.release();
+        let out = &mut bufs.out;
+        let mut encode = |resp: &mut Response| out.encode(resp, false, http10, head_only);
+        std::future::poll_fn(|cx| call.poll_with(cx, &mut encode)).await
+    };
+    // A body a middleware made a stream is sent; a refused request is not upgraded.
+    if let Pending::More(more) = pending {
+        if let More::Stream(body, framing) = *more {
+            bufs.note_batch();
+            bufs.out.flush(stream).await?;
+            send_stream(stream, body, framing).await?;
+        }
+    }
+    Ok(())
+}
+
+/// [`route`] for a refused request: the app's answer to `rejection` in the
+/// handler's place.
+#[cold]
+fn route_refused<'a, S: Send + Sync + 'static>(
+    ctx: &'a WorkerCtx<S>,
+    req: &mut HttpRequest,
+    rejection: Rejection,
+    carries: &'a mut middleware::Carries,
+    slot: &'a mut FutureSlot,
+) -> CatchPanic<'a> {
+    let shared = &*ctx.shared;
+    let answer = || shared.rejections.answer(rejection);
+    let Ok(endpoint) = find(ctx, req) else {
+        return CatchPanic::build(|| match &shared.unmatched_stack {
+            Some(stack) => {
+                let answer = middleware::Terminal::Ready(Box::new(answer()));
+                middleware::run(stack, req.clone(), answer)
+            }
+            None => Box::pin(std::future::ready(answer())),
+        });
+    };
+    match &endpoint.hooks {
+        None => CatchPanic::build(|| endpoint.handler.refuse(req, answer())),
+        Some(hooks) => hooks.refuse(req, answer, carries, slot),
+    }
 }
 
 /// A request no route matched: the fallback (for a path no method has) or the
