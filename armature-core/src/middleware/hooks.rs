@@ -41,9 +41,9 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use tracing::Instrument;
 
-use super::{Layer, Next};
+use super::{Next, Stack};
 use crate::fast_response::FastValue;
-use crate::future_slot::{FutureSlot, SlotFuture};
+use crate::future_slot::FutureSlot;
 use crate::handler::{catching, BoxFuture, CatchPanic, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::Response;
@@ -177,6 +177,10 @@ impl Carry {
 /// The layers of a route when all have hooks, outermost first.
 pub(crate) struct HookStack {
     layers: Box<[Builtin]>,
+    /// The same layers as general middleware, for the cold paths (a request refused
+    /// before its handler could run): run there as futures ([`around`]), the hot
+    /// path's inlined code keeps its one caller.
+    stack: Stack,
 }
 
 /// Where a connection keeps its request's [`Carry`]s: one per layer whose `before`
@@ -279,12 +283,20 @@ pub(crate) struct After<'a> {
 
 impl HookStack {
     /// The stack's hooks, if every layer has them.
-    pub(crate) fn of(stack: &[Layer]) -> Option<HookStack> {
+    pub(crate) fn of(stack: &Stack) -> Option<HookStack> {
         let layers = stack
             .iter()
             .map(|layer| layer.clone().hooks())
             .collect::<Option<Box<[_]>>>()?;
-        Some(HookStack { layers })
+        Some(HookStack {
+            layers,
+            stack: stack.clone(),
+        })
+    }
+
+    /// The layers as general middleware, for the cold paths.
+    pub(crate) fn as_stack(&self) -> &Stack {
+        &self.stack
     }
 
     /// Runs the `before`s on `req`, then starts `handler`; the future answers `500`
@@ -296,35 +308,6 @@ impl HookStack {
         state: &Arc<S>,
         carries: &'a mut Carries,
         slot: &'a mut FutureSlot,
-    ) -> CatchPanic<'a> {
-        self.start_with(req, carries, slot, |req, slot| {
-            handler.call_in(req, state, slot)
-        })
-    }
-
-    /// Runs the `before`s on `req`, then answers with `answer()` in the handler's
-    /// place (a request refused before its handler could run): the `after`s see it
-    /// as they see a handler's response.
-    pub(crate) fn refuse<'a>(
-        &'a self,
-        req: &mut HttpRequest,
-        answer: impl FnOnce() -> Response,
-        carries: &'a mut Carries,
-        slot: &'a mut FutureSlot,
-    ) -> CatchPanic<'a> {
-        self.start_with(req, carries, slot, move |_, slot| {
-            slot.put(std::future::ready(answer()))
-        })
-    }
-
-    /// Runs the `before`s on `req`, then `inner` (unless a `before` answered).
-    #[inline(always)]
-    fn start_with<'a>(
-        &'a self,
-        req: &mut HttpRequest,
-        carries: &'a mut Carries,
-        slot: &'a mut FutureSlot,
-        inner: impl FnOnce(&HttpRequest, &'a mut FutureSlot) -> SlotFuture<'a>,
     ) -> CatchPanic<'a> {
         carries.clear();
         // Taken out of an `Option`: the borrow itself moves into the call (see
@@ -340,9 +323,9 @@ impl HookStack {
             }
             let fut = if spans {
                 let _entered = enter(carries);
-                inner(req, slot)
+                handler.call_in(req, state, slot)
             } else {
-                inner(req, slot)
+                handler.call_in(req, state, slot)
             };
             (fut, spans)
         });

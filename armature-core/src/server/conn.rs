@@ -15,7 +15,7 @@ use crate::connection_manager::ConnHandle;
 use crate::extract::Rejection;
 use crate::fast_response::FastResponse;
 use crate::future_slot::FutureSlot;
-use crate::handler::CatchPanic;
+use crate::handler::{BoxFuture, CatchPanic, Caught};
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
@@ -153,7 +153,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                     // matched), then the connection closes: the body stays unread.
                     req.headers.buf = head_bytes;
                     req.body = Bytes::new();
-                    if refuse(&ctx, &mut stream, &mut req, &mut carries, &mut bufs)
+                    if refuse(&ctx, &mut stream, &mut req, &mut bufs)
                         .await
                         .is_err()
                     {
@@ -444,30 +444,25 @@ fn find<'a, S>(
     Ok(m.value)
 }
 
-/// A request refused before its handler could run (its body over the limit): the
-/// app's answer to `rejection` ([`App::rejection`](crate::App::rejection)), sent with
-/// `Connection: close` through the middleware of the route the request matched (the
-/// app-wide middleware when it matched none), as `route` runs a handler's response.
+/// A request whose body is over the limit, refused before its handler could run:
+/// the app's answer to the rejection ([`App::rejection`](crate::App::rejection)),
+/// encoded with `Connection: close`, through the middleware of the route the request
+/// matched (the app-wide middleware when it matched none), as `route` runs a
+/// handler's response.
 #[cold]
 async fn refuse<S: Send + Sync + 'static, T: Io>(
     ctx: &WorkerCtx<S>,
     stream: &mut T,
     req: &mut HttpRequest,
-    carries: &mut middleware::Carries,
     bufs: &mut crate::connection_manager::buffers::ConnBuffers<'_>,
 ) -> std::io::Result<()> {
     let http10 = req.version == Version::Http10;
     let head_only = req.method == Method::Head;
-    let pending = {
-        let rejection = Rejection::body_too_large();
-        let mut call = route_refused(ctx, req, rejection, carries, &mut bufs.futures);
-        req.release();
-        let out = &mut bufs.out;
-        let mut encode = |resp: &mut Response| out.encode(resp, false, http10, head_only);
-        std::future::poll_fn(|cx| call.poll_with(cx, &mut encode)).await
-    };
+    let answer = Caught::new(|| route_refused(ctx, req, Rejection::body_too_large()));
+    req.release();
+    let mut resp = answer.await;
     // A body a middleware made a stream is sent; a refused request is not upgraded.
-    if let Pending::More(more) = pending {
+    if let Pending::More(more) = bufs.out.encode(&mut resp, false, http10, head_only) {
         if let More::Stream(body, framing) = *more {
             bufs.note_batch();
             bufs.out.flush(stream).await?;
@@ -478,30 +473,30 @@ async fn refuse<S: Send + Sync + 'static, T: Io>(
 }
 
 /// [`route`] for a refused request: the app's answer to `rejection` in the
-/// handler's place.
-#[cold]
-fn route_refused<'a, S: Send + Sync + 'static>(
-    ctx: &'a WorkerCtx<S>,
+/// handler's place. On the general (future per layer) path, even for a route
+/// whose middleware are all hooks: what the hot path inlines keeps its one caller.
+fn route_refused<S: Send + Sync + 'static>(
+    ctx: &WorkerCtx<S>,
     req: &mut HttpRequest,
     rejection: Rejection,
-    carries: &'a mut middleware::Carries,
-    slot: &'a mut FutureSlot,
-) -> CatchPanic<'a> {
+) -> BoxFuture {
     let shared = &*ctx.shared;
-    let answer = || shared.rejections.answer(rejection);
-    let Ok(endpoint) = find(ctx, req) else {
-        return CatchPanic::build(|| match &shared.unmatched_stack {
-            Some(stack) => {
-                let answer = middleware::Terminal::Ready(Box::new(answer()));
-                middleware::run(stack, req.clone(), answer)
-            }
-            None => Box::pin(std::future::ready(answer())),
-        });
+    let answer = shared.rejections.answer(rejection);
+    let stack = match find(ctx, req) {
+        Ok(endpoint) => match &endpoint.hooks {
+            Some(hooks) => hooks.as_stack(),
+            None => return endpoint.handler.refuse(req, answer),
+        },
+        Err(_) => match &shared.unmatched_stack {
+            Some(stack) => stack,
+            None => return Box::pin(std::future::ready(answer)),
+        },
     };
-    match &endpoint.hooks {
-        None => CatchPanic::build(|| endpoint.handler.refuse(req, answer())),
-        Some(hooks) => hooks.refuse(req, answer, carries, slot),
-    }
+    middleware::run(
+        stack,
+        req.clone(),
+        middleware::Terminal::Ready(Box::new(answer)),
+    )
 }
 
 /// A request no route matched: the fallback (for a path no method has) or the
