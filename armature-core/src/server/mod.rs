@@ -231,7 +231,8 @@ impl<S: Send + Sync + 'static> App<S> {
     ///
     /// ```
     /// use armature_core::extract::{Json, Rejection, RejectionKind};
-    /// use armature_core::{App, IntoResponse, Response, StatusCode};
+    /// use armature_core::testing::TestConnection;
+    /// use armature_core::{App, IntoResponse, Response, ServerConfig};
     /// use serde_json::json;
     ///
     /// /// `{"error": "...", "kind": "..."}`, whatever refused the request.
@@ -247,8 +248,25 @@ impl<S: Send + Sync + 'static> App<S> {
     ///
     /// let app = App::new()
     ///     .post("/echo", |Json(v): Json<serde_json::Value>| async move { Json(v) })
-    ///     .rejection(json_error);
-    /// # drop(app);
+    ///     .rejection(json_error)
+    ///     .config(ServerConfig::default().max_body_size(16));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let conn = TestConnection::new(app).unwrap();
+    /// let out = conn
+    ///     .roundtrip(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    ///     .await;
+    /// let out = String::from_utf8(out).unwrap();
+    /// assert!(out.starts_with("HTTP/1.1 415 "), "{out}");
+    /// assert!(out.contains("Content-Type: application/json\r\n"), "{out}");
+    /// assert!(out.ends_with(r#""kind":"media_type"}"#), "{out}");
+    ///
+    /// let out = conn
+    ///     .roundtrip(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n")
+    ///     .await;
+    /// let out = String::from_utf8(out).unwrap();
+    /// assert!(out.starts_with("HTTP/1.1 413 "), "{out}");
+    /// assert!(out.ends_with(r#""kind":"too_large"}"#), "{out}");
+    /// # });
     /// ```
     ///
     /// [`armature_core::Error`](Error) answers `{"error": "..."}` with the status,
