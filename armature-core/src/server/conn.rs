@@ -151,9 +151,11 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                 Framed::TooLarge(head_bytes) => {
                     // The app answers (through the middleware of the route the request
                     // matched), then the connection closes: the body stays unread.
+                    // Boxed: this future's state stays as it was for the requests
+                    // answered (unboxed, /json measured ~2 instructions a request more).
                     req.headers.buf = head_bytes;
                     req.body = Bytes::new();
-                    if refuse(&ctx, &mut stream, &mut req, &mut bufs)
+                    if Box::pin(refuse(&ctx, &mut stream, &mut req, &mut bufs))
                         .await
                         .is_err()
                     {
