@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::extract::FromRequest;
+use crate::extract::{FromRequest, Rejection, Rejections};
 use crate::future_slot::{FutureSlot, SlotFuture};
 use crate::http::HttpRequest;
 use crate::middleware::After;
@@ -24,47 +24,23 @@ pub type BoxFuture = Pin<Box<dyn Future<Output = Response>>>;
 /// request itself stays in the connection loop (it is a few hundred bytes; moving
 /// it through each layer showed up as memcpy in instruction counts).
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
-    /// Runs the extractors, then the handler.
+    /// Runs the extractors, then the handler (a rejection is answered with its
+    /// [`IntoResponse`]).
     fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture;
 
-    /// [`call`](Self::call) without the box: the connection loop puts the future
-    /// in memory it reuses from request to request (no allocation per request).
-    /// The default boxes (through `call`); the `async fn` handlers return their
-    /// future itself.
+    /// Runs the extractors: the handler's future, or the rejection of the first
+    /// extractor that refused the request (the server answers it with the app's
+    /// [`App::rejection`](crate::App::rejection)). Unboxed: the connection loop puts
+    /// the future in memory it reuses from request to request (no allocation per
+    /// request). The default boxes (through `call`), and never rejects; the
+    /// `async fn` handlers return their future itself.
     #[doc(hidden)]
-    fn call_unboxed(
+    fn extract(
         &self,
         req: &HttpRequest,
         state: &Arc<S>,
-    ) -> impl Future<Output = Response> + 'static {
-        self.call(req, state)
-    }
-}
-
-/// A handler's future, or the response its extractors answered with: one type, so
-/// that [`Handler::call_unboxed`] has one. The rejection is boxed, so the
-/// common case's future (moved into the connection's slot) stays as small as the
-/// handler's own.
-enum Call<Fut> {
-    Run(Fut),
-    Rejected(Option<Box<Response>>),
-}
-
-impl<Fut: Future<Output = Response>> Future for Call<Fut> {
-    type Output = Response;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        // SAFETY: `Run`'s future is never moved out of the pinned value (structural
-        // pinning of that field); `Rejected` holds nothing pinned.
-        match unsafe { self.get_unchecked_mut() } {
-            // SAFETY: as above: `fut` stays where it is until `Call` drops.
-            Call::Run(fut) => unsafe { Pin::new_unchecked(fut) }.poll(cx),
-            Call::Rejected(resp) => Poll::Ready(match resp.take() {
-                Some(resp) => *resp,
-                None => panic!("`Call` polled after it answered"),
-            }),
-        }
+    ) -> Result<impl Future<Output = Response> + 'static, Rejection> {
+        Ok(self.call(req, state))
     }
 }
 
@@ -75,18 +51,19 @@ where
     R: IntoResponse,
 {
     #[inline]
-    fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
-        Box::pin(self.call_unboxed(req, state))
+    fn call(&self, _req: &HttpRequest, _state: &Arc<S>) -> BoxFuture {
+        let fut = self();
+        Box::pin(async move { fut.await.into_response() })
     }
 
     #[inline]
-    fn call_unboxed(
+    fn extract(
         &self,
         _req: &HttpRequest,
         _state: &Arc<S>,
-    ) -> impl Future<Output = Response> + 'static {
+    ) -> Result<impl Future<Output = Response> + 'static, Rejection> {
         let fut = self();
-        async move { fut.await.into_response() }
+        Ok(async move { fut.await.into_response() })
     }
 }
 
@@ -101,27 +78,22 @@ macro_rules! impl_handler {
         {
             #[inline]
             fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
-                Box::pin(self.call_unboxed(req, state))
+                match self.extract(req, state) {
+                    Ok(fut) => Box::pin(fut),
+                    Err(rejection) => Box::pin(std::future::ready(rejection.into_response())),
+                }
             }
 
             #[allow(non_snake_case)]
             #[inline]
-            fn call_unboxed(
+            fn extract(
                 &self,
                 req: &HttpRequest,
                 state: &Arc<S>,
-            ) -> impl Future<Output = Response> + 'static {
-                $(
-                    let $ty = match $ty::from_request(req, state) {
-                        Ok(v) => v,
-                        Err(rejection) => {
-                            let resp = rejection.into_response();
-                            return Call::Rejected(Some(Box::new(resp)));
-                        }
-                    };
-                )+
+            ) -> Result<impl Future<Output = Response> + 'static, Rejection> {
+                $( let $ty = $ty::from_request(req, state)?; )+
                 let fut = self($($ty),+);
-                Call::Run(async move { fut.await.into_response() })
+                Ok(async move { fut.await.into_response() })
             }
         }
     };
@@ -150,13 +122,34 @@ pub(crate) trait ErasedHandler<S>: Send + Sync {
         let _ = slot;
         SlotFuture::Boxed(self.call(req, state))
     }
+
+    /// From now on, answers its extractors' rejections with `rejections` (the app's
+    /// [`App::rejection`](crate::App::rejection)); called when the app is built.
+    fn answer_rejections_with(&mut self, rejections: &Rejections);
+
+    /// `resp`, the answer to a request refused before this handler could run (its
+    /// body over the limit), inside the handler's own middleware: as it is when the
+    /// handler has none.
+    fn refuse(&self, req: &HttpRequest, resp: Response) -> BoxFuture {
+        let _ = req;
+        Box::pin(std::future::ready(resp))
+    }
 }
 
-pub(crate) struct Erased<H, T>(pub H, PhantomData<fn() -> T>);
+/// A [`Handler`] as an [`ErasedHandler`], with the app's answer to its rejections.
+pub(crate) struct Erased<H, T> {
+    handler: H,
+    rejections: Rejections,
+    types: PhantomData<fn() -> T>,
+}
 
 impl<H, T> Erased<H, T> {
-    pub fn new(h: H) -> Self {
-        Erased(h, PhantomData)
+    pub fn new(handler: H) -> Self {
+        Erased {
+            handler,
+            rejections: Rejections::default(),
+            types: PhantomData,
+        }
     }
 }
 
@@ -167,7 +160,10 @@ where
 {
     #[inline]
     fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
-        self.0.call(req, state)
+        match self.handler.extract(req, state) {
+            Ok(fut) => Box::pin(fut),
+            Err(rejection) => Box::pin(std::future::ready(self.rejections.answer(rejection))),
+        }
     }
 
     #[inline]
@@ -177,7 +173,14 @@ where
         state: &Arc<S>,
         slot: &'s mut FutureSlot,
     ) -> SlotFuture<'s> {
-        slot.put(self.0.call_unboxed(req, state))
+        match self.handler.extract(req, state) {
+            Ok(fut) => slot.put(fut),
+            Err(rejection) => slot.put(std::future::ready(self.rejections.answer(rejection))),
+        }
+    }
+
+    fn answer_rejections_with(&mut self, rejections: &Rejections) {
+        self.rejections = rejections.clone();
     }
 }
 
@@ -246,6 +249,37 @@ pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Option<R> {
     return Some(f());
     #[cfg(panic = "unwind")]
     return catch_unwind(AssertUnwindSafe(f)).ok();
+}
+
+/// A boxed future's response, or `500` for a panic while building or polling it:
+/// [`CatchPanic`] for the cold paths (a request refused before its handler could
+/// run), which need neither the connection's future slot nor the hook middleware's
+/// `after`s. Kept apart so that the hot path's inlined code has no second caller
+/// (with one, LLVM moved the hooks out of line: ~100 instructions a request).
+pub(crate) struct Caught(Option<BoxFuture>);
+
+impl Caught {
+    /// The future `start` returns.
+    pub(crate) fn new(start: impl FnOnce() -> BoxFuture) -> Caught {
+        Caught(catching(start))
+    }
+}
+
+impl Future for Caught {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let Some(fut) = self.0.as_mut() else {
+            return Poll::Ready(panic_response());
+        };
+        match catching(|| fut.as_mut().poll(cx)) {
+            Some(polled) => polled,
+            None => {
+                self.0 = None;
+                Poll::Ready(panic_response())
+            }
+        }
+    }
 }
 
 fn panic_response() -> Response {

@@ -1,7 +1,6 @@
 //! Extractors: typed pieces of a request (path parameters, query, JSON, form,
 //! cookies, headers, shared and per-worker state) that handlers take as arguments.
 
-use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -9,11 +8,13 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
 use crate::http::{HeaderMap, HttpRequest, StatusCode};
-use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
 
+mod rejection;
 mod worker_state;
 
+pub(crate) use rejection::Rejections;
+pub use rejection::{Rejection, RejectionKind};
 pub use worker_state::WorkerState;
 
 /// A per-request bump arena (see [`crate::arena`]).
@@ -24,70 +25,6 @@ pub use crate::arena::Arena;
 pub trait FromRequest<S>: Sized {
     /// Extracts `Self`.
     fn from_request(req: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection>;
-}
-
-/// Why an extractor refused a request: a status (`400`, `415`, `422`) and a short
-/// text that says what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    status: StatusCode,
-    message: Cow<'static, str>,
-    header: Option<(&'static str, &'static str)>,
-}
-
-impl Rejection {
-    /// A rejection with `status` and `message`.
-    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
-        Rejection {
-            status,
-            message: message.into(),
-            header: None,
-        }
-    }
-
-    /// Adds a header to the answer (`426` names the versions it accepts, `405` the
-    /// methods).
-    ///
-    /// ```
-    /// use armature_core::extract::Rejection;
-    /// use armature_core::{IntoResponse, StatusCode};
-    /// let r = Rejection::new(StatusCode::UPGRADE_REQUIRED, "unsupported version")
-    ///     .with_header("Sec-WebSocket-Version", "13")
-    ///     .into_response();
-    /// assert_eq!(r.header("sec-websocket-version"), Some("13"));
-    /// ```
-    pub fn with_header(mut self, name: &'static str, value: &'static str) -> Self {
-        self.header = Some((name, value));
-        self
-    }
-
-    /// The status answered.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// What was wrong.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl std::fmt::Display for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl IntoResponse for Rejection {
-    fn into_response(self) -> Response {
-        let resp = Response::text(self.status, self.message);
-        match (self.header, resp.0) {
-            (Some((name, value)), crate::response::Repr::Fast(f)) => {
-                f.with_header(name, value).into_response()
-            }
-            (_, repr) => Response(repr),
-        }
-    }
 }
 
 /// Path parameters, deserialised: a single value (`Path<u32>`), a tuple in pattern
@@ -108,7 +45,8 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Path<T> {
     fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
         let params = req.params();
         crate::de::from_pairs(params.iter()).map(Path).map_err(|e| {
-            Rejection::new(
+            Rejection::of(
+                RejectionKind::Path,
                 StatusCode::BAD_REQUEST,
                 format!("invalid path parameter: {e}"),
             )
@@ -126,7 +64,8 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Query<T> {
         crate::de::from_pairs(params.iter())
             .map(Query)
             .map_err(|e| {
-                Rejection::new(
+                Rejection::of(
+                    RejectionKind::Query,
                     StatusCode::BAD_REQUEST,
                     format!("invalid query string: {e}"),
                 )
@@ -137,6 +76,15 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Query<T> {
 /// A JSON body (`Content-Type: application/json`), and a JSON response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Json<T>(pub T);
+
+/// A `400` for a body that does not parse.
+fn malformed(message: &'static str) -> Rejection {
+    Rejection::of(
+        RejectionKind::MalformedBody,
+        StatusCode::BAD_REQUEST,
+        message,
+    )
+}
 
 fn media_type(req: &HttpRequest) -> Option<&str> {
     req.content_type()
@@ -150,7 +98,8 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Json<T> {
                 || (mt.len() > 5 && mt[mt.len() - 5..].eq_ignore_ascii_case("+json"))
         });
         if !is_json {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::MediaType,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "expected a request with `Content-Type: application/json`",
             ));
@@ -159,12 +108,17 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Json<T> {
             .map(Json)
             .map_err(|e| {
                 if e.is_data() {
-                    Rejection::new(
+                    Rejection::of(
+                        RejectionKind::InvalidBody,
                         StatusCode::UNPROCESSABLE_ENTITY,
                         format!("invalid JSON body: {e}"),
                     )
                 } else {
-                    Rejection::new(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}"))
+                    Rejection::of(
+                        RejectionKind::MalformedBody,
+                        StatusCode::BAD_REQUEST,
+                        format!("malformed JSON body: {e}"),
+                    )
                 }
             })
     }
@@ -179,16 +133,18 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Form<T> {
         if !media_type(req)
             .is_some_and(|mt| mt.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
         {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::MediaType,
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "expected a request with `Content-Type: application/x-www-form-urlencoded`",
             ));
         }
-        let body = std::str::from_utf8(req.body())
-            .map_err(|_| Rejection::new(StatusCode::BAD_REQUEST, "form body is not UTF-8"))?;
+        let body =
+            std::str::from_utf8(req.body()).map_err(|_| malformed("form body is not UTF-8"))?;
         let fields = FormFields::parse(body);
         crate::de::from_pairs(fields.iter()).map(Form).map_err(|e| {
-            Rejection::new(
+            Rejection::of(
+                RejectionKind::InvalidBody,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("invalid form body: {e}"),
             )
@@ -268,8 +224,7 @@ impl<S> FromRequest<S> for Bytes {
 
 impl<S> FromRequest<S> for String {
     fn from_request(req: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
-        String::from_utf8(req.body().to_vec())
-            .map_err(|_| Rejection::new(StatusCode::BAD_REQUEST, "request body is not UTF-8"))
+        String::from_utf8(req.body().to_vec()).map_err(|_| malformed("request body is not UTF-8"))
     }
 }
 

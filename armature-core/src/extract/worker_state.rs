@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{FromRequest, Rejection};
+use super::{FromRequest, Rejection, RejectionKind};
 use crate::http::{HttpRequest, StatusCode};
 
 /// The value of type `T` that this worker's factory built
@@ -65,7 +65,8 @@ impl<S, T: 'static> FromRequest<S> for WorkerState<T> {
 #[cold]
 fn unregistered<T>() -> Rejection {
     let name = std::any::type_name::<T>();
-    Rejection::new(
+    Rejection::of(
+        RejectionKind::WorkerState,
         StatusCode::INTERNAL_SERVER_ERROR,
         format!(
             "no WorkerState<{name}> on this worker: call App::worker_state (or \

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use tracing::Instrument;
 
-use super::{Layer, Next};
+use super::{Next, Stack};
 use crate::fast_response::FastValue;
 use crate::future_slot::FutureSlot;
 use crate::handler::{catching, BoxFuture, CatchPanic, ErasedHandler};
@@ -177,6 +177,10 @@ impl Carry {
 /// The layers of a route when all have hooks, outermost first.
 pub(crate) struct HookStack {
     layers: Box<[Builtin]>,
+    /// The same layers as general middleware, for the cold paths (a request refused
+    /// before its handler could run): run there as futures ([`around`]), the hot
+    /// path's inlined code keeps its one caller.
+    stack: Stack,
 }
 
 /// Where a connection keeps its request's [`Carry`]s: one per layer whose `before`
@@ -279,12 +283,20 @@ pub(crate) struct After<'a> {
 
 impl HookStack {
     /// The stack's hooks, if every layer has them.
-    pub(crate) fn of(stack: &[Layer]) -> Option<HookStack> {
+    pub(crate) fn of(stack: &Stack) -> Option<HookStack> {
         let layers = stack
             .iter()
             .map(|layer| layer.clone().hooks())
             .collect::<Option<Box<[_]>>>()?;
-        Some(HookStack { layers })
+        Some(HookStack {
+            layers,
+            stack: stack.clone(),
+        })
+    }
+
+    /// The layers as general middleware, for the cold paths.
+    pub(crate) fn as_stack(&self) -> &Stack {
+        &self.stack
     }
 
     /// Runs the `before`s on `req`, then starts `handler`; the future answers `500`

@@ -37,6 +37,12 @@
 //!   back the other way.
 //! - Routing happens first: middleware sees (and may change) the routed request, its
 //!   path parameters already found; it cannot send the request to another route.
+//! - A request refused before its handler runs (an extractor's
+//!   [`Rejection`](crate::extract::Rejection), a body over
+//!   [`max_body_size`](crate::ServerConfig::max_body_size)) meets the same middleware:
+//!   the app's answer ([`App::rejection`](crate::App::rejection)) takes the handler's
+//!   place. A request whose body is over the limit reaches it without its body, and
+//!   its connection closes after the answer.
 //!
 //! Middleware gets the request by value: changes to it (headers, body) are what
 //! the next layer and the handler's extractors see. It may return a response without
@@ -66,6 +72,7 @@ mod timeout;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::extract::Rejections;
 use crate::handler::{BoxFuture, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::{IntoResponse, Response};
@@ -220,5 +227,14 @@ impl<S: Send + Sync + 'static> ErasedHandler<S> for Layered {
             req.clone(),
             Terminal::Endpoint(self.endpoint.clone()),
         )
+    }
+
+    fn answer_rejections_with(&mut self, _: &Rejections) {
+        // Nothing to do: the handler inside was given them before it was wrapped
+        // (`App::into_shared`), and a refused request's answer comes made (`refuse`).
+    }
+
+    fn refuse(&self, req: &HttpRequest, resp: Response) -> BoxFuture {
+        run(&self.stack, req.clone(), Terminal::Ready(Box::new(resp)))
     }
 }

@@ -18,9 +18,11 @@ pub use shutdown::ShutdownHandle;
 pub use worker_state::WorkerInfo;
 
 use crate::error::Error;
+use crate::extract::{Rejection, Rejections};
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::http::Method;
 use crate::middleware::{self, Layer, Layered, Middleware, Stack};
+use crate::response::IntoResponse;
 use crate::routing::Router;
 use worker_state::{BoxError, Factories};
 
@@ -53,6 +55,8 @@ pub(crate) struct Shared<S> {
     /// The app-wide middleware (outermost first), for requests no route matched; `None`
     /// when there is none, so those answer at once.
     pub unmatched_stack: Option<Stack>,
+    /// The app's answer to requests refused before their handler ran.
+    pub rejections: Rejections,
     pub state: Arc<S>,
     pub config: ServerConfig,
     /// Per-worker state factories, run by each worker before the server listens.
@@ -78,6 +82,7 @@ pub struct App<S = ()> {
     last_call: usize,
     middleware: Vec<Layer>,
     fallback: Option<Box<dyn ErasedHandler<S>>>,
+    rejections: Rejections,
     /// A misuse found while building (reported by `bind`).
     build_error: Option<String>,
     config: ServerConfig,
@@ -121,6 +126,7 @@ impl<S: Send + Sync + 'static> App<S> {
             last_call: 0,
             middleware: Vec::new(),
             fallback: None,
+            rejections: Rejections::default(),
             build_error: None,
             config: ServerConfig::default(),
             worker_states: Factories::default(),
@@ -205,6 +211,73 @@ impl<S: Send + Sync + 'static> App<S> {
         T: 'static,
     {
         self.fallback = Some(Box::new(Erased::new(handler)));
+        self
+    }
+
+    /// Answers requests refused before their handler ran with `answer`'s response,
+    /// instead of the status and the message as `text/plain`: an extractor's
+    /// [`Rejection`] (a wrong `Content-Type`: `415`; malformed JSON: `400`; JSON of
+    /// the wrong shape: `422`; a path parameter or query that does not deserialise:
+    /// `400`; ...), and a body over
+    /// [`max_body_size`](ServerConfig::max_body_size) (`413`). One function for the
+    /// whole app (nested and merged apps' routes included), so that every such error
+    /// has the app's format; [`Rejection::kind`] says which one it is.
+    ///
+    /// The answer takes the handler's place: it passes through the route's
+    /// middleware (request id, CORS, compression, the request log) as the handler's
+    /// response would have, and a header the protocol needs (`Allow` on a `405`,
+    /// `Sec-WebSocket-Version` on a `426`) is added to it. A panic in `answer` is
+    /// answered `500`. Built-in `404` and `405` for paths no route has are not
+    /// rejections (see [`fallback`](App::fallback)).
+    ///
+    /// ```
+    /// use armature_core::extract::{Json, Rejection, RejectionKind};
+    /// use armature_core::testing::TestConnection;
+    /// use armature_core::{App, IntoResponse, Response, ServerConfig};
+    /// use serde_json::json;
+    ///
+    /// /// `{"error": "...", "kind": "..."}`, whatever refused the request.
+    /// fn json_error(rejection: Rejection) -> Response {
+    ///     let kind = match rejection.kind() {
+    ///         RejectionKind::BodyTooLarge => "too_large",
+    ///         RejectionKind::MediaType => "media_type",
+    ///         _ => "invalid",
+    ///     };
+    ///     let body = json!({ "error": rejection.message(), "kind": kind });
+    ///     (rejection.status(), Json(body)).into_response()
+    /// }
+    ///
+    /// let app = App::new()
+    ///     .post("/echo", |Json(v): Json<serde_json::Value>| async move { Json(v) })
+    ///     .rejection(json_error)
+    ///     .config(ServerConfig::default().max_body_size(16));
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let conn = TestConnection::new(app).unwrap();
+    /// let out = conn
+    ///     .roundtrip(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    ///     .await;
+    /// let out = String::from_utf8(out).unwrap();
+    /// assert!(out.starts_with("HTTP/1.1 415 "), "{out}");
+    /// assert!(out.contains("Content-Type: application/json\r\n"), "{out}");
+    /// assert!(out.ends_with(r#""kind":"media_type"}"#), "{out}");
+    ///
+    /// let out = conn
+    ///     .roundtrip(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n")
+    ///     .await;
+    /// let out = String::from_utf8(out).unwrap();
+    /// assert!(out.starts_with("HTTP/1.1 413 "), "{out}");
+    /// assert!(out.ends_with(r#""kind":"too_large"}"#), "{out}");
+    /// # });
+    /// ```
+    ///
+    /// [`armature_core::Error`](Error) answers `{"error": "..."}` with the status,
+    /// so `.rejection(Error::from)` makes rejections look like handler errors.
+    pub fn rejection<F, R>(mut self, answer: F) -> Self
+    where
+        F: Fn(Rejection) -> R + Send + Sync + 'static,
+        R: IntoResponse,
+    {
+        self.rejections = Rejections::new(answer);
         self
     }
 
@@ -352,10 +425,12 @@ impl<S: Send + Sync + 'static> App<S> {
     fn build_router(
         routes: Vec<RouteEntry<S>>,
         app_middleware: &[Layer],
+        rejections: &Rejections,
         state: &Arc<S>,
     ) -> Result<Router<Endpoint<S>>, Error> {
         let mut router = Router::new();
-        for route in routes {
+        for mut route in routes {
+            route.handler.answer_rejections_with(rejections);
             let (method, pattern) = (route.method, route.pattern);
             let (handler, hooks) = if app_middleware.is_empty() && route.middleware.is_empty() {
                 (route.handler, None)
@@ -396,18 +471,21 @@ impl<S: Send + Sync + 'static> App<S> {
         if let Some(e) = self.build_error {
             return Err(Error::config(e));
         }
-        let router = Self::build_router(self.routes, &self.middleware, &self.state)?;
+        let router =
+            Self::build_router(self.routes, &self.middleware, &self.rejections, &self.state)?;
         let unmatched_stack =
             (!self.middleware.is_empty()).then(|| middleware::stack(&self.middleware, &[]));
         Ok(Arc::new(Shared {
             router,
-            fallback: self.fallback.map(|handler| {
+            fallback: self.fallback.map(|mut handler| {
+                handler.answer_rejections_with(&self.rejections);
                 Arc::new(middleware::Bound {
                     handler,
                     state: self.state.clone(),
                 })
             }),
             unmatched_stack,
+            rejections: self.rejections,
             state: self.state,
             config: self.config,
             worker_states: self.worker_states,

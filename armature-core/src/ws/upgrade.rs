@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use super::deadline::Deadlines;
 use super::socket::run;
 use super::WebSocket;
-use crate::extract::{FromRequest, Rejection};
+use crate::extract::{FromRequest, Rejection, RejectionKind};
 use crate::http::{Body, HttpRequest, Method, StatusCode, Version};
 use crate::response::{IntoResponse, Response};
 use crate::server::conn::Io;
@@ -98,32 +98,37 @@ fn valid_key(key: &[u8]) -> bool {
 impl<S> FromRequest<S> for WebSocketUpgrade {
     fn from_request(req: &HttpRequest, _state: &Arc<S>) -> Result<Self, Rejection> {
         if req.method() != Method::Get {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::WebSocket,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "a WebSocket handshake must be a GET request",
             )
             .with_header("Allow", "GET"));
         }
         if req.version() == Version::Http10 {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::WebSocket,
                 StatusCode::BAD_REQUEST,
                 "a WebSocket handshake needs HTTP/1.1",
             ));
         }
         if !has_token(req, "connection", "upgrade") {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::WebSocket,
                 StatusCode::BAD_REQUEST,
                 "the Connection header does not include 'upgrade'",
             ));
         }
         if !has_token(req, "upgrade", "websocket") {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::WebSocket,
                 StatusCode::BAD_REQUEST,
                 "the Upgrade header does not include 'websocket'",
             ));
         }
         if req.header("sec-websocket-version").map(<[u8]>::trim_ascii) != Some(b"13") {
-            return Err(Rejection::new(
+            return Err(Rejection::of(
+                RejectionKind::WebSocket,
                 StatusCode::UPGRADE_REQUIRED,
                 "unsupported Sec-WebSocket-Version (this server speaks 13)",
             )
@@ -132,7 +137,8 @@ impl<S> FromRequest<S> for WebSocketUpgrade {
         let key = match req.header("sec-websocket-key").map(<[u8]>::trim_ascii) {
             Some(key) if valid_key(key) => key,
             _ => {
-                return Err(Rejection::new(
+                return Err(Rejection::of(
+                    RejectionKind::WebSocket,
                     StatusCode::BAD_REQUEST,
                     "missing or malformed Sec-WebSocket-Key",
                 ))

@@ -191,6 +191,33 @@ async fn request_log_without_an_id_logs_a_dash() {
     assert!(lines[0].ends_with(" request_id=-"), "{}", lines[0]);
 }
 
+#[test]
+fn request_log_logs_refused_requests() {
+    use crate::support::{config, raw_exchange, start_with, stop};
+    log_buffer();
+    let app = App::new()
+        .post("/refused", |_: armature_core::Json<u32>| async { "" })
+        .middleware(RequestId::new())
+        .middleware(RequestLog::new());
+    let server = start_with(app, config().max_body_size(8));
+    for (request, status) in [
+        // Declared over the limit: refused before the body is read.
+        (&b"POST /refused HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n"[..], 413),
+        // Not JSON: refused by the extractor.
+        (&b"POST /refused HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\n1"[..], 415),
+    ] {
+        let ex = raw_exchange(server.addr(), request);
+        assert_eq!(ex.responses()[0].status, status);
+    }
+    stop(server);
+    let lines = log_lines("method=POST path=/refused ");
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    for (line, status) in lines.iter().zip([413, 415]) {
+        assert!(line.contains(&format!(" status={status} ")), "{line}");
+        assert!(!line.ends_with(" request_id=-"), "{line}");
+    }
+}
+
 #[tokio::test]
 async fn timeout_answers_503_and_drops_the_handler() {
     struct Dropped(Arc<AtomicBool>);

@@ -32,6 +32,7 @@ mod middleware;
 mod panics;
 mod pipelining;
 mod proptest_parser;
+mod rejections;
 mod response_headers;
 mod routing_compose;
 mod routing_e2e;
