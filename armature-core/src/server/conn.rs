@@ -160,7 +160,8 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                     // answered (unboxed, /json measured ~2 instructions a request more).
                     req.headers.buf = head_bytes;
                     req.body = Bytes::new();
-                    if Box::pin(refuse(&ctx, &mut stream, &mut req, &mut bufs))
+                    let mut w = SendTimeout::new(&mut stream, timer.as_mut(), config);
+                    if Box::pin(refuse(&ctx, &mut w, &mut req, &mut bufs))
                         .await
                         .is_err()
                     {
@@ -470,9 +471,9 @@ fn find<'a, S>(
 /// matched (the app-wide middleware when it matched none), as `route` runs a
 /// handler's response.
 #[cold]
-async fn refuse<S: Send + Sync + 'static, T: Io>(
+async fn refuse<S: Send + Sync + 'static, W: AsyncWrite + Unpin>(
     ctx: &WorkerCtx<S>,
-    stream: &mut T,
+    stream: &mut W,
     req: &mut HttpRequest,
     bufs: &mut crate::connection_manager::buffers::ConnBuffers<'_>,
 ) -> std::io::Result<()> {
