@@ -34,7 +34,8 @@
 #
 # Environment [default]: VERSIONS ["this="], SERVERS [sqlite postgres], LOADS
 # [mixed read], CONNS [64], DURATION [20], WARMUP [3], PAIRS [2], ITEMS [1000],
-# WORKERS [unset: the app's default], PROFILE [release], NO_BUILD=1.
+# WORKERS [unset: the app's default], PROFILE [release], NO_BUILD=1 (use the binaries
+# in target/compare/mixed/bin), BUILD_ONLY=1.
 # Output: the table on stdout, runs in target/compare/mixed/runs.tsv, logs beside.
 set -euo pipefail
 
@@ -89,6 +90,7 @@ if [[ "${NO_BUILD:-0}" != 1 && -z "${MIXED_SH_BUILT:-}" ]]; then
         done
     done
 fi
+[[ "${BUILD_ONLY:-0}" == 1 ]] && exit 0
 if [[ " $SERVERS " == *" postgres "* && -z "${ARMATURE_TEST_POSTGRES_URL:-}" ]]; then
     MIXED_SH_BUILT=1 exec "$root/scripts/with-postgres.sh" "$here/mixed.sh" "$@"
 fi
