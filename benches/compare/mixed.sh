@@ -4,7 +4,8 @@
 # (70/15/10/5%), wrk -t1 -c64 (mixed.lua), the app with its default workers (one
 # per core), while health_probe.py opens a new connection to GET /health every
 # 50 ms as a Kubernetes probe does. The same with writes replaced by reads
-# ("read") is the reference. A benchmark, not a test: it reports, it asserts only
+# ("read") is the reference; "write" sends only the writes (2 POST : 1 PUT), the
+# most durable writes per second. A benchmark, not a test: it reports, it asserts only
 # that no request failed (non-2xx or socket errors void the run).
 #
 #   benches/compare/mixed.sh                          # the apps this checkout generates
@@ -28,12 +29,12 @@
 #
 # Columns: req/s; latency p50/p99/max of wrk (ms); /health p50/p99/worst of the
 # probe (ms) and probes over 100 ms; writes/s (POST and PUT answered 2xx: 15% of
-# the requests, the cycle being fixed); the app's user and system CPU per
+# the requests of "mixed", all of "write", the cycle being fixed); the app's user and system CPU per
 # request (µs, /proc/PID/stat over the measured run divided by wrk's requests);
 # for PostgreSQL, the CPU of all its processes per request.
 #
 # Environment [default]: VERSIONS ["this="], SERVERS [sqlite postgres], LOADS
-# [mixed read], CONNS [64], DURATION [20], WARMUP [3], PAIRS [2], ITEMS [1000],
+# [mixed read write], CONNS [64], DURATION [20], WARMUP [3], PAIRS [2], ITEMS [1000],
 # WORKERS [unset: the app's default], PROFILE [release], NO_BUILD=1 (use the binaries
 # in target/compare/mixed/bin), BUILD_ONLY=1.
 # Output: the table on stdout, runs in target/compare/mixed/runs.tsv, logs beside.
@@ -45,7 +46,7 @@ cd "$root"
 
 VERSIONS="${VERSIONS:-this=}"
 SERVERS="${SERVERS:-sqlite postgres}"
-LOADS="${LOADS:-mixed read}"
+LOADS="${LOADS:-mixed read write}"
 CONNS="${CONNS:-64}"
 DURATION="${DURATION:-20}"
 WARMUP="${WARMUP:-3}"
@@ -141,7 +142,7 @@ start_app() {
     case "$db" in
         sqlite) url="sqlite://$data/$run.db" ;;
         postgres)
-            local schema="mixed_$run"
+            local schema="mixed_${run//-/_}"
             psql_ -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
             url="$base_url?options=-csearch_path%3D$schema&application_name=$label"
             ;;
@@ -171,7 +172,8 @@ ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ 
 
 # measure LABEL DB LOAD RUN
 measure() {
-    local label="$1" db="$2" load="$3" run="$4" log="$logs/$run.wrk.txt" probe="$logs/$run.probe.txt"
+    local label="$1" db="$2" load="$3" run="$4"
+    local log="$logs/$run.wrk.txt" probe="$logs/$run.probe.txt"
     local wrk_args=(-t1 -c"$CONNS" --timeout 5s --latency -s "$here/mixed.lua")
     start_app "$label" "$db" "$run"
     timeout $((WARMUP + 30)) wrk "${wrk_args[@]}" -d"${WARMUP}s" "http://127.0.0.1:$port" -- "$ITEMS" "$load" >/dev/null
@@ -234,7 +236,7 @@ for line in open(sys.argv[1]):
         order.append(key)
     probe = dict(kv.split("=") for kv in probe.split())
     requests = int(requests)
-    writes = 0.15 * float(rps) if load == "mixed" else 0.0
+    writes = {"mixed": 0.15, "write": 1.0}.get(load, 0.0) * float(rps)
     groups[key].append({
         "rps": float(rps), "p50": float(p50), "p99": float(p99), "max": float(mx),
         "h50": float(probe.get("p50_ms", "nan")), "h99": float(probe.get("p99_ms", "nan")),
@@ -252,7 +254,7 @@ for key in order:
     worst = max(r["hmax"] for r in runs)
     db, load, label = key
     pg = f"{med('pg'):.1f}" if db == "postgres" else "-"
-    writes = f"{med('writes'):,.0f}" if load == "mixed" else "-"
+    writes = f"{med('writes'):,.0f}" if load != "read" else "-"
     print(f"| {db} | {load} | {label} | {med('rps'):,.0f} | {med('p50'):.2f} | {med('p99'):.2f} | "
           f"{max(r['max'] for r in runs):.0f} | {med('h50'):.2f} / {med('h99'):.2f} / {worst:.1f} "
           f"({sum(r['hslow'] for r in runs)}, {sum(r['hfail'] for r in runs)}) | {writes} | "
