@@ -1006,7 +1006,11 @@ fn third_party_pgo(app: &Path, addr: &str, workload: &str, function: &str, path:
         }
     };
     let response = stream.map(|mut s| {
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut r = String::new();
         let _ = s.read_to_string(&mut r);
@@ -1097,7 +1101,11 @@ struct User {
     );
     let err = run.stderr();
     // No SIGTERM handler: killed, the profile kept, and axum's own advice given.
-    assert!(err.contains("killed by signal 15 (SIGTERM)"), "{}", run.all());
+    assert!(
+        err.contains("killed by signal 15 (SIGTERM)"),
+        "{}",
+        run.all()
+    );
     assert!(err.contains("with_graceful_shutdown"), "{}", run.all());
 }
 

@@ -236,7 +236,9 @@ impl RunningServer {
             }
             if !spec.fixed {
                 let now = crate::children::sockets::listening(server.pid());
-                if !now.is_empty() && now == seen_elsewhere {
+                // Its asked port among them: it is coming up where asked.
+                let asked = now.iter().any(|a| a.port() == spec.addr.port());
+                if !now.is_empty() && !asked && now == seen_elsewhere {
                     let target = crate::children::sockets::connectable(now[0]);
                     if TcpStream::connect_timeout(&target, Duration::from_millis(200)).is_ok() {
                         eprintln!(

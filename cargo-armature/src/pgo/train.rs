@@ -108,7 +108,7 @@ pub(crate) fn train(req: &TrainRequest<'_>) -> Result<Training> {
             server::show_output(&output)
         );
     }
-    if stopped.forced || stopped.signal().is_some() {
+    if mode.survives_kill() && (stopped.forced || stopped.signal().is_some()) {
         eprintln!(
             "      the profile is complete all the same ({mode} profile: its counters live in \
              the file as the server runs). For a server that drains on SIGTERM, with value \
