@@ -21,6 +21,9 @@ Examples:
   cargo armature pgo --duration 30 --no-compare
   cargo armature pgo --native                 release-fat + -Ctarget-cpu=native + PGO
   cargo armature pgo --bolt                   PGO, then BOLT (llvm-bolt), three builds compared
+  cargo armature pgo --addr 127.0.0.1:3000    a server with its own address (else found in /proc)
+  cargo armature pgo --profile-mode graceful  the profile written at exit, with value profiling
+  cargo armature pgo --server-arg=--port --server-arg={port}   one --server-arg per word
   cargo armature pgo --bin api -- --features simd-json
   cargo armature pgo clean                    remove profiles and the phase target directories
 
