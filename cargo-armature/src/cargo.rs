@@ -71,6 +71,8 @@ pub struct Package {
     pub targets: Vec<Target>,
     /// `[package.metadata]`, as JSON.
     pub metadata: serde_json::Value,
+    /// The names of its direct dependencies (as in its manifest, any kind).
+    pub dependencies: Vec<String>,
 }
 
 impl Package {
@@ -139,6 +141,7 @@ impl Project {
                     })
                     .collect(),
                 metadata: p.metadata.clone(),
+                dependencies: p.dependencies.iter().map(|d| d.name.clone()).collect(),
             })
             .collect();
         let root_package =

@@ -19,6 +19,8 @@
 //! signal-hook gives the signal thread (a self-pipe, so the handler itself only
 //! writes a byte); the process groups are plain `setpgid` via `CommandExt`.
 
+pub mod sockets;
+
 use std::collections::BTreeSet;
 use std::io;
 use std::process::{Child, Command, Output};

@@ -52,7 +52,7 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     // --- commands owned by other modules: add the variant below this line ---
     /// Profile-guided optimisation of a server: instrument, train under load, rebuild, compare
-    Pgo(crate::pgo::PgoArgs),
+    Pgo(Box<crate::pgo::PgoArgs>),
     /// Merge .profraw files into a .profdata (as llvm-profdata does) or show a profile
     Profdata(crate::profdata::ProfdataArgs),
 }
@@ -66,7 +66,7 @@ impl Command {
             Self::Bench(args) => bench::run(args),
             Self::Doctor(args) => doctor::run(args),
             // --- and its arm below this line ---
-            Self::Pgo(args) => crate::pgo::run(args),
+            Self::Pgo(args) => crate::pgo::run(*args),
             Self::Profdata(args) => crate::profdata::run(args),
         }
     }

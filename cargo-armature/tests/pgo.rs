@@ -218,6 +218,11 @@ fn free_port() -> u16 {
 /// Starts `exe` on a free port, sends `GET path`, returns the response, then stops it
 /// with SIGTERM and checks that it exits normally.
 fn serve_once(exe: &Path, path: &str) -> String {
+    serve_once_signalled(exe, path, libc::SIGTERM)
+}
+
+/// [`serve_once`], stopped with `signal`; only a SIGTERM stop must exit normally.
+fn serve_once_signalled(exe: &Path, path: &str, signal: i32) -> String {
     let port = free_port();
     let mut child = Command::new(exe)
         .env("HOST", "127.0.0.1")
@@ -249,11 +254,11 @@ fn serve_once(exe: &Path, path: &str) -> String {
     let _ = stream.read_to_string(&mut response);
     // SAFETY: kill(2) on our own child's pid with a valid signal.
     unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        libc::kill(child.id() as libc::pid_t, signal);
     }
     let status = child.wait().unwrap();
     assert!(
-        status.success(),
+        status.success() || signal != libc::SIGTERM,
         "{} did not exit cleanly: {status}",
         exe.display()
     );
@@ -276,7 +281,13 @@ fn a_server_that_exits_at_once_is_reported_with_its_output() {
         "exit code 3",
         "DATABASE_URL is not set",
         "training run",
+        // The exact command, and how to pass arguments one per flag.
+        "Command: HOST=127.0.0.1 PORT=",
+        "/exits-at-once",
+        "--server-arg=--port --server-arg={port}",
     ]);
+    // A step failed: exit 1, not the 2 of bad input.
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.all());
 }
 
 #[test]
@@ -319,6 +330,8 @@ fn a_server_killed_by_sigterm_writes_no_profile_and_the_cause_is_named() {
             "--no-compare",
             "--duration",
             "1",
+            "--profile-mode",
+            "graceful",
         ],
         &[],
     );
@@ -326,7 +339,11 @@ fn a_server_killed_by_sigterm_writes_no_profile_and_the_cause_is_named() {
         "no profile was written",
         "killed by SIGTERM",
         "no SIGTERM handler",
+        // A std-only package: the generic advice, and the mode that needs none.
+        "Handle SIGTERM by shutting down and returning from main.",
+        "`--profile-mode kill-safe` keeps the profile",
     ]);
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.all());
 
     // `pgo clean` removes the phase directories and profiles.
     let root = app.join("target/armature-pgo");
@@ -335,6 +352,185 @@ fn a_server_killed_by_sigterm_writes_no_profile_and_the_cause_is_named() {
     clean.assert_ok();
     assert!(!root.exists(), "{}", clean.all());
     assert!(clean.stderr().contains("removed"), "{}", clean.all());
+}
+
+#[test]
+fn kill_safe_profiles_survive_a_server_on_its_own_address_and_one_that_ignores_sigterm() {
+    let dir = fixture_project("kill-safe");
+    let app = dir.path().join("app");
+    // Listens on an address of its own (not HOST/PORT) and has no SIGTERM handler.
+    let own = format!("127.0.0.1:{}", free_port());
+    let run = pgo(
+        &app,
+        &[
+            "--bin",
+            "own-address",
+            "--no-compare",
+            "--duration",
+            "1",
+            "--server-env",
+            &format!("FIXTURE_ADDR={own}"),
+        ],
+        &[],
+    );
+    run.assert_ok();
+    assert_no_profile_warnings(&run);
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("but on {own}: training there (`--addr {own}`")),
+        "{}",
+        run.all()
+    );
+    assert!(
+        err.contains("killed by signal 15 (SIGTERM)"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        err.contains("the profile is complete all the same"),
+        "{}",
+        run.all()
+    );
+    let report_path = app.join("target/armature-pgo/bin/own-address.pgo-report.json");
+    let report = read_report(&report_path);
+    assert_eq!(report["profile_mode"], "kill-safe");
+    assert_eq!(report["server_addr"], own.as_str());
+    assert!(report["training"]["requests"].as_u64().unwrap() > 0);
+    assert!(
+        report["profile_collection"]
+            .as_str()
+            .unwrap()
+            .contains("no indirect-call promotion"),
+        "{report}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&report_path)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o644, "the report is readable by all");
+    assert_profile_has(&app, &report, "_ZN11pgo_fixture8serve_at");
+
+    // Ignores SIGTERM: killed with SIGKILL after --stop-timeout, its profile kept.
+    let run = pgo(
+        &app,
+        &[
+            "--bin",
+            "ignores-sigterm",
+            "--no-compare",
+            "--duration",
+            "1",
+            "--stop-timeout",
+            "1",
+        ],
+        &[],
+    );
+    run.assert_ok();
+    assert_no_profile_warnings(&run);
+    let err = run.stderr();
+    assert!(
+        err.contains("still running 1 s after SIGTERM (--stop-timeout): killed with SIGKILL"),
+        "{}",
+        run.all()
+    );
+    let report = read_report(&app.join("target/armature-pgo/bin/ignores-sigterm.pgo-report.json"));
+    assert!(
+        report["training_stop"]
+            .as_str()
+            .unwrap()
+            .contains("killed with SIGKILL"),
+        "{report}"
+    );
+    assert_profile_has(&app, &report, "_ZN11pgo_fixture8serve_at");
+    let response = serve_once_signalled(
+        &app.join("target/armature-pgo/bin/ignores-sigterm"),
+        "/health",
+        libc::SIGKILL,
+    );
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+}
+
+/// The report's merged profile names a function whose mangled name holds `needle`,
+/// with a non-zero count.
+fn assert_profile_has(dir: &Path, report: &serde_json::Value, needle: &str) {
+    let profile = report["profile"].as_str().unwrap();
+    let shown = Command::new(cargo_armature())
+        .args(["armature", "profdata", "show", "--all-functions", profile])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    // `--all-functions`: a name line, then `hash: ... counters: N  max: M`.
+    let lines: Vec<&str> = text.lines().collect();
+    let hot = lines.windows(2).any(|w| {
+        w[0].contains(needle)
+            && w[1]
+                .rsplit("max: ")
+                .next()
+                .and_then(|m| m.trim().parse::<u64>().ok())
+                > Some(0)
+    });
+    assert!(
+        hot,
+        "no function matching {needle:?} with a count in {profile}:\n{}",
+        lines
+            .iter()
+            .filter(|l| l.contains("_ZN"))
+            .take(40)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn bad_input_exits_2_and_builds_nothing() {
+    let dir = fixture_project("bad-input");
+    let app = dir.path().join("app");
+    let misspelt = dir.path().join("misspelt.toml");
+    std::fs::write(&misspelt, "conections = 4\nroutes = [\"/\"]\n").unwrap();
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().to_string();
+    let misspelt_arg = misspelt.to_str().unwrap().to_owned();
+    let table: [(&[&str], &[&str]); 4] = [
+        (
+            &["--no-compare"],
+            &["has several binaries", "choose one with --bin"],
+        ),
+        (
+            &["--bin", "nope"],
+            &["has no binary `nope`", "(it has: exits-at-once, "],
+        ),
+        (
+            &["--bin", "server", "--workload", &misspelt_arg],
+            &["unknown key `conections`", "misspelt.toml"],
+        ),
+        (
+            &["--bin", "server", "--addr", &taken],
+            &[
+                &format!(
+                    "port {} ({taken}) is already in use",
+                    held.local_addr().unwrap().port()
+                ),
+                "pid ",
+            ],
+        ),
+    ];
+    for (args, needles) in table {
+        let run = pgo(&app, args, &[]);
+        run.assert_fails_with(needles);
+        assert_eq!(
+            run.output.status.code(),
+            Some(2),
+            "{args:?}:\n{}",
+            run.all()
+        );
+        assert!(
+            !app.join("target").exists(),
+            "{args:?} built something:\n{}",
+            run.all()
+        );
+    }
 }
 
 #[test]
@@ -732,5 +928,222 @@ fn assert_compare_report(cmp: &serde_json::Value, want: &[&str]) {
     assert!(
         counted || cmp["instructions_unavailable"].is_string(),
         "{cmp}"
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Servers nobody here wrote: an axum app and an actix-web app as their own READMEs write
+// them (crates-registry dependencies, a hard-coded port; no signal handler in axum's),
+// taken through `pgo` with no edit. Their builds share the generated apps' target
+// directory (as `new_app_pgo_end_to_end` does), so the dependencies compile once.
+
+/// A package `name` with `deps` (manifest lines) and `main` as `src/main.rs`, pinned to
+/// the versions this workspace locks (its `Cargo.lock`), which cargo extends as needed.
+fn third_party_app(dir: &Path, name: &str, deps: &str, main: &str) -> PathBuf {
+    let app = dir.join(name);
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(
+        app.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\n{deps}\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(app.join("src/main.rs"), main).unwrap();
+    std::fs::copy(workspace_root().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    app
+}
+
+/// `pgo` on a third-party app listening on `addr`, trained on `workload` (TOML); checks
+/// the run, that the profile holds `function`, and that the PGO binary answers `path`.
+fn third_party_pgo(app: &Path, addr: &str, workload: &str, function: &str, path: &str) -> Run {
+    let target = workspace_root().join("target/generated-apps");
+    let file = app.join("../workload.toml");
+    std::fs::write(&file, workload).unwrap();
+    let started = Instant::now();
+    let run = pgo(
+        app,
+        &[
+            "--workload",
+            file.to_str().unwrap(),
+            "--duration",
+            "2",
+            "--connections",
+            "4",
+            "--no-compare",
+        ],
+        &[("CARGO_TARGET_DIR", target.as_os_str())],
+    );
+    run.assert_ok();
+    eprintln!(
+        "{}: pgo took {:.0} s",
+        app.display(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_no_profile_warnings(&run);
+    let err = run.stderr();
+    assert!(err.contains(&format!("but on {addr}")), "{}", run.all());
+    let name = app.file_name().unwrap().to_str().unwrap();
+    let report = read_report(&target.join(format!("armature-pgo/bin/{name}.pgo-report.json")));
+    assert_eq!(report["server_addr"], addr.replace("0.0.0.0", "127.0.0.1"));
+    assert_eq!(report["missing_functions"], 0);
+    assert_profile_has(app, &report, function);
+    // The optimised binary serves where it always listens.
+    let bin = target.join("armature-pgo/bin").join(name);
+    let mut child = Command::new(&bin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connect = addr.replace("0.0.0.0", "127.0.0.1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stream = loop {
+        match TcpStream::connect(&connect) {
+            Ok(s) => break Ok(s),
+            Err(e) if Instant::now() > deadline => break Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let response = stream.map(|mut s| {
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut r = String::new();
+        let _ = s.read_to_string(&mut r);
+        r
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let response = response.unwrap_or_else(|e| panic!("{} never listened: {e}", bin.display()));
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    run
+}
+
+#[test]
+fn an_axum_app_unchanged_is_optimised_end_to_end() {
+    let dir = TestDir::new("axum");
+    let port = free_port();
+    // axum's README, with the port it hard-codes chosen free for this run.
+    let main = r#"use axum::{
+    routing::{get, post},
+    http::StatusCode,
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+
+#[tokio::main]
+async fn main() {
+    // build our application with a route
+    let app = Router::new()
+        // `GET /` goes to `root`
+        .route("/", get(root))
+        // `POST /users` goes to `create_user`
+        .route("/users", post(create_user));
+
+    // run our app with hyper, listening globally on port 3000
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await.unwrap();
+    axum::serve(listener, app).await.unwrap();
+}
+
+// basic handler that responds with a static string
+async fn root() -> &'static str {
+    "Hello, World!"
+}
+
+async fn create_user(
+    // this argument tells axum to parse the request body
+    // as JSON into a `CreateUser` type
+    Json(payload): Json<CreateUser>,
+) -> (StatusCode, Json<User>) {
+    // insert your application logic here
+    let user = User {
+        id: 1337,
+        username: payload.username,
+    };
+
+    // this will be converted into a JSON response
+    // with a status code of `201 Created`
+    (StatusCode::CREATED, Json(user))
+}
+
+// the input to our `create_user` handler
+#[derive(Deserialize)]
+struct CreateUser {
+    username: String,
+}
+
+// the output to our `create_user` handler
+#[derive(Serialize)]
+struct User {
+    id: u64,
+    username: String,
+}
+"#
+    .replace("0.0.0.0:3000", &format!("0.0.0.0:{port}"));
+    let app = third_party_app(
+        dir.path(),
+        "axum-readme",
+        "axum = \"0.8\"\ntokio = { version = \"1\", features = [\"full\"] }\n\
+         serde = { version = \"1\", features = [\"derive\"] }",
+        &main,
+    );
+    let run = third_party_pgo(
+        &app,
+        &format!("0.0.0.0:{port}"),
+        "routes = [\"/\"]\n\
+         requests = [{ method = \"POST\", path = \"/users\", json = { username = \"ann\" } }]\n",
+        "_ZN11axum_readme",
+        "/",
+    );
+    let err = run.stderr();
+    // No SIGTERM handler: killed, the profile kept, and axum's own advice given.
+    assert!(
+        err.contains("killed by signal 15 (SIGTERM)"),
+        "{}",
+        run.all()
+    );
+    assert!(err.contains("with_graceful_shutdown"), "{}", run.all());
+}
+
+#[test]
+fn an_actix_web_app_unchanged_is_optimised_end_to_end() {
+    let dir = TestDir::new("actix");
+    let port = free_port();
+    // actix-web's README, with the port it hard-codes chosen free for this run.
+    let main = r#"use actix_web::{get, web, App, HttpServer, Responder};
+
+#[get("/hello/{name}")]
+async fn greet(name: web::Path<String>) -> impl Responder {
+    format!("Hello {name}!")
+}
+
+#[actix_web::main] // or #[tokio::main]
+async fn main() -> std::io::Result<()> {
+    HttpServer::new(|| {
+        App::new().service(greet)
+    })
+    .bind(("127.0.0.1", 8080))?
+    .run()
+    .await
+}
+"#
+    .replace("8080", &port.to_string());
+    let app = third_party_app(dir.path(), "actix-readme", "actix-web = \"4\"", &main);
+    let run = third_party_pgo(
+        &app,
+        &format!("127.0.0.1:{port}"),
+        "routes = [\"/hello/ann\"]\n",
+        "_ZN12actix_readme",
+        "/hello/bob",
+    );
+    // actix-web stops on SIGTERM by itself.
+    assert!(
+        run.stderr().contains("stopped on SIGTERM in"),
+        "{}",
+        run.all()
     );
 }

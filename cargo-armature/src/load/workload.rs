@@ -160,21 +160,29 @@ pub struct PgoConfig {
 }
 
 impl PgoConfig {
-    /// Reads a workload file (TOML).
+    /// Reads a workload file (TOML). Any error is bad input ([`crate::error::USAGE`]).
     pub fn from_toml_file(path: &Path) -> Result<PgoConfig> {
+        Self::read_toml_file(path).map_err(|e| crate::error::usage(format!("{e:#}")))
+    }
+
+    fn read_toml_file(path: &Path) -> Result<PgoConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading workload file {}", path.display()))?;
         let doc: toml_edit::DocumentMut = text
             .parse()
             .with_context(|| format!("parsing workload file {} as TOML", path.display()))?;
         let value = table_to_json(doc.as_table());
-        PgoConfig::from_json(&value, &path.display().to_string())
+        PgoConfig::read_json(&value, &path.display().to_string())
             .with_context(|| format!("in workload file {}", path.display()))
     }
 
     /// Reads the value of `[package.metadata.armature.pgo]` as cargo metadata gives it.
-    /// `source` names it in messages.
+    /// `source` names it in messages. Any error is bad input ([`crate::error::USAGE`]).
     pub fn from_json(value: &Value, source: &str) -> Result<PgoConfig> {
+        Self::read_json(value, source).map_err(|e| crate::error::usage(format!("{e:#}")))
+    }
+
+    fn read_json(value: &Value, source: &str) -> Result<PgoConfig> {
         let obj = value
             .as_object()
             .context("the pgo settings must be a table")?;

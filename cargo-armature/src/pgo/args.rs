@@ -1,13 +1,16 @@
 //! The arguments of `cargo armature pgo`, and the settings they resolve to together
 //! with the workload file and `[package.metadata.armature.pgo]`.
 
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use super::merge::MergerChoice;
+use super::mode::ProfileMode;
+use crate::error::usage;
 use crate::load::{DriverChoice, PgoConfig, Workload};
 
 const EXAMPLES: &str = "\
@@ -18,6 +21,9 @@ Examples:
   cargo armature pgo --duration 30 --no-compare
   cargo armature pgo --native                 release-fat + -Ctarget-cpu=native + PGO
   cargo armature pgo --bolt                   PGO, then BOLT (llvm-bolt), three builds compared
+  cargo armature pgo --addr 127.0.0.1:3000    a server with its own address (else found in /proc)
+  cargo armature pgo --profile-mode graceful  the profile written at exit, with value profiling
+  cargo armature pgo --server-arg=--port --server-arg={port}   one --server-arg per word
   cargo armature pgo --bin api -- --features simd-json
   cargo armature pgo clean                    remove profiles and the phase target directories
 
@@ -101,6 +107,16 @@ pub struct PgoArgs {
     /// An environment variable for the server, `KEY=VALUE` (repeatable), e.g. `WORKERS=1`.
     #[arg(long = "server-env", value_name = "KEY=VALUE", value_parser = parse_env_pair)]
     pub server_env: Vec<(String, String)>,
+    /// How the training profile is collected: `kill-safe` survives a server that is
+    /// killed (no SIGTERM handler, a crash, SIGKILL after --stop-timeout) but has no
+    /// value profiling; `graceful` needs the server to exit on SIGTERM.
+    #[arg(long, value_enum, default_value_t)]
+    pub profile_mode: ProfileMode,
+    /// Where the server listens, when it does not take HOST/PORT or `{addr}` (e.g. a
+    /// hard-coded `127.0.0.1:3000`). Without it, a server that listens elsewhere than
+    /// asked is found through /proc and trained where it listens.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_addr)]
+    pub addr: Option<SocketAddr>,
     /// Seconds to wait for the server to accept connections.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub startup_timeout: f64,
@@ -126,6 +142,13 @@ impl PgoArgs {
     }
 }
 
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    s.to_socket_addrs()
+        .map_err(|e| format!("expected HOST:PORT, got {s:?} ({e})"))?
+        .next()
+        .ok_or_else(|| format!("{s:?} resolves to no address"))
+}
+
 fn parse_env_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
@@ -149,9 +172,9 @@ pub enum PgoAction {
 pub(crate) fn validate(args: &PgoArgs) -> Result<()> {
     let positive = |name: &str, v: Option<f64>| -> Result<()> {
         match v {
-            Some(v) if !(v > 0.0 && v.is_finite()) => {
-                bail!("{name} must be a positive number of seconds")
-            }
+            Some(v) if !(v > 0.0 && v.is_finite()) => Err(usage(format!(
+                "{name} must be a positive number of seconds"
+            ))),
             _ => Ok(()),
         }
     };
@@ -160,10 +183,10 @@ pub(crate) fn validate(args: &PgoArgs) -> Result<()> {
     positive("--startup-timeout", Some(args.startup_timeout))?;
     positive("--stop-timeout", Some(args.stop_timeout))?;
     if args.connections == Some(0) {
-        bail!("--connections must be at least 1");
+        return Err(usage("--connections must be at least 1"));
     }
     if args.requests == Some(0) {
-        bail!("--requests must be at least 1");
+        return Err(usage("--requests must be at least 1"));
     }
     Ok(())
 }
@@ -178,6 +201,9 @@ pub(crate) struct Settings {
     pub(crate) compare_duration: Duration,
     pub(crate) connections: u32,
     pub(crate) server_args: Vec<String>,
+    /// Where the server listens, when not where it is asked to: `--addr`, or where the
+    /// training run found it.
+    pub(crate) addr: Option<SocketAddr>,
     pub(crate) startup_timeout: Duration,
     pub(crate) stop_timeout: Duration,
 }
@@ -222,6 +248,7 @@ impl Settings {
             compare_duration: Duration::from_secs_f64(args.compare_duration.unwrap_or(duration)),
             connections,
             server_args,
+            addr: args.addr,
             startup_timeout: Duration::from_secs_f64(args.startup_timeout),
             stop_timeout: Duration::from_secs_f64(args.stop_timeout),
         }

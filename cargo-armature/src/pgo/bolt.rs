@@ -9,7 +9,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use super::server::{self, free_loopback_addr, RunningServer, ServerSpec};
+use super::server::{self, RunningServer, ServerSpec};
 use crate::load::{Driver, LoadOptions, LoadReport, ProgressMode, Workload};
 use crate::toolchain::bolt::BoltTools;
 
@@ -62,6 +62,9 @@ pub struct BoltTraining<'a> {
     pub server_args: Vec<String>,
     /// Server environment.
     pub server_env: Vec<(String, std::ffi::OsString)>,
+    /// Where the server listens when not where it is asked to (`--addr`, or found by
+    /// the training run).
+    pub addr: Option<std::net::SocketAddr>,
     /// Timeouts.
     pub startup_timeout: std::time::Duration,
     /// Timeouts.
@@ -140,12 +143,10 @@ pub fn run(
     run_tool(&tools.llvm_bolt, &args)?;
 
     let spec = ServerSpec {
-        exe: instrumented.clone(),
-        addr: free_loopback_addr()?,
         args: training.server_args.clone(),
         env: training.server_env.clone(),
-        pin_cpu: None,
         echo: training.echo,
+        ..ServerSpec::new(instrumented.clone(), training.addr)?
     };
     let mut srv = RunningServer::start(&spec, training.startup_timeout)
         .context("starting the BOLT-instrumented server")?;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::counters::{CpuTicks, Instructions};
-use super::server::{free_loopback_addr, RunningServer, ServerSpec};
+use super::server::{RunningServer, ServerSpec};
 use crate::load::{Driver, LoadOptions, LoadReport, ProgressMode, Workload};
 
 /// How to run the comparison.
@@ -26,6 +26,9 @@ pub struct CompareSettings {
     pub server_args: Vec<String>,
     /// Extra server environment.
     pub server_env: Vec<(String, std::ffi::OsString)>,
+    /// Where the server listens when not where it is asked to (`--addr`, or found by
+    /// the training run).
+    pub addr: Option<std::net::SocketAddr>,
     /// Waiting for the server to listen.
     pub startup_timeout: Duration,
     /// Waiting for it to exit after SIGTERM.
@@ -138,6 +141,10 @@ pub struct Ratios {
     pub cpu: Option<f64>,
     /// User-space instructions per request.
     pub instructions: Option<f64>,
+    /// Over the comparison: the lowest and highest of the rounds' user-CPU ratios.
+    pub user_cpu_range: Option<(f64, f64)>,
+    /// Over the comparison: the lowest and highest of the rounds' total-CPU ratios.
+    pub cpu_range: Option<(f64, f64)>,
 }
 
 impl Ratios {
@@ -156,6 +163,8 @@ impl Ratios {
             system_cpu: r(Metric::System),
             cpu: r(Metric::Cpu),
             instructions: r(Metric::Instructions),
+            user_cpu_range: None,
+            cpu_range: None,
         }
     }
 
@@ -176,8 +185,26 @@ impl Ratios {
             system_cpu: opt(|r| r.system_cpu),
             cpu: opt(|r| r.cpu),
             instructions: opt(|r| r.instructions),
+            user_cpu_range: range(all, |r| r.user_cpu),
+            cpu_range: range(all, |r| r.cpu),
         }
     }
+
+    /// Whether the rounds' user-CPU ratios spread as widely as the change itself (their
+    /// median's distance from 1): then the comparison cannot tell the change from noise.
+    pub fn user_cpu_is_noise(&self) -> bool {
+        match (self.user_cpu, self.user_cpu_range) {
+            (Some(m), Some((lo, hi))) => hi - lo >= (1.0 - m).abs(),
+            _ => false,
+        }
+    }
+}
+
+fn range(all: &[&Ratios], f: fn(&Ratios) -> Option<f64>) -> Option<(f64, f64)> {
+    let v = all.iter().map(|r| f(r)).collect::<Option<Vec<f64>>>()?;
+    let lo = v.iter().copied().reduce(f64::min)?;
+    let hi = v.iter().copied().reduce(f64::max)?;
+    Some((lo, hi))
 }
 
 /// One round: every build once, in order.
@@ -389,8 +416,9 @@ fn summarise(
     c
 }
 
-/// What changed, in words: user space first (what PGO and BOLT act on), then the
-/// kernel's share of a request's cost, which they cannot touch.
+/// What changed, in words: user space first (the code PGO and BOLT rebuild), then the
+/// kernel's share of a request's cost and how it moved, and whether the rounds spread
+/// as widely as the change.
 fn headline(c: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
     for (i, r) in c.ratios.iter().enumerate() {
@@ -404,20 +432,34 @@ fn headline(c: &Comparison) -> Vec<String> {
             (Some(ua), Some(ub), Some(ratio)) => {
                 let kernel = match (b.kernel_share, b.system_us_per_request) {
                     (Some(share), Some(sys)) => format!(
-                        "; the kernel (TCP, syscalls: system time, which {what} cannot change) is \
-                         {:.0}% of a request's CPU ({sys:.2} µs, {}x)",
+                        "; the kernel (TCP, syscalls: system time) is {:.0}% of a request's CPU \
+                         ({sys:.2} µs, {}x)",
                         share * 100.0,
                         fmt_opt(r.system_cpu, 3)
                     ),
                     _ => String::new(),
                 };
+                let rounds = r
+                    .user_cpu_range
+                    .map(|(lo, hi)| format!(", rounds {lo:.3}..{hi:.3}"))
+                    .unwrap_or_default();
                 out.push(format!(
-                    "{what}: user-space CPU per request {ua:.3} -> {ub:.3} µs ({ratio:.3}x of {}){kernel}; \
-                     so total CPU per request {}x and req/s {:.3}x",
+                    "{what}: user-space CPU per request {ua:.3} -> {ub:.3} µs ({ratio:.3}x of \
+                     {}{rounds}){kernel}; so total CPU per request {}x and req/s {:.3}x",
                     r.baseline,
                     fmt_opt(r.cpu, 3),
                     r.rps
                 ));
+                if let (true, Some((lo, hi))) = (r.user_cpu_is_noise(), r.user_cpu_range) {
+                    out.push(format!(
+                        "{what}: the rounds' user-CPU ratios spread over {:.3} ({lo:.3}..{hi:.3}), \
+                         as much as the change itself ({:.3}): this comparison cannot tell it \
+                         from noise; measure longer (--compare-duration), with more rounds \
+                         (--pairs), on a quieter machine",
+                        hi - lo,
+                        (1.0 - ratio).abs()
+                    ));
+                }
             }
             (Some(_), Some(_), None) => {
                 let ticks: u64 = c
@@ -482,12 +524,11 @@ fn measure(
     label: &str,
 ) -> Result<(RunFigures, Option<String>)> {
     let spec = ServerSpec {
-        exe: exe.to_path_buf(),
-        addr: free_loopback_addr()?,
         args: settings.server_args.clone(),
         env: settings.server_env.clone(),
         pin_cpu: pinned.then_some(1),
         echo: settings.echo,
+        ..ServerSpec::new(exe.to_path_buf(), settings.addr)?
     };
     let server = RunningServer::start(&spec, settings.startup_timeout)
         .with_context(|| format!("starting {} for {label}", exe.display()))?;
@@ -640,6 +681,7 @@ mod tests {
             load: LoadOptions::default(),
             server_args: Vec::new(),
             server_env: Vec::new(),
+            addr: None,
             startup_timeout: Duration::from_secs(1),
             stop_timeout: Duration::from_secs(1),
             echo: false,
@@ -709,7 +751,7 @@ mod tests {
             c.headline[0].starts_with("PGO: user-space CPU per request"),
             "{text}"
         );
-        let want = format!("({:.3}x of release-fat)", r.user_cpu.unwrap());
+        let want = format!("({:.3}x of release-fat, rounds ", r.user_cpu.unwrap());
         assert!(c.headline[0].contains(&want), "{text}");
         assert!(c.headline[0].contains("the kernel"), "{text}");
         let share = format!("{:.0}% of a request's CPU", b.kernel_share.unwrap() * 100.0);
@@ -723,6 +765,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("pgo/release-fat"), "{text}");
+        // No fixed claim about what PGO cannot change; steady rounds are not called noise.
+        assert!(!text.contains("cannot change"), "{text}");
+        assert!(!text.contains("cannot tell it from noise"), "{text}");
+        assert!(text.contains("rounds 0.864..0.866"), "{text}");
         assert!(
             text.contains("user µs/req") && text.contains("sys µs/req"),
             "{text}"
@@ -731,5 +777,41 @@ mod tests {
         assert_eq!(json["rounds"][1]["runs"][0]["user_ticks"], 106);
         assert!(json["ratios"][0]["user_cpu"].as_f64().unwrap() < 0.9);
         assert_eq!(json["builds"][1]["name"], "pgo");
+    }
+
+    #[test]
+    fn rounds_that_spread_as_widely_as_the_change_are_called_noise() {
+        // User ticks per round: pgo 0.96x, 1.03x, 0.95x of release-fat.
+        let rounds: Vec<Round> = [96u64, 103, 95]
+            .iter()
+            .enumerate()
+            .map(|(i, &user)| {
+                let a = fig(10_000.0, 100, 400, None);
+                let b = fig(10_000.0, user, 400, None);
+                let ratios = vec![Ratios::of("pgo", &b, "release-fat", &a)];
+                Round {
+                    round: i as u32 + 1,
+                    runs: vec![a, b],
+                    ratios,
+                }
+            })
+            .collect();
+        let c = summarise(
+            "wrk",
+            &[("release-fat", Path::new("a")), ("pgo", Path::new("b"))],
+            &Workload::default_routes(),
+            &settings(),
+            true,
+            rounds,
+            None,
+        );
+        let r = &c.ratios[0];
+        assert_eq!(r.user_cpu_range, Some((0.95, 1.03)));
+        assert!(r.user_cpu_is_noise(), "{r:?}");
+        let text = table(&c);
+        assert!(
+            text.contains("spread over 0.080 (0.950..1.030), as much as the change itself (0.040)"),
+            "{text}"
+        );
     }
 }

@@ -14,8 +14,10 @@ pub mod counters;
 pub mod diagnostics;
 pub mod flags;
 pub mod merge;
+pub mod mode;
 pub mod project;
 pub mod server;
+pub mod stack;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +76,17 @@ pub struct PgoReport {
     pub c_compiler: Option<PathBuf>,
     /// `.profraw` files merged.
     pub raw_profiles: usize,
+    /// How the training profile was collected (`--profile-mode`).
+    pub profile_mode: mode::ProfileMode,
+    /// What that mode does and costs.
+    pub profile_collection: String,
+    /// How the instrumented server stopped after the training load.
+    pub training_stop: String,
+    /// Where the server listened, when not where it was asked to (`--addr`, or found
+    /// in `/proc` by the training run).
+    pub server_addr: Option<std::net::SocketAddr>,
+    /// The stack read from the package's dependencies (for the advice on SIGTERM).
+    pub stack: String,
     /// The training mix.
     pub training_workload: Vec<String>,
     /// What the training load measured (on the instrumented binary: not a benchmark).
@@ -99,6 +112,10 @@ pub fn run(args: PgoArgs) -> Result<()> {
         return clean(manifest_path.as_deref());
     }
     validate(&args)?;
+    if let Some(addr) = args.addr {
+        // Before anything is built: a taken port is the user's to free or change.
+        server::ensure_free(addr).map_err(|e| crate::error::usage(format!("--addr: {e:#}")))?;
+    }
     let started = Instant::now();
     let rustc = RustcInfo::detect()?;
     let app = PgoTarget::select(
@@ -138,7 +155,8 @@ pub fn run(args: PgoArgs) -> Result<()> {
         }
         None => None,
     };
-    let settings = Settings::resolve(&args, &app.config, file_config.as_ref(), log_training);
+    let mut settings = Settings::resolve(&args, &app.config, file_config.as_ref(), log_training);
+    let mode = args.profile_mode;
 
     eprintln!(
         "cargo armature pgo: {} `{}` of {} (rustc {}, LLVM {}, {})",
@@ -221,6 +239,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         driver.name(),
         settings.training.source
     );
+    eprintln!("    profile: {}", mode.describe());
 
     // BOLT needs the PGO binary linked with relocations and symbols kept. The
     // instrumented build gets the same settings: a profile setting is part of cargo's
@@ -239,7 +258,10 @@ pub fn run(args: PgoArgs) -> Result<()> {
     let raw_dir = std::fs::canonicalize(&layout.raw).unwrap_or_else(|_| layout.raw.clone());
     let instrumented = phases.run(
         "instrumented build",
-        format!("-Cprofile-generate, into {}", layout.instrumented.display()),
+        format!(
+            "-Cprofile-generate ({mode}), into {}",
+            layout.instrumented.display()
+        ),
         || {
             compile::build(&BuildRequest {
                 target: &app,
@@ -248,12 +270,16 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 pass_target: true,
                 rustflags: [format!("-Cprofile-generate={}", raw_dir.display())]
                     .into_iter()
+                    .chain(mode.generate_flags())
                     .chain(native.iter().cloned())
                     .chain(bolt_flags.iter().cloned())
                     .collect(),
                 config: bolt_config,
                 cflags: match &clang {
-                    Some(_) => vec![format!("-fprofile-generate={}", raw_dir.display())],
+                    Some(_) => [format!("-fprofile-generate={}", raw_dir.display())]
+                        .into_iter()
+                        .chain(mode.generate_cflags())
+                        .collect(),
                     None => vec!["-fno-profile-generate".into()],
                 },
                 c_compiler: clang.as_ref(),
@@ -277,8 +303,21 @@ pub fn run(args: PgoArgs) -> Result<()> {
                 .map(|n| format!(" or {n} requests"))
                 .unwrap_or_default()
         ),
-        || train::train(&args, &settings, &driver, &instrumented, &layout, &raw_dir),
+        || {
+            train::train(&train::TrainRequest {
+                args: &args,
+                settings: &settings,
+                driver: &driver,
+                instrumented: &instrumented,
+                layout: &layout,
+                raw_dir: &raw_dir,
+                mode,
+                stack: app.stack,
+            })
+        },
     )?;
+    // Every later run of the server (BOLT, comparison) goes where it was found.
+    settings.addr = settings.addr.or(training.found_addr);
 
     // 3. Merge.
     let (profile, raw_count) = phases.run(
@@ -317,6 +356,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
                     "-Cllvm-args=-pgo-warn-missing-function".into(),
                 ]
                 .into_iter()
+                .chain(mode.use_flags())
                 .chain(native.iter().cloned())
                 .chain(bolt_flags.iter().cloned())
                 .collect(),
@@ -328,7 +368,10 @@ pub fn run(args: PgoArgs) -> Result<()> {
                         // build's C: not errors, as rustc's missing functions are not.
                         "-Wno-profile-instr-unprofiled".into(),
                         "-Wno-profile-instr-out-of-date".into(),
-                    ],
+                    ]
+                    .into_iter()
+                    .chain(mode.use_cflags())
+                    .collect(),
                     None => vec!["-fno-profile-use".into()],
                 },
                 c_compiler: clang.as_ref(),
@@ -365,6 +408,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
                         ),
                         server_args: settings.server_args.clone(),
                         server_env: args.server_env_os(),
+                        addr: settings.addr,
                         startup_timeout: settings.startup_timeout,
                         stop_timeout: settings.stop_timeout,
                         echo: args.verbose,
@@ -418,6 +462,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
             },
             server_args: settings.server_args.clone(),
             server_env: args.server_env_os(),
+            addr: settings.addr,
             startup_timeout: settings.startup_timeout,
             stop_timeout: settings.stop_timeout,
             echo: args.verbose,
@@ -467,6 +512,11 @@ pub fn run(args: PgoArgs) -> Result<()> {
         merger: merger.to_string(),
         c_compiler: clang.as_ref().map(|c| c.clang.clone()),
         raw_profiles: raw_count,
+        profile_mode: mode,
+        profile_collection: mode.describe().to_owned(),
+        training_stop: training.stop.clone(),
+        server_addr: settings.addr,
+        stack: app.stack.to_string(),
         training_workload: settings
             .training
             .requests

@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
+use super::stack::Stack;
 use super::PgoArgs;
 use crate::cargo::{Package, Project, Target, TargetKind};
+use crate::error::usage;
 use crate::load::PgoConfig;
 use crate::profiles;
 
@@ -28,6 +30,8 @@ pub struct PgoTarget {
     pub kind: TargetKind,
     /// `[package.metadata.armature.pgo]`, parsed.
     pub config: PgoConfig,
+    /// The stack it is written with, from its dependencies.
+    pub stack: Stack,
     /// Whether `release-fat` is defined (manifest or cargo config); when not, each build
     /// passes [`profiles::fallback_config`].
     pub has_profile: bool,
@@ -54,6 +58,7 @@ impl PgoTarget {
             })?,
             None => PgoConfig::default(),
         };
+        let stack = Stack::of(&package.dependencies);
         let (name, manifest_path, target) = (
             package.name.clone(),
             package.manifest_path.clone(),
@@ -67,6 +72,7 @@ impl PgoTarget {
             target,
             kind,
             config,
+            stack,
         })
     }
 
@@ -102,10 +108,16 @@ impl PgoTarget {
 fn pick_package<'m>(project: &'m Project, args: &PgoArgs) -> Result<&'m Package> {
     let members = &project.packages;
     if let Some(name) = &args.package {
-        return members
-            .iter()
-            .find(|p| &p.name == name)
-            .with_context(|| format!("no package `{name}` in this workspace"));
+        return members.iter().find(|p| &p.name == name).ok_or_else(|| {
+            usage(format!(
+                "no package `{name}` in this workspace (it has: {})",
+                members
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        });
     }
     if let Some(root) = project.root_package {
         return Ok(&members[root]);
@@ -123,16 +135,16 @@ fn pick_package<'m>(project: &'m Project, args: &PgoArgs) -> Result<&'m Package>
     let candidates: Vec<&Package> = members.iter().filter(wanted).collect();
     match candidates.as_slice() {
         [one] => Ok(one),
-        [] => {
-            bail!("no workspace member has a matching binary; use -p PACKAGE and --bin/--example")
-        }
-        many => bail!(
+        [] => Err(usage(
+            "no workspace member has a matching binary; use -p PACKAGE and --bin/--example",
+        )),
+        many => Err(usage(format!(
             "several workspace members have a matching binary ({}); choose one with -p",
             many.iter()
                 .map(|p| p.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
+        ))),
     }
 }
 
@@ -142,12 +154,12 @@ fn pick_target<'p>(package: &'p Package, args: &PgoArgs) -> Result<(&'p Target, 
             .targets
             .iter()
             .find(|t| t.kind == TargetKind::Example && &t.name == e)
-            .with_context(|| {
-                format!(
+            .ok_or_else(|| {
+                usage(format!(
                     "package `{}` has no example `{e}` (it has: {})",
                     package.name,
                     package.names(TargetKind::Example)
-                )
+                ))
             })?;
         return Ok((t, TargetKind::Example));
     }
@@ -157,30 +169,34 @@ fn pick_target<'p>(package: &'p Package, args: &PgoArgs) -> Result<(&'p Target, 
         .filter(|t| t.kind == TargetKind::Bin)
         .collect();
     let chosen = match (&args.bin, &package.default_run) {
-        (Some(b), _) => bins.iter().find(|t| &t.name == b).with_context(|| {
-            format!(
+        (Some(b), _) => bins.iter().find(|t| &t.name == b).ok_or_else(|| {
+            usage(format!(
                 "package `{}` has no binary `{b}` (it has: {})",
                 package.name,
                 package.names(TargetKind::Bin)
-            )
+            ))
         })?,
-        (None, Some(d)) => bins.iter().find(|t| &t.name == d).with_context(|| {
-            format!(
+        (None, Some(d)) => bins.iter().find(|t| &t.name == d).ok_or_else(|| {
+            usage(format!(
                 "`default-run = \"{d}\"` names no binary of `{}`",
                 package.name
-            )
+            ))
         })?,
         (None, None) => match bins.as_slice() {
             [one] => one,
-            [] => bail!(
-                "package `{}` has no binary; pgo needs a server binary (or --example NAME)",
-                package.name
-            ),
-            _ => bail!(
-                "package `{}` has several binaries ({}); choose one with --bin",
-                package.name,
-                package.names(TargetKind::Bin)
-            ),
+            [] => {
+                return Err(usage(format!(
+                    "package `{}` has no binary; pgo needs a server binary (or --example NAME)",
+                    package.name
+                )))
+            }
+            _ => {
+                return Err(usage(format!(
+                    "package `{}` has several binaries ({}); choose one with --bin",
+                    package.name,
+                    package.names(TargetKind::Bin)
+                )))
+            }
         },
     };
     Ok((chosen, TargetKind::Bin))
