@@ -49,9 +49,7 @@ fn main() -> Result<(), Error> {
         config = config.io_uring(uring);
     }
     let addr = armature_core::addr_from_env("127.0.0.1:8080");
-    let mut app = App::new()
-        .get("/plaintext", plaintext)
-        .get("/json", json);
+    let mut app = App::new().get("/plaintext", plaintext).get("/json", json);
     if std::env::var("METRICS").is_ok_and(|v| v == "1") {
         let metrics = Metrics::new();
         app = app.get("/metrics", metrics.handler()).middleware(metrics);

@@ -274,7 +274,8 @@ impl Middleware for Recorder {
         let inner = match catch_unwind(AssertUnwindSafe(|| next.run(req))) {
             Ok(inner) => inner,
             Err(panic) => {
-                self.series.finish(&started, StatusCode::INTERNAL_SERVER_ERROR);
+                self.series
+                    .finish(&started, StatusCode::INTERNAL_SERVER_ERROR);
                 resume_unwind(panic)
             }
         };
@@ -286,7 +287,9 @@ impl Middleware for Recorder {
                     resp
                 }
                 Err(panic) => {
-                    recorder.series.finish(&started, StatusCode::INTERNAL_SERVER_ERROR);
+                    recorder
+                        .series
+                        .finish(&started, StatusCode::INTERNAL_SERVER_ERROR);
                     resume_unwind(panic)
                 }
             }

@@ -128,10 +128,7 @@ impl Series {
         if self.methods.first() == Some(&method) {
             return 0;
         }
-        self.methods
-            .iter()
-            .position(|&m| m == method)
-            .unwrap_or(0)
+        self.methods.iter().position(|&m| m == method).unwrap_or(0)
     }
 
     #[inline]
@@ -161,7 +158,8 @@ impl Series {
     pub(super) fn finish(&self, started: &Started, status: StatusCode) {
         let nanos = now_nanos().wrapping_sub(started.at);
         let worker = worker_index().min(self.workers);
-        let base = worker * self.per_worker + started.offset as usize + class_of(status) * self.width;
+        let base =
+            worker * self.per_worker + started.offset as usize + class_of(status) * self.width;
         let bucket = base + 1 + self.buckets.index(nanos);
         // Within bounds: `worker <= workers` (there are `workers + 1` blocks);
         // `offset` is a method slot's start, `class_of < CLASSES` and the bucket
@@ -225,7 +223,9 @@ fn now_nanos() -> u64 {
     #[cfg(not(target_os = "linux"))]
     {
         static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        BASE.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+        BASE.get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_nanos() as u64
     }
 }
 
@@ -295,9 +295,21 @@ mod tests {
         let (mut sum, mut counts) = (0, [0; 3]);
         series.read(1, 1, &mut sum, &mut counts);
         assert_eq!(counts, [0, 1, 0]);
-        let classes = [(100, 0), (204, 1), (399, 2), (404, 3), (500, 4), (599, 4), (999, 4)];
+        let classes = [
+            (100, 0),
+            (204, 1),
+            (399, 2),
+            (404, 3),
+            (500, 4),
+            (599, 4),
+            (999, 4),
+        ];
         for (code, class) in classes {
-            assert_eq!(class_of(StatusCode::from_u16(code).unwrap()), class, "{code}");
+            assert_eq!(
+                class_of(StatusCode::from_u16(code).unwrap()),
+                class,
+                "{code}"
+            );
         }
     }
 
