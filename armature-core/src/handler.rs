@@ -365,8 +365,13 @@ impl CatchPanic<'_> {
             Some(Poll::Pending) => Poll::Pending,
             None => {
                 self.inner = None;
-                self.after = None;
-                Poll::Ready(f(&mut panic_response()))
+                // The `after`s see the `500` too (the metrics count it, the access
+                // log logs it).
+                let mut resp = panic_response();
+                if let Some(after) = self.after.take() {
+                    after.run(&mut resp);
+                }
+                Poll::Ready(f(&mut resp))
             }
         }
     }

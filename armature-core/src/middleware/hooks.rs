@@ -74,6 +74,7 @@ pub enum Builtin {
     Cors(Arc<super::Cors>),
     RequestLog(super::RequestLog),
     DefaultHeaders(Arc<super::DefaultHeaders>),
+    Metrics(super::metrics::Recorder),
 }
 
 impl Builtin {
@@ -96,6 +97,7 @@ impl Builtin {
             Builtin::Cors(h) => before_into(&**h, req, i, carries, spans),
             Builtin::RequestLog(h) => before_into(h, req, i, carries, spans),
             Builtin::DefaultHeaders(h) => before_into(&**h, req, i, carries, spans),
+            Builtin::Metrics(h) => before_into(h, req, i, carries, spans),
         }
     }
 
@@ -106,6 +108,7 @@ impl Builtin {
             Builtin::Cors(h) => h.after(carry, resp),
             Builtin::RequestLog(h) => h.after(carry, resp),
             Builtin::DefaultHeaders(h) => h.after(carry, resp),
+            Builtin::Metrics(h) => h.after(carry, resp),
         }
     }
 }
@@ -146,6 +149,8 @@ pub enum Carry {
     Value(Value),
     /// The request log's record of a request that is being logged.
     Log(Box<super::request_log::Pending>),
+    /// When the metrics' request started, and its method's slot.
+    Timed(super::metrics::Started),
 }
 
 /// A header value kept for [`Carry::Value`] (a wrapper: the stored form itself is

@@ -52,19 +52,21 @@
 //! An app without middleware pays nothing for the feature: no request is cloned and
 //! the route's handler is called as before (instructions per request measured equal).
 //! A route whose middleware is all built-in and future-free ([`RequestId`], [`Cors`],
-//! [`RequestLog`], [`DefaultHeaders`]) costs no more than their own work: they run as
+//! [`RequestLog`], [`DefaultHeaders`], [`Metrics`]) costs no more than their own work: they run as
 //! plain calls on the connection's request and on the response in place. With other
 //! middleware (an `async fn`, [`Timeout`], [`Compression`]) a request costs one clone
 //! of the request (its bytes are shared, not copied) and one boxed future per layer.
 //!
 //! Built-in middleware, each configured by a builder: [`RequestId`], [`RequestLog`]
 //! (the access log through `tracing`; its format is documented there), [`Timeout`],
-//! [`DefaultHeaders`], [`Cors`], [`Compression`].
+//! [`DefaultHeaders`], [`Cors`], [`Compression`], [`Metrics`] (request count, errors
+//! and latency per route template, for Prometheus).
 
 pub(crate) mod compression;
 mod cors;
 mod default_headers;
 mod hooks;
+mod metrics;
 mod request_id;
 mod request_log;
 mod timeout;
@@ -82,6 +84,7 @@ pub(crate) use hooks::{After, Carries, HookStack};
 pub use compression::Compression;
 pub use cors::Cors;
 pub use default_headers::DefaultHeaders;
+pub use metrics::{Metrics, DEFAULT_BUCKETS, OPENMETRICS_TEXT, PROMETHEUS_TEXT, UNMATCHED_ROUTE};
 pub use request_id::{RequestId, REQUEST_ID_HEADER};
 pub use request_log::{RequestLog, ACCESS_TARGET};
 pub use timeout::Timeout;
@@ -99,6 +102,14 @@ pub trait Middleware: Send + Sync + 'static {
     /// crate: the returned type cannot be named there.
     #[doc(hidden)]
     fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
+        None
+    }
+
+    /// This layer as it runs on one route (the [`Metrics`] label their counters
+    /// with it), or `None` to run as it is. Called once per route when the app is
+    /// built. Not for use outside the crate, as [`hooks`](Self::hooks).
+    #[doc(hidden)]
+    fn bind(&self, _route: &metrics::RouteLabel<'_>) -> Option<Layer> {
         None
     }
 }
@@ -198,6 +209,22 @@ pub(crate) fn stack(app: &[Layer], route: &[Layer]) -> Stack {
         .cloned()
         .collect()
 }
+
+/// `stack` with each layer bound to `route` (see [`Middleware::bind`]); the same
+/// stack when no layer binds.
+pub(crate) fn bind(stack: Stack, route: &metrics::RouteLabel<'_>) -> Stack {
+    let bound: Vec<Option<Layer>> = stack.iter().map(|layer| layer.bind(route)).collect();
+    if bound.iter().all(Option::is_none) {
+        return stack;
+    }
+    stack
+        .iter()
+        .zip(bound)
+        .map(|(layer, bound)| bound.unwrap_or_else(|| layer.clone()))
+        .collect()
+}
+
+pub(crate) use metrics::RouteLabel;
 
 /// A route's handler inside its middleware.
 pub(crate) struct Layered {

@@ -443,6 +443,7 @@ impl<S: Send + Sync + 'static> App<S> {
         app_middleware: &[Layer],
         rejections: &Rejections,
         state: &Arc<S>,
+        workers: usize,
     ) -> Result<Router<Endpoint<S>>, Error> {
         let mut router = Router::new();
         for mut route in routes {
@@ -451,7 +452,13 @@ impl<S: Send + Sync + 'static> App<S> {
             let (handler, hooks) = if app_middleware.is_empty() && route.middleware.is_empty() {
                 (route.handler, None)
             } else {
-                let stack = middleware::stack(app_middleware, &route.middleware);
+                let label = middleware::RouteLabel {
+                    method: Some(method),
+                    pattern: Some(&pattern),
+                    workers,
+                };
+                let stack =
+                    middleware::bind(middleware::stack(app_middleware, &route.middleware), &label);
                 match middleware::HookStack::of(&stack) {
                     Some(hooks) => (route.handler, Some(hooks)),
                     None => {
@@ -487,10 +494,21 @@ impl<S: Send + Sync + 'static> App<S> {
         if let Some(e) = self.build_error {
             return Err(Error::config(e));
         }
-        let router =
-            Self::build_router(self.routes, &self.middleware, &self.rejections, &self.state)?;
-        let unmatched_stack =
-            (!self.middleware.is_empty()).then(|| middleware::stack(&self.middleware, &[]));
+        let workers = self.config.workers;
+        let router = Self::build_router(
+            self.routes,
+            &self.middleware,
+            &self.rejections,
+            &self.state,
+            workers,
+        )?;
+        let unmatched = middleware::RouteLabel {
+            method: None,
+            pattern: None,
+            workers,
+        };
+        let unmatched_stack = (!self.middleware.is_empty())
+            .then(|| middleware::bind(middleware::stack(&self.middleware, &[]), &unmatched));
         Ok(Arc::new(Shared {
             router,
             fallback: self.fallback.map(|mut handler| {

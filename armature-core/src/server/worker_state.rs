@@ -7,7 +7,7 @@
 //! not be `Send`) until the worker stops, and are dropped there, on its runtime.
 
 use std::any::{Any, TypeId};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -102,6 +102,7 @@ impl Factories {
             }
         }
         CURRENT.with(|c| *c.borrow_mut() = values);
+        WORKER.set(info.index());
         Ok(Installed(()))
     }
 }
@@ -110,6 +111,17 @@ thread_local! {
     /// The current worker's values, by type. Empty on threads that are not workers
     /// and on workers of apps without factories.
     static CURRENT: RefCell<Vec<(TypeId, Rc<dyn Any>)>> = const { RefCell::new(Vec::new()) };
+
+    /// The current worker's index; `usize::MAX` on threads that are not workers.
+    static WORKER: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// The index of the worker this thread runs ([`WorkerInfo::index`]), or `usize::MAX`
+/// on a thread that is not a worker (an in-memory test server, say). A thread-local
+/// read: per-worker tables (the metrics middleware's) are indexed by it.
+#[inline]
+pub(crate) fn worker_index() -> usize {
+    WORKER.get()
 }
 
 /// Keeps this worker's values installed; dropping it drops them (on this thread).
@@ -120,6 +132,7 @@ impl Drop for Installed {
         // Taken out first: a value's `Drop` may itself look the table up.
         let values = CURRENT.with(|c| std::mem::take(&mut *c.borrow_mut()));
         drop(values);
+        WORKER.set(usize::MAX);
     }
 }
 

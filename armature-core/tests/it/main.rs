@@ -28,6 +28,7 @@ mod hyper_client;
 mod io_uring;
 mod keep_alive;
 mod limits;
+mod metrics;
 mod middleware;
 mod panics;
 mod pipelining;

@@ -116,6 +116,77 @@ fn sqlite_app_is_one_pod_with_a_volume() {
     assert!(read(app.join(".gitignore")).lines().any(|l| l == "/data"));
 }
 
+/// The api app's pods are scraped by Prometheus (`/metrics`, on the container's
+/// port) and their probes wait longer than the 1 s default, which a busy pod
+/// misses; liveness stays on `/health`, which touches no database.
+#[test]
+fn api_pods_are_scraped_and_their_probes_hold_under_load() {
+    for (db, file) in [
+        ("sqlite", "statefulset.yaml"),
+        ("postgres", "deployment.yaml"),
+    ] {
+        let tmp = TempProject::new();
+        new_app(
+            tmp.path(),
+            &[
+                "shop",
+                "--template",
+                "api",
+                "--db",
+                db,
+                "--no-git",
+                "--core-version",
+                "0.1",
+            ],
+        );
+        let app = tmp.path().join("shop");
+        let pods = read(app.join("deploy/k8s").join(file));
+        let port = pods
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("containerPort:"))
+            .expect("containerPort")
+            .trim();
+        for line in [
+            "prometheus.io/scrape: \"true\"".to_owned(),
+            format!("prometheus.io/port: \"{port}\""),
+            "prometheus.io/path: /metrics".to_owned(),
+        ] {
+            assert!(
+                pods.lines().any(|l| l.trim() == line),
+                "{db}: {file} lacks {line:?}:\n{pods}"
+            );
+        }
+        for (probe, path) in [("readinessProbe:", "/ready"), ("livenessProbe:", "/health")] {
+            let at = pods
+                .find(probe)
+                .unwrap_or_else(|| panic!("{db}: no {probe}"));
+            let block: String = pods[at..]
+                .lines()
+                .skip(1)
+                .take_while(|l| l.starts_with("            "))
+                .collect::<Vec<_>>()
+                .join("\n");
+            assert!(
+                block.contains(&format!("path: {path}")),
+                "{db} {probe}\n{block}"
+            );
+            let timeout: u32 = block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("timeoutSeconds:"))
+                .unwrap_or_else(|| panic!("{db}: {probe} has no timeoutSeconds\n{block}"))
+                .trim()
+                .parse()
+                .unwrap();
+            assert!(timeout >= 5, "{db}: {probe} timeoutSeconds {timeout}");
+        }
+        let lib = read(app.join("src/lib.rs"));
+        assert!(
+            lib.contains(".get(\"/metrics\", metrics.handler())"),
+            "{lib}"
+        );
+    }
+}
+
 #[test]
 fn minimal_tree_without_ci() {
     let tmp = TempProject::new();
