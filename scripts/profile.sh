@@ -69,7 +69,7 @@ fi
 command -v wrk >/dev/null || die "wrk is missing: apt-get install wrk"
 command -v curl >/dev/null || die "curl is missing: apt-get install curl"
 CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
-  cargo build --release -p armature-core --example profiling_server
+  cargo build --release -p armature-web --example profiling_server
 BIN=target/release/examples/profiling_server
 
 case "$TOOL" in
