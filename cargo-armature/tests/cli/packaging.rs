@@ -435,3 +435,29 @@ fn workspace_readme_quick_start_is_the_crate_readmes() {
         quick_start(&root.join("armature-core/README.md"))
     );
 }
+
+#[test]
+fn docs_and_changelog_follow_the_one_version() {
+    // The version lives in `[workspace.package]` only; what names it follows.
+    let root = workspace_root();
+    let minor = VERSION.rsplit_once('.').unwrap().0;
+    let line = format!("armature-core = {{ package = \"armature-web\", version = \"{minor}\" }}");
+    for readme in ["README.md", "armature-core/README.md"] {
+        let text = std::fs::read_to_string(root.join(readme)).unwrap();
+        assert!(
+            text.contains(&line),
+            "{readme} must show the dependency line `{line}` (RELEASING.md, step 1)"
+        );
+    }
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap();
+    assert!(
+        changelog.contains("## [Unreleased]") && changelog.contains(&format!("## [{VERSION}]")),
+        "CHANGELOG.md needs `## [Unreleased]` and `## [{VERSION}]` (RELEASING.md, step 2)"
+    );
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert_eq!(
+        manifest.matches(&format!("\"{VERSION}\"")).count(),
+        1,
+        "the version is written once in Cargo.toml, in [workspace.package]"
+    );
+}
