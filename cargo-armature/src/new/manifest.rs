@@ -163,8 +163,9 @@ impl CoreSource {
             _ => format!("the release on crates.io: `{}`", registry_dependency_line()),
         };
         format!(
-            "# armature-core comes from {} (published as the package `{CORE_PACKAGE}`:\n\
-             # the crates.io `armature-core` is another project).\n# To use {alternative}.\n",
+            "# armature-core comes from {}, published as the package\n\
+             # `{CORE_PACKAGE}` (the crates.io `armature-core` is another project).\n\
+             # To use {alternative}.\n",
             self.describe()
         )
     }
@@ -343,7 +344,8 @@ mod tests {
             "# shop: created by `cargo armature new --template api --db sqlite`.\n[package]\nname = \"shop\""
         ));
         assert!(text.contains(
-            "# armature-core comes from crates.io (version 0.1) (published as the package `armature-web`:\n"
+            "# armature-core comes from crates.io (version 0.1), published as the package\n\
+             # `armature-web` (the crates.io `armature-core` is another project).\n"
         ));
         assert!(
             !text.contains("toml_edit"),
