@@ -28,7 +28,7 @@ command -v hyperfine >/dev/null || { echo "error: hyperfine not found" >&2; exit
 echo "== building examples/hello with -Cprofile-generate"
 # Build scripts and proc macros are instrumented too; their profiles go elsewhere.
 CARGO_TARGET_DIR=$work/target RUSTFLAGS="-Cprofile-generate=$work/build-profiles" \
-    cargo build -q --release -p armature-core --example hello --manifest-path "$root/Cargo.toml"
+    cargo build -q --release -p armature-web --example hello --manifest-path "$root/Cargo.toml"
 hello=$work/target/release/examples/hello
 
 total_mb() { du -sm "$raw" | cut -f1; }

@@ -4,7 +4,7 @@
 # so only the requests are counted; the figure is Ir / requests wrk reports.
 #
 #   scripts/instructions.sh BIN PATH [PIPELINE_DEPTH] [DURATION_S]
-#   e.g. cargo build --profile release-fat -p armature-core --example hello
+#   e.g. cargo build --profile release-fat -p armature-web --example hello
 #        scripts/instructions.sh target/release-fat/examples/hello /plaintext 16
 #        scripts/instructions.sh target/release-fat/examples/hello /json
 #

@@ -13,7 +13,10 @@
 # crates registry: installed with `cargo install --locked inferno` when missing). perf
 # samples on `cpu-clock` where the machine has no hardware cycle counter (VMs,
 # containers), `cycles` where it has one. Needs perf (Debian: linux-perf) or, for
-# TOOL=callgrind, valgrind; wrk unless PID is given. Output: target/profile/.
+# TOOL=callgrind, valgrind; wrk unless PID is given. Output: target/profile/, with the
+# hottest functions also in perf-report.txt (perf) or callgrind-summary.txt (callgrind).
+# The server binary is wherever cargo builds it (CARGO_TARGET_DIR, `[build] target-dir`):
+# its path is read from cargo's JSON messages.
 #
 # Environment: PORT [18280], DURATION seconds per route or of a PID recording [5],
 # FREQ perf sampling frequency [999], OUT [target/profile].
@@ -53,7 +56,9 @@ flamegraph() {
   perf script -i "$OUT/perf.data" 2>/dev/null | inferno-collapse-perf > "$OUT/stacks.folded"
   [ -s "$OUT/stacks.folded" ] || die "perf recorded no samples (is the process busy? perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null))"
   inferno-flamegraph --title "$1" < "$OUT/stacks.folded" > "$OUT/flamegraph.svg"
-  perf report -i "$OUT/perf.data" --no-children -g none --percent-limit 2 --stdio 2>/dev/null | grep -v "^#" | grep -v "^$" | head -25 || true
+  perf report -i "$OUT/perf.data" --no-children -g none --percent-limit 2 --stdio 2>/dev/null \
+    | grep -v "^#" | grep -v "^$" | head -25 > "$OUT/perf-report.txt" || true
+  cat "$OUT/perf-report.txt"
   echo "flamegraph: $(pwd)/$OUT/flamegraph.svg ($(wc -l < "$OUT/stacks.folded") distinct stacks)"
 }
 
@@ -68,9 +73,15 @@ fi
 
 command -v wrk >/dev/null || die "wrk is missing: apt-get install wrk"
 command -v curl >/dev/null || die "curl is missing: apt-get install curl"
-CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
-  cargo build --release -p armature-core --example profiling_server
-BIN=target/release/examples/profiling_server
+# The binary's path from cargo's `compiler-artifact` message (diagnostics still go to
+# the terminal, rendered).
+BIN=$(CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
+  cargo build --release -p armature-web --example profiling_server \
+    --message-format=json-render-diagnostics \
+  | sed -n 's/.*"executable":"\([^"]*profiling_server\)".*/\1/p' | tail -n 1) \
+  || die "cargo build failed"
+[ -n "$BIN" ] && [ -x "$BIN" ] || die "cargo reported no profiling_server binary"
+echo "server: $BIN"
 
 case "$TOOL" in
   perf) PORT=$PORT WORKERS=1 perf record -e "$event" -F "$FREQ" -g -o "$OUT/perf.data" "$BIN" \
@@ -104,6 +115,7 @@ wait $RECORDER || true
 trap - EXIT
 case "$TOOL" in
   perf) flamegraph "examples/profiling_server under wrk" ;;
-  callgrind) callgrind_annotate "$OUT/callgrind.out" | head -40
-             echo "profile data in $OUT/callgrind.out" ;;
+  callgrind) callgrind_annotate "$OUT/callgrind.out" | head -40 > "$OUT/callgrind-summary.txt"
+             cat "$OUT/callgrind-summary.txt"
+             echo "profile data in $OUT/callgrind.out, the hottest functions in $OUT/callgrind-summary.txt" ;;
 esac

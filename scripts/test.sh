@@ -54,10 +54,10 @@ run_tests() {
   set -euo pipefail # `bash -c` does not inherit errexit: a failing test must fail the run
   cargo test --workspace --locked
   # The `simd-json` backend must give the same results as serde_json: same unit tests.
-  cargo test --locked -p armature-core --features simd-json --lib
+  cargo test --locked -p armature-web --features simd-json --lib
   # The io_uring backend must behave as epoll does: the whole server suite again on
   # it (its own module checks the ring is really used, and the fallback line).
-  ARMATURE_TEST_IO_URING=1 cargo test --locked -p armature-core --features io_uring --test it
+  ARMATURE_TEST_IO_URING=1 cargo test --locked -p armature-web --features io_uring --test it
 }
 
 if [ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || ! have_pg_server; then

@@ -46,7 +46,7 @@ bin_of() {
 if [[ "${NO_BUILD:-0}" != 1 ]]; then
     features=()
     [[ " $SERVERS " == *" armature-uring "* ]] && features=(--features io_uring)
-    cargo build --quiet --profile "$PROFILE" -p armature-core --example hello "${features[@]}"
+    cargo build --quiet --profile "$PROFILE" -p armature-web --example hello "${features[@]}"
     bins=()
     for s in $SERVERS; do [[ "$s" == armature* ]] || bins+=(--bin "${s}_hello"); done
     ((${#bins[@]})) && cargo build --quiet --profile "$PROFILE" -p armature-benches "${bins[@]}"

@@ -81,7 +81,7 @@ if [[ "${NO_BUILD:-0}" != 1 ]]; then
     echo "== building with profile $PROFILE" >&2
     features=()
     [[ " $SERVERS " == *" armature-uring "* ]] && features=(--features io_uring)
-    cargo build --quiet --profile "$PROFILE" -p armature-core --example hello "${features[@]}"
+    cargo build --quiet --profile "$PROFILE" -p armature-web --example hello "${features[@]}"
     bins=()
     for s in $SERVERS; do
         [[ "$s" == armature* ]] || bins+=(--bin "${s}_hello")

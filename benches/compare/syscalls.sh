@@ -5,7 +5,7 @@
 #
 #   benches/compare/syscalls.sh            (after run.sh with armature-uring built it,
 #                                           or: cargo build --profile release-fat -p
-#                                           armature-core --example hello --features io_uring)
+#                                           armature-web --example hello --features io_uring)
 # Environment: PROFILE [release-fat], PATHS [/plaintext /json], CONNS [64 256],
 # DURATION [5] seconds per run.
 set -euo pipefail

@@ -27,6 +27,7 @@
 
 mod cache;
 mod error;
+mod literal;
 mod method;
 mod pattern;
 #[cfg(test)]
@@ -45,6 +46,12 @@ pub use cache::RouteCache;
 pub use error::{MatchError, RouteError};
 pub use method::RouteMethod;
 pub use pattern::pattern_params;
+
+/// What [`route!`](crate::route) expands to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::literal::{check_literal, Message};
+}
 
 use cache::Resolved;
 

@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
+use super::manifest::CORE_PACKAGE;
 use crate::cargo::cargo_bin;
 
 /// Fetches the dependencies of the app in `files` (which must hold its
@@ -64,9 +65,10 @@ pub fn resolve(target: &Path, files: &BTreeMap<PathBuf, Vec<u8>>, what: &str) ->
     std::fs::read(&lock).with_context(|| format!("cannot read {}", lock.display()))
 }
 
-/// Checks that the armature-core cargo resolved is Armature's: the name
-/// `armature-core` is also used on crates.io by an unrelated project, whose
-/// API an app generated here does not build against. The resolved package's
+/// Checks that the armature-core cargo resolved (the package `armature-web`) is
+/// Armature's: a registry or mirror may serve another crate under that name (as
+/// the name `armature-core` on crates.io is an unrelated project's), whose API an
+/// app generated here does not build against. The resolved package's
 /// `repository` must be this crate's.
 fn check_provenance(dir: &Path) -> Result<()> {
     let metadata = cargo_metadata::MetadataCommand::new()
@@ -85,12 +87,12 @@ fn check_provenance(dir: &Path) -> Result<()> {
     let core = metadata
         .packages
         .iter()
-        .find(|p| p.name.as_str() == "armature-core")
-        .context("cargo resolved no armature-core for the new app")?;
+        .find(|p| p.name.as_str() == CORE_PACKAGE)
+        .with_context(|| format!("cargo resolved no {CORE_PACKAGE} for the new app"))?;
     let theirs = core.repository.as_deref().unwrap_or("none given");
     if theirs.trim_end_matches('/') != ours.trim_end_matches('/') {
         anyhow::bail!(
-            "the armature-core {} that cargo found ({}) is not Armature's: its repository is \
+            "the {CORE_PACKAGE} {} that cargo found ({}) is not Armature's: its repository is \
              {theirs}, Armature's is {ours}. Nothing was written. Build against Armature's \
              sources instead: `--core-git {ours}` or, with a checkout, `--core-path DIR`",
             core.version,

@@ -14,6 +14,20 @@ use crate::profiles;
 /// since the two crates are released together with one version.
 pub const CORE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The package armature-core is published as. The name `armature-core` on
+/// crates.io belongs to an unrelated project; the library inside keeps the name
+/// `armature_core`, so apps keep [`CORE_KEY`] and `use armature_core::...`.
+pub const CORE_PACKAGE: &str = "armature-web";
+
+/// The key of the dependency in an app's `[dependencies]`: the name the
+/// performance guide's lines (`armature-core = { ..., features = [...] }`) use.
+pub const CORE_KEY: &str = "armature-core";
+
+/// The dependency line a registry user writes, for messages and docs.
+pub fn registry_dependency_line() -> String {
+    format!("{CORE_KEY} = {{ package = \"{CORE_PACKAGE}\", version = \"{CORE_VERSION}\" }}")
+}
+
 /// Where the generated app gets armature-core from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CoreSource {
@@ -120,10 +134,14 @@ impl CoreSource {
         }
     }
 
+    /// `{ package = "armature-web", <where> }`: the key stays `armature-core`.
     fn dependency(&self) -> Item {
         let mut t = InlineTable::new();
+        t.insert("package", CORE_PACKAGE.into());
         match self {
-            Self::Version(v) => return value(v.as_str()),
+            Self::Version(v) => {
+                t.insert("version", v.as_str().into());
+            }
             Self::Path { dir, .. } => {
                 t.insert("path", dir.to_string_lossy().as_ref().into());
             }
@@ -139,13 +157,15 @@ impl CoreSource {
 
     fn comment(&self) -> String {
         let alternative = match self {
-            Self::Version(_) => {
-                "a checkout: `armature-core = { path = \"../armature/armature-core\" }`".to_owned()
-            }
-            _ => format!("the release on crates.io: `armature-core = \"{CORE_VERSION}\"`"),
+            Self::Version(_) => format!(
+                "a checkout: `{CORE_KEY} = {{ package = \"{CORE_PACKAGE}\", path = \"../armature/armature-core\" }}`"
+            ),
+            _ => format!("the release on crates.io: `{}`", registry_dependency_line()),
         };
         format!(
-            "# armature-core comes from {}.\n# To use {alternative}.\n",
+            "# armature-core comes from {}, published as the package\n\
+             # `{CORE_PACKAGE}` (the crates.io `armature-core` is another project).\n\
+             # To use {alternative}.\n",
             self.describe()
         )
     }
@@ -203,8 +223,8 @@ pub fn cargo_toml(
     }
 
     let deps = table_mut(&mut doc, "dependencies")?;
-    put_first(deps, "armature-core", core.dependency());
-    deps.key_mut("armature-core")
+    put_first(deps, CORE_KEY, core.dependency());
+    deps.key_mut(CORE_KEY)
         .expect("just inserted")
         .leaf_decor_mut()
         .set_prefix(core.comment());
@@ -313,7 +333,9 @@ mod tests {
             "name"
         );
         assert_eq!(doc["bin"][0]["name"].as_str(), Some("shop"));
-        assert_eq!(doc["dependencies"]["armature-core"].as_str(), Some("0.1"));
+        let core = &doc["dependencies"]["armature-core"];
+        assert_eq!(core["package"].as_str(), Some("armature-web"));
+        assert_eq!(core["version"].as_str(), Some("0.1"));
         assert!(doc["dependencies"]["serde"].is_inline_table());
         assert!(doc["dependencies"]["rusqlite"].is_inline_table());
         assert!(doc["dependencies"].get("tokio-postgres").is_none());
@@ -321,7 +343,10 @@ mod tests {
         assert!(text.starts_with(
             "# shop: created by `cargo armature new --template api --db sqlite`.\n[package]\nname = \"shop\""
         ));
-        assert!(text.contains("# armature-core comes from crates.io (version 0.1).\n"));
+        assert!(text.contains(
+            "# armature-core comes from crates.io (version 0.1), published as the package\n\
+             # `armature-web` (the crates.io `armature-core` is another project).\n"
+        ));
         assert!(
             !text.contains("toml_edit"),
             "template comment leaked:\n{text}"
@@ -339,6 +364,10 @@ mod tests {
         assert_eq!(
             doc["dependencies"]["armature-core"]["path"].as_str(),
             Some("/src/armature/armature-core")
+        );
+        assert_eq!(
+            doc["dependencies"]["armature-core"]["package"].as_str(),
+            Some("armature-web")
         );
 
         let git = CoreSource::Git {
@@ -386,6 +415,6 @@ mod tests {
 
     #[test]
     fn seed_lock_knows_the_core() {
-        assert!(cargo_lock().contains("name = \"armature-core\""));
+        assert!(cargo_lock().contains(&format!("name = \"{CORE_PACKAGE}\"")));
     }
 }

@@ -40,9 +40,9 @@ fn after_help() -> String {
             .to_owned(),
         None => format!(
             "This cargo-armature was installed from a registry, so by default the app \
-             depends on `armature-core = \"{}\"` from crates.io (its own version), fetched \
-             before anything is written.",
-            manifest::CORE_VERSION
+             depends on `{}` from crates.io (its own version), fetched and checked before \
+             anything is written.",
+            manifest::registry_dependency_line()
         ),
     };
     format!(
@@ -57,9 +57,13 @@ fn after_help() -> String {
 
 Where armature-core comes from: --core-path, --core-version or --core-git when given; \
 else the checkout cargo-armature was built from while it exists; else crates.io at \
-cargo-armature's own version. {this} The app's README and the comment above \
-armature-core in its Cargo.toml say which was chosen and how to change it.",
-        v = manifest::CORE_VERSION
+cargo-armature's own version. It is published as the package `{p}` (the crates.io \
+`armature-core` is an unrelated project), so the app's line is \
+`armature-core = {{ package = \"{p}\", ... }}` and its code says `use armature_core::...`. \
+{this} The app's README and the comment above armature-core in its Cargo.toml say which \
+was chosen and how to change it.",
+        v = manifest::CORE_VERSION,
+        p = manifest::CORE_PACKAGE,
     )
 }
 
@@ -106,7 +110,7 @@ pub struct CoreArgs {
     #[arg(long, value_name = "DIR", group = "core_source")]
     pub core_path: Option<PathBuf>,
 
-    /// Depend on this armature-core version from crates.io, e.g. 0.1
+    /// Depend on this armature-core version from crates.io (the package armature-web), e.g. 0.1
     #[arg(long, value_name = "VERSION", group = "core_source")]
     pub core_version: Option<String>,
 

@@ -47,7 +47,13 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Crates the generated app depends on; an app with one of these names cannot build.
-const DEPENDENCIES: &[&str] = &["armature_core", "serde", "serde_json", "criterion"];
+const DEPENDENCIES: &[&str] = &[
+    "armature_core",
+    "armature_web",
+    "serde",
+    "serde_json",
+    "criterion",
+];
 
 /// Longest name crates.io accepts.
 const MAX_LEN: usize = 64;
@@ -144,6 +150,7 @@ mod tests {
             ("CON", Some("reserved")),
             ("build", Some("reserved")),
             ("armature-core", Some("depends on")),
+            ("armature-web", Some("depends on")),
             ("serde_json", Some("depends on")),
         ];
         for (name, expected) in cases {

@@ -112,7 +112,7 @@ pub(crate) fn parse(buf: &[u8], cache: &NameCache) -> Result<RawFile, FormatErro
                 buf.len() as u64 - pos
             )));
         }
-        if pos % 8 != 0 {
+        if !pos.is_multiple_of(8) {
             return Err(malformed(format!(
                 "next profile at offset {pos} is not 8-byte aligned"
             )));

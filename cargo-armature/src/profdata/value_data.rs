@@ -41,7 +41,7 @@ pub(crate) fn decode(
             "number of value profile kinds is invalid ({num_kinds})"
         )));
     }
-    if total % 8 != 0 || total < 8 {
+    if !total.is_multiple_of(8) || total < 8 {
         return Err(malformed(format!(
             "value profile data size {total} is not a positive multiple of 8"
         )));

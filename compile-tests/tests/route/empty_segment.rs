@@ -1,0 +1,6 @@
+// An empty segment: `//`.
+use armature_core::{route, App};
+
+fn main() {
+    let _app = App::new().get(route!("/users//:id"), || async { "ok" });
+}
