@@ -20,6 +20,15 @@ pub use worker_state::WorkerState;
 /// A per-request bump arena (see [`crate::arena`]).
 pub use crate::arena::Arena;
 
+// The arena lives in the foundation layer (`crate::arena`); its extractor lives
+// here, with the trait it implements.
+impl<S> FromRequest<S> for Arena {
+    #[inline]
+    fn from_request(_: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(Arena::take())
+    }
+}
+
 /// Builds a value from a request (and the app's state). A failure answers the
 /// request with the rejection instead of calling the handler.
 pub trait FromRequest<S>: Sized {

@@ -260,6 +260,18 @@ impl HttpRequest {
     }
 }
 
+/// An empty `GET /` HTTP/1.1 request, so that `ObjectPool<HttpRequest>` can create
+/// requests on demand.
+///
+/// The server itself never pools requests: a request is built by the parser as a
+/// set of ranges into the connection's read buffer, which costs no allocation to
+/// begin with; pooling is for objects that own memory (buffers, arenas).
+impl Default for HttpRequest {
+    fn default() -> Self {
+        HttpRequest::new(Method::Get, "/")
+    }
+}
+
 impl fmt::Debug for HttpRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpRequest")
