@@ -113,7 +113,7 @@ impl Error {
     }
 
     pub(crate) fn worker_state(
-        worker: crate::server::WorkerInfo,
+        worker: crate::rt::worker_state::WorkerInfo,
         type_name: &'static str,
         source: Box<dyn std::error::Error + Send + Sync>,
     ) -> Self {

@@ -47,6 +47,7 @@ pub mod middleware;
 mod proto;
 mod response;
 pub mod routing;
+mod rt;
 mod server;
 pub mod simd_parser;
 pub mod small_vec;

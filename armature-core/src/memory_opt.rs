@@ -13,7 +13,6 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-
 /// A bounded pool of reusable objects.
 ///
 /// [`get`](ObjectPool::get) hands out a pooled object, or makes a new one when the

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use crate::http::headers::{Entry, StandardHeader};
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
-use crate::Error;
 use crate::proto::swar;
+use crate::Error;
 
 /// Why a request head could not be parsed. Opaque; ask it questions.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,71 @@
+//! The per-worker table: which worker this thread is ([`WorkerInfo`]) and the
+//! values its factories built, by type, kept in a thread-local of the worker thread
+//! (so they need not be `Send`) until the worker stops. The factories themselves
+//! are the server's (`server/worker_state.rs`); extractors read the table here.
+
+use std::any::{Any, TypeId};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Which worker a factory is building for.
+///
+/// ```
+/// # fn info(w: armature_core::WorkerInfo) {
+/// assert!(w.index() < w.count());
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WorkerInfo {
+    index: usize,
+    count: usize,
+}
+
+impl WorkerInfo {
+    pub(crate) fn new(index: usize, count: usize) -> Self {
+        WorkerInfo { index, count }
+    }
+
+    /// This worker's number, from 0.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// How many workers the server runs
+    /// ([`ServerConfig::workers`](crate::ServerConfig::workers)).
+    pub fn count(&self) -> usize {
+        self.count
+    }
+}
+
+thread_local! {
+    /// The current worker's values, by type. Empty on threads that are not workers
+    /// and on workers of apps without factories.
+    static CURRENT: RefCell<Vec<(TypeId, Rc<dyn Any>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Installs `values` as this worker's table; they stay until the guard is dropped.
+pub(crate) fn install(values: Vec<(TypeId, Rc<dyn Any>)>) -> Installed {
+    CURRENT.with(|c| *c.borrow_mut() = values);
+    Installed(())
+}
+
+/// Keeps this worker's values installed; dropping it drops them (on this thread).
+pub(crate) struct Installed(());
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        // Taken out first: a value's `Drop` may itself look the table up.
+        let values = CURRENT.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        drop(values);
+    }
+}
+
+/// This worker's value of type `T`, if a factory for `T` was registered.
+#[inline]
+pub(crate) fn get<T: 'static>() -> Option<Rc<T>> {
+    CURRENT.with(|c| {
+        let values = c.borrow();
+        let (_, value) = values.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
+        value.clone().downcast::<T>().ok()
+    })
+}
