@@ -35,7 +35,7 @@ pub enum Body {
     SizedStream(u64, BodyStream),
     /// No body: the connection leaves HTTP after this head and is handed to another
     /// protocol. Built by [`WebSocketUpgrade::on_upgrade`](crate::ws::WebSocketUpgrade::on_upgrade).
-    Upgrade(crate::ws::OnUpgrade),
+    Upgrade(super::upgrade::OnUpgrade),
 }
 
 impl Body {

@@ -332,7 +332,7 @@ pub(crate) enum More {
     /// A body to stream after the head, framed as said.
     Stream(crate::http::BodyStream, BodyFraming),
     /// The connection leaves HTTP once the head is written.
-    Upgrade(crate::ws::OnUpgrade),
+    Upgrade(crate::http::upgrade::OnUpgrade),
 }
 
 /// The per-connection output buffer of one batch of responses.

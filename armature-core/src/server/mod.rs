@@ -14,7 +14,6 @@ use std::thread::JoinHandle;
 
 pub use crate::rt::worker_state::WorkerInfo;
 pub use config::ServerConfig;
-pub(crate) use shutdown::Draining;
 pub use shutdown::ShutdownHandle;
 
 use crate::error::Error;
