@@ -6,8 +6,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use crate::error::Error;
+use crate::fast_response::FastResponse;
 use crate::http::{HeaderMap, HttpRequest, StatusCode};
+use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
 
 mod rejection;
@@ -130,6 +134,21 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Json<T> {
                     )
                 }
             })
+    }
+}
+
+/// A value answered as JSON (`200`, `Content-Type: application/json`); a value that
+/// fails to serialise is answered `500`.
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        let mut buf = Vec::with_capacity(128);
+        match crate::json::to_writer(&mut buf, &self.0) {
+            Ok(()) => FastResponse::ok()
+                .with_content_type("application/json")
+                .with_bytes(Bytes::from(buf))
+                .into_response(),
+            Err(e) => Error::from(e).into_response(),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::headers::{HeaderMap, StandardHeader};
 use super::Method;
@@ -19,7 +20,10 @@ pub enum Version {
     Http11,
 }
 
-pub(crate) use crate::routing::ParamRanges;
+/// Where a match's parameter values lie in the path (byte ranges, in pattern order):
+/// the one form parameters take from the router, through the route cache and the
+/// request, to the extractors. Defined here, where it is stored.
+pub(crate) type ParamRanges = SmallVec<[(u32, u32); 4]>;
 
 /// An HTTP request.
 ///

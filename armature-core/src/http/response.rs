@@ -211,9 +211,4 @@ impl HttpResponse {
     pub fn body(&self) -> &Body {
         &self.body
     }
-
-    /// Converts into the chunks a vectored write sends (see [`crate::vectored_io`]).
-    pub fn into_chunks(self) -> crate::vectored_io::ResponseChunks {
-        crate::vectored_io::ResponseChunks::from_response(crate::Response::from(self))
-    }
 }
