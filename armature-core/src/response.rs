@@ -1,6 +1,8 @@
 //! `IntoResponse`: what handlers may return, and `Response`, what the server writes.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -8,6 +10,10 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::fast_response::{FastBody, FastResponse, FastValue};
 use crate::http::{Body, HttpResponse, StatusCode};
+
+/// The future a handler call returns. Not `Send`: each worker is a single-threaded
+/// runtime, so handlers may hold `Rc`s and `RefCell` borrows across `.await`s.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Response>>>;
 
 /// A response ready for the wire: either of the two response types.
 #[derive(Debug)]

@@ -14,9 +14,11 @@ use crate::http::{HeaderMap, HttpRequest, StatusCode};
 use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
 
+mod from_request;
 mod rejection;
 mod worker_state;
 
+pub use from_request::FromRequest;
 pub(crate) use rejection::Rejections;
 pub use rejection::{Rejection, RejectionKind};
 pub use worker_state::WorkerState;
@@ -31,13 +33,6 @@ impl<S> FromRequest<S> for Arena {
     fn from_request(_: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
         Ok(Arena::take())
     }
-}
-
-/// Builds a value from a request (and the app's state). A failure answers the
-/// request with the rejection instead of calling the handler.
-pub trait FromRequest<S>: Sized {
-    /// Extracts `Self`.
-    fn from_request(req: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection>;
 }
 
 /// Path parameters, deserialised: a single value (`Path<u32>`), a tuple in pattern
