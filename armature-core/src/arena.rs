@@ -11,12 +11,9 @@ use std::cell::RefCell;
 use std::fmt;
 use std::mem;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 
 use bumpalo::Bump;
 
-use crate::extract::{FromRequest, Rejection};
-use crate::http::HttpRequest;
 use crate::memory_opt::ObjectPool;
 
 /// A bump allocator for one request's data.
@@ -315,13 +312,6 @@ impl Drop for Arena {
 impl fmt::Debug for Arena {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Arena").field(&**self).finish()
-    }
-}
-
-impl<S> FromRequest<S> for Arena {
-    #[inline]
-    fn from_request(_: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
-        Ok(Arena::take())
     }
 }
 

@@ -4,10 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
-use crate::extract::Rejection;
 use crate::http::StatusCode;
-use crate::proto::parse::ParseError;
-use crate::routing::MatchError;
 
 /// An error from a handler (answered with its status and `{"error": "..."}`) or from
 /// the server itself (binding, route conflicts, I/O).
@@ -91,8 +88,32 @@ impl Error {
         e
     }
 
+    /// A request head that failed to parse ([`is_parse`](Error::is_parse)); made by
+    /// the parser's `From` conversion, next to its error type.
+    pub(crate) fn parse(
+        status: StatusCode,
+        message: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        let mut err = Error::build(Kind::Parse, status, message);
+        err.source = Some(source);
+        err
+    }
+
+    /// A path that matched no route ([`is_no_route`](Error::is_no_route)); made by
+    /// the router's `From` conversion, next to its error type.
+    pub(crate) fn no_route(
+        status: StatusCode,
+        message: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> Self {
+        let mut err = Error::build(Kind::NoRoute, status, message);
+        err.source = Some(source);
+        err
+    }
+
     pub(crate) fn worker_state(
-        worker: crate::server::WorkerInfo,
+        worker: crate::rt::worker_state::WorkerInfo,
         type_name: &'static str,
         source: Box<dyn std::error::Error + Send + Sync>,
     ) -> Self {
@@ -153,14 +174,6 @@ impl Error {
         self.kind == Kind::NoRoute
     }
 
-    /// The `Allow` value of a `405` made from a [`MatchError`].
-    pub(crate) fn allow(&self) -> Option<&str> {
-        match self.source.as_deref()?.downcast_ref::<MatchError>()? {
-            MatchError::MethodNotAllowed { allow } => Some(allow),
-            _ => None,
-        }
-    }
-
     /// A per-worker state factory ([`App::worker_state`](crate::App::worker_state))
     /// failed, so the server did not start. The text names the worker and the type;
     /// [`source`](std::error::Error::source) is the factory's own error.
@@ -207,74 +220,6 @@ impl From<crate::json::Error> for Error {
         );
         err.source = Some(Box::new(e));
         err
-    }
-}
-
-/// `?` on a parse in a handler: answered with the parser's status and text.
-///
-/// ```
-/// use armature_core::{simd_parser::SIMDParser, Bytes, Error};
-/// fn parse(raw: &'static [u8]) -> Result<(), Error> {
-///     SIMDParser::new().parse(&Bytes::from_static(raw))?;
-///     Ok(())
-/// }
-/// let err = parse(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").unwrap_err();
-/// assert!(err.is_parse());
-/// assert_eq!(err.status().as_u16(), 400);
-/// ```
-impl From<ParseError> for Error {
-    fn from(e: ParseError) -> Self {
-        let mut err = Error::build(Kind::Parse, e.status(), e.to_string());
-        err.source = Some(Box::new(e));
-        err
-    }
-}
-
-/// `?` on a route lookup in a handler: `404`, or `405` with the `Allow` header.
-///
-/// ```
-/// use armature_core::{routing::Router, Error};
-/// let mut router = Router::new();
-/// router.get("/users", ());
-/// let lookup = |method: &str, path: &str| -> Result<(), Error> {
-///     router.match_route(method, path)?;
-///     Ok(())
-/// };
-/// assert_eq!(lookup("GET", "/nope").unwrap_err().status().as_u16(), 404);
-/// let err = lookup("POST", "/users").unwrap_err();
-/// assert!(err.is_no_route());
-/// assert_eq!(err.status().as_u16(), 405);
-/// ```
-impl From<MatchError> for Error {
-    fn from(e: MatchError) -> Self {
-        let (status, message) = match &e {
-            MatchError::MethodNotAllowed { .. } => {
-                (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
-            }
-            _ => (StatusCode::NOT_FOUND, "Not Found"),
-        };
-        let mut err = Error::build(Kind::NoRoute, status, message);
-        err.source = Some(Box::new(e));
-        err
-    }
-}
-
-/// A rejection as a handler error: its status and message, answered as
-/// `{"error": "..."}` (so `App::rejection(Error::from)` gives every refused request
-/// the body of the app's own errors).
-///
-/// ```
-/// use armature_core::extract::Rejection;
-/// use armature_core::{Error, IntoResponse, StatusCode};
-/// let resp = Error::from(Rejection::new(StatusCode::BAD_REQUEST, "no key")).into_response();
-/// assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-/// assert_eq!(resp.header("content-type"), Some("application/json"));
-/// assert_eq!(resp.body_bytes(), Some(&br#"{"error":"no key"}"#[..]));
-/// ```
-impl From<Rejection> for Error {
-    fn from(r: Rejection) -> Self {
-        let status = r.status();
-        Error::new(status, r.into_message())
     }
 }
 

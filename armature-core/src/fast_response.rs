@@ -207,22 +207,11 @@ impl FastHeaders {
         self.entries.iter().map(|(n, v)| (*n, v.as_str()))
     }
 
-    /// For the encoder: name and value, and that the name is a `&'static str` (from
-    /// the program itself, not from a request: it needs no check for CR/LF, as a
-    /// `FastResponse`'s content type; values are checked, but for a
-    /// [`FastValue::Safe`], known free of CR/LF).
+    /// The entries as stored: name, and value with what is known about it (for the
+    /// encoder's [`iter_for_wire`](FastHeaders::iter_for_wire), in `proto::encode`).
     #[inline]
-    pub(crate) fn iter_for_wire(
-        &self,
-    ) -> impl Iterator<Item = (&str, &str, crate::proto::encode::Written)> {
-        use crate::proto::encode::Written;
-        self.entries.iter().map(|(n, v)| {
-            let written = Written {
-                name: true,
-                value: matches!(v, FastValue::Safe(_)),
-            };
-            (*n, v.as_str(), written)
-        })
+    pub(crate) fn entries(&self) -> &[(&'static str, FastValue)] {
+        &self.entries
     }
 }
 

@@ -20,8 +20,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use crate::handler::BoxFuture;
-use crate::response::Response;
+use crate::response::{BoxFuture, Response};
 
 /// The alignment of the slot's memory; a future needing more is boxed.
 const ALIGN: usize = 16;

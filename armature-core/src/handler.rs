@@ -14,9 +14,8 @@ use crate::http::HttpRequest;
 use crate::middleware::After;
 use crate::response::{IntoResponse, Response};
 
-/// The future a handler call returns. Not `Send`: each worker is a single-threaded
-/// runtime, so handlers may hold `Rc`s and `RefCell` borrows across `.await`s.
-pub type BoxFuture = Pin<Box<dyn Future<Output = Response>>>;
+/// The future a handler call returns (defined with [`Response`], re-exported here).
+pub use crate::response::BoxFuture;
 
 /// A function usable as a route handler. `T` is the tuple of its extractor types.
 ///

@@ -6,6 +6,25 @@
 //! ([`simd_parser`]); matchit routing with a static fast path and an LRU cache
 //! ([`routing`]); extractors and responses shaped after axum; static files
 //! ([`static_files`]) and WebSocket ([`ws`]).
+//!
+//! # Layers
+//!
+//! Each module belongs to one layer and imports only from its own layer or the
+//! ones below; no two files import each other, directly or around a cycle.
+//! `tests/layering` reads this table and the sources and fails on an import that
+//! points up (naming the file, the line and the rule) and on any cycle.
+//!
+//! | layer | modules | what it holds |
+//! |---|---|---|
+//! | 0 foundation | `macros`, `util`, `rt`, `small_vec`, `de`, `json`, `memory_opt`, `arena` | byte scans, the transport trait and drain signal, the per-worker table, inline collections, decoding, pools |
+//! | 1 io | `io_uring` | IO backends: a stream and its driver, no accept loop |
+//! | 2 types | `http`, `error`, `fast_response`, `response` | requests, responses, the upgrade hand-off, the error |
+//! | 3 wire | `proto`, `routing` | the parser, the encoder, the router |
+//! | 4 request | `future_slot`, `extract`, `handler` | extractors and handlers |
+//! | 5 composition | `middleware`, `ws`, `static_files` | what wraps or serves a handler |
+//! | 6 services | `connection_manager` | per-worker buffers, keep-alive, culling |
+//! | 7 server | `server` | the app, workers, accept loops, the connection loop, dispatch |
+//! | 8 facades | `simd_parser`, `vectored_io`, `testing`, `lib` | the guide's public paths over the layers below |
 
 // First, so its macros are visible to every module below.
 #[macro_use]
@@ -28,6 +47,7 @@ pub mod middleware;
 mod proto;
 mod response;
 pub mod routing;
+mod rt;
 mod server;
 pub mod simd_parser;
 pub mod small_vec;

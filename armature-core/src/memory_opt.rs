@@ -13,8 +13,6 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
-use crate::http::{HttpRequest, Method};
-
 /// A bounded pool of reusable objects.
 ///
 /// [`get`](ObjectPool::get) hands out a pooled object, or makes a new one when the
@@ -179,21 +177,10 @@ impl<T> fmt::Debug for ObjectPool<T> {
     }
 }
 
-/// An empty `GET /` HTTP/1.1 request, so that `ObjectPool<HttpRequest>` can create
-/// requests on demand.
-///
-/// The server itself never pools requests: a request is built by the parser as a
-/// set of ranges into the connection's read buffer, which costs no allocation to
-/// begin with; pooling is for objects that own memory (buffers, arenas).
-impl Default for HttpRequest {
-    fn default() -> Self {
-        HttpRequest::new(Method::Get, "/")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::HttpRequest;
     use std::rc::Rc;
 
     #[test]

@@ -1,14 +1,19 @@
 //! `IntoResponse`: what handlers may return, and `Response`, what the server writes.
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
 
 use bytes::Bytes;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::extract::Json;
 use crate::fast_response::{FastBody, FastResponse, FastValue};
 use crate::http::{Body, HttpResponse, StatusCode};
+
+/// The future a handler call returns. Not `Send`: each worker is a single-threaded
+/// runtime, so handlers may hold `Rc`s and `RefCell` borrows across `.await`s.
+pub type BoxFuture = Pin<Box<dyn Future<Output = Response>>>;
 
 /// A response ready for the wire: either of the two response types.
 #[derive(Debug)]
@@ -259,19 +264,6 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
         match self {
             Ok(v) => v.into_response(),
             Err(e) => e.into_response(),
-        }
-    }
-}
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Response {
-        let mut buf = Vec::with_capacity(128);
-        match crate::json::to_writer(&mut buf, &self.0) {
-            Ok(()) => FastResponse::ok()
-                .with_content_type("application/json")
-                .with_bytes(Bytes::from(buf))
-                .into_response(),
-            Err(e) => Error::from(e).into_response(),
         }
     }
 }

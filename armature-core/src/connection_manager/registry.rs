@@ -8,20 +8,9 @@ use std::rc::Rc;
 
 use socket2::SockRef;
 
-use super::ConnectionManager;
+use super::manager::{ConnectionManager, Slot};
 
 /// A live connection as the registry sees it.
-#[derive(Debug)]
-pub(super) struct Slot {
-    fd: RawFd,
-    /// Waiting for the first byte of a request (or just accepted).
-    idle: Cell<bool>,
-    /// When the current idle period began, as a stamp from `idle_seq`.
-    since: Cell<u64>,
-    /// Closed to free a descriptor; counted in `shedding` until it unregisters.
-    shed: Cell<bool>,
-}
-
 /// What [`ConnectionManager::relieve_descriptors`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Relief {

@@ -6,13 +6,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use crate::error::Error;
+use crate::fast_response::FastResponse;
 use crate::http::{HeaderMap, HttpRequest, StatusCode};
+use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
 
+mod from_request;
 mod rejection;
 mod worker_state;
 
+pub use from_request::FromRequest;
 pub(crate) use rejection::Rejections;
 pub use rejection::{Rejection, RejectionKind};
 pub use worker_state::WorkerState;
@@ -20,11 +26,13 @@ pub use worker_state::WorkerState;
 /// A per-request bump arena (see [`crate::arena`]).
 pub use crate::arena::Arena;
 
-/// Builds a value from a request (and the app's state). A failure answers the
-/// request with the rejection instead of calling the handler.
-pub trait FromRequest<S>: Sized {
-    /// Extracts `Self`.
-    fn from_request(req: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection>;
+// The arena lives in the foundation layer (`crate::arena`); its extractor lives
+// here, with the trait it implements.
+impl<S> FromRequest<S> for Arena {
+    #[inline]
+    fn from_request(_: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
+        Ok(Arena::take())
+    }
 }
 
 /// Path parameters, deserialised: a single value (`Path<u32>`), a tuple in pattern
@@ -121,6 +129,21 @@ impl<S, T: DeserializeOwned> FromRequest<S> for Json<T> {
                     )
                 }
             })
+    }
+}
+
+/// A value answered as JSON (`200`, `Content-Type: application/json`); a value that
+/// fails to serialise is answered `500`.
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        let mut buf = Vec::with_capacity(128);
+        match crate::json::to_writer(&mut buf, &self.0) {
+            Ok(()) => FastResponse::ok()
+                .with_content_type("application/json")
+                .with_bytes(Bytes::from(buf))
+                .into_response(),
+            Err(e) => Error::from(e).into_response(),
+        }
     }
 }
 

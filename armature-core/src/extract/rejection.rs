@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::error::Error;
 use crate::http::StatusCode;
 use crate::response::{IntoResponse, Response};
 
@@ -190,6 +191,25 @@ impl std::fmt::Debug for Rejections {
             Some(_) => "Rejections(app)",
             None => "Rejections(default)",
         })
+    }
+}
+
+/// A rejection as a handler error: its status and message, answered as
+/// `{"error": "..."}` (so `App::rejection(Error::from)` gives every refused request
+/// the body of the app's own errors).
+///
+/// ```
+/// use armature_core::extract::Rejection;
+/// use armature_core::{Error, IntoResponse, StatusCode};
+/// let resp = Error::from(Rejection::new(StatusCode::BAD_REQUEST, "no key")).into_response();
+/// assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+/// assert_eq!(resp.header("content-type"), Some("application/json"));
+/// assert_eq!(resp.body_bytes(), Some(&br#"{"error":"no key"}"#[..]));
+/// ```
+impl From<Rejection> for Error {
+    fn from(r: Rejection) -> Self {
+        let status = r.status();
+        Error::new(status, r.into_message())
     }
 }
 

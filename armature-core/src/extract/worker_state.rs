@@ -55,7 +55,7 @@ impl<T: fmt::Debug> fmt::Debug for WorkerState<T> {
 impl<S, T: 'static> FromRequest<S> for WorkerState<T> {
     #[inline]
     fn from_request(_: &HttpRequest, _: &Arc<S>) -> Result<Self, Rejection> {
-        match crate::server::worker_state::get::<T>() {
+        match crate::rt::worker_state::get::<T>() {
             Some(value) => Ok(WorkerState(value)),
             None => Err(unregistered::<T>()),
         }

@@ -5,6 +5,7 @@ mod method;
 pub(crate) mod request;
 mod response;
 mod status;
+pub(crate) mod upgrade;
 
 pub use headers::{HeaderMap, LazyHeaders, StandardHeader};
 pub use method::{Method, UnknownMethod};

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::headers::{HeaderMap, StandardHeader};
 use super::Method;
@@ -19,7 +20,10 @@ pub enum Version {
     Http11,
 }
 
-pub(crate) use crate::routing::ParamRanges;
+/// Where a match's parameter values lie in the path (byte ranges, in pattern order):
+/// the one form parameters take from the router, through the route cache and the
+/// request, to the extractors. Defined here, where it is stored.
+pub(crate) type ParamRanges = SmallVec<[(u32, u32); 4]>;
 
 /// An HTTP request.
 ///
@@ -257,6 +261,18 @@ impl HttpRequest {
             .map(|(_, r)| (r.start as u32, r.end as u32))
             .collect();
         self
+    }
+}
+
+/// An empty `GET /` HTTP/1.1 request, so that `ObjectPool<HttpRequest>` can create
+/// requests on demand.
+///
+/// The server itself never pools requests: a request is built by the parser as a
+/// set of ranges into the connection's read buffer, which costs no allocation to
+/// begin with; pooling is for objects that own memory (buffers, arenas).
+impl Default for HttpRequest {
+    fn default() -> Self {
+        HttpRequest::new(Method::Get, "/")
     }
 }
 

@@ -35,7 +35,7 @@ pub enum Body {
     SizedStream(u64, BodyStream),
     /// No body: the connection leaves HTTP after this head and is handed to another
     /// protocol. Built by [`WebSocketUpgrade::on_upgrade`](crate::ws::WebSocketUpgrade::on_upgrade).
-    Upgrade(crate::ws::OnUpgrade),
+    Upgrade(super::upgrade::OnUpgrade),
 }
 
 impl Body {
@@ -210,10 +210,5 @@ impl HttpResponse {
     /// The body.
     pub fn body(&self) -> &Body {
         &self.body
-    }
-
-    /// Converts into the chunks a vectored write sends (see [`crate::vectored_io`]).
-    pub fn into_chunks(self) -> crate::vectored_io::ResponseChunks {
-        crate::vectored_io::ResponseChunks::from_response(crate::Response::from(self))
     }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use smallvec::SmallVec;
 use tokio::io::AsyncWriteExt;
 
-use crate::fast_response::FastBody;
+use crate::fast_response::{FastBody, FastHeaders, FastValue};
 use crate::http::{Body, StatusCode};
 use crate::proto::{date, swar};
 use crate::response::{Repr, Response};
@@ -294,6 +294,25 @@ impl Written {
     };
 }
 
+// A `FastResponse`'s headers as the encoder writes them: here, with `Written`,
+// so that `fast_response` names nothing of the wire layer above it.
+impl FastHeaders {
+    /// For the encoder: name and value, and that the name is a `&'static str` (from
+    /// the program itself, not from a request: it needs no check for CR/LF, as a
+    /// `FastResponse`'s content type; values are checked, but for a
+    /// [`FastValue::Safe`], known free of CR/LF).
+    #[inline]
+    pub(crate) fn iter_for_wire(&self) -> impl Iterator<Item = (&str, &str, Written)> {
+        self.entries().iter().map(|(n, v)| {
+            let written = Written {
+                name: true,
+                value: matches!(v, FastValue::Safe(_)),
+            };
+            (*n, v.as_str(), written)
+        })
+    }
+}
+
 /// No CR or LF in `s`. Word by word (SWAR): header names and values are short, and
 /// `memchr2` on them cost ~100 instructions a header in callgrind.
 #[inline]
@@ -332,7 +351,7 @@ pub(crate) enum More {
     /// A body to stream after the head, framed as said.
     Stream(crate::http::BodyStream, BodyFraming),
     /// The connection leaves HTTP once the head is written.
-    Upgrade(crate::ws::OnUpgrade),
+    Upgrade(crate::http::upgrade::OnUpgrade),
 }
 
 /// The per-connection output buffer of one batch of responses.

@@ -10,6 +10,7 @@ use crate::http::headers::{Entry, StandardHeader};
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::proto::swar;
+use crate::Error;
 
 /// Why a request head could not be parsed. Opaque; ask it questions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +83,24 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+/// `?` on a parse in a handler: answered with the parser's status and text.
+///
+/// ```
+/// use armature_core::{simd_parser::SIMDParser, Bytes, Error};
+/// fn parse(raw: &'static [u8]) -> Result<(), Error> {
+///     SIMDParser::new().parse(&Bytes::from_static(raw))?;
+///     Ok(())
+/// }
+/// let err = parse(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").unwrap_err();
+/// assert!(err.is_parse());
+/// assert_eq!(err.status().as_u16(), 400);
+/// ```
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        Error::parse(e.status(), e.to_string(), Box::new(e))
+    }
+}
 
 /// How the body of a request is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::Method;
+use crate::http::StatusCode;
+use crate::{Error, Method};
 
 /// A route that cannot be added: an invalid pattern or a conflict with an existing
 /// route. Reported when the router is built, never by a panic.
@@ -145,3 +146,41 @@ impl fmt::Display for MatchError {
 }
 
 impl std::error::Error for MatchError {}
+
+/// `?` on a route lookup in a handler: `404`, or `405` with the `Allow` header.
+///
+/// ```
+/// use armature_core::{routing::Router, Error};
+/// let mut router = Router::new();
+/// router.get("/users", ());
+/// let lookup = |method: &str, path: &str| -> Result<(), Error> {
+///     router.match_route(method, path)?;
+///     Ok(())
+/// };
+/// assert_eq!(lookup("GET", "/nope").unwrap_err().status().as_u16(), 404);
+/// let err = lookup("POST", "/users").unwrap_err();
+/// assert!(err.is_no_route());
+/// assert_eq!(err.status().as_u16(), 405);
+/// ```
+impl From<MatchError> for Error {
+    fn from(e: MatchError) -> Self {
+        let (status, message) = match &e {
+            MatchError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+            }
+            _ => (StatusCode::NOT_FOUND, "Not Found"),
+        };
+        Error::no_route(status, message, Box::new(e))
+    }
+}
+
+impl Error {
+    /// The `Allow` value of a `405` made from a [`MatchError`] (the router's part of
+    /// [`Error`]'s answer, so it lives here with the type it looks for).
+    pub(crate) fn allow(&self) -> Option<&str> {
+        match std::error::Error::source(self)?.downcast_ref::<MatchError>()? {
+            MatchError::MethodNotAllowed { allow } => Some(allow),
+            _ => None,
+        }
+    }
+}

@@ -37,8 +37,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use smallvec::SmallVec;
-
+pub(crate) use crate::http::request::ParamRanges;
 use crate::small_vec::PathParams;
 use crate::Method;
 
@@ -145,11 +144,6 @@ pub struct RouteMatch<'r, 'p, T> {
     /// The parameters, in the order of the pattern.
     pub params: PathParams<'p>,
 }
-
-/// Where a match's parameter values lie in the path (byte ranges, in pattern order):
-/// the one form parameters take from the router, through the route cache and the
-/// request, to the extractors.
-pub(crate) type ParamRanges = SmallVec<[(u32, u32); 4]>;
 
 /// A match as the server takes it: the value and its parameters' ranges.
 pub(crate) struct Matched<'r, T> {

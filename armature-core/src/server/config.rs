@@ -1,8 +1,16 @@
 //! `ServerConfig`: workers, limits and timeouts, each with a sane default.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::connection_manager::ConnectionManagerConfig;
+use crate::http::upgrade::OnUpgrade;
+use crate::rt::drain::Draining;
+use crate::rt::io::Io;
 
 /// Server settings. Every limit has a default and answers with an exact status.
 ///
@@ -151,5 +159,28 @@ impl ServerConfig {
     #[cfg(all(feature = "io_uring", target_os = "linux"))]
     pub fn get_io_uring(&self) -> Option<&crate::io_uring::IoUringConfig> {
         self.io_uring.as_ref()
+    }
+}
+
+impl OnUpgrade {
+    /// The new protocol's run on the connection, until it ends, with this server's
+    /// body, write and drain timeouts (the WebSocket takes them as plain values,
+    /// [`OnUpgrade::begin`]).
+    #[inline]
+    pub(crate) fn start<T: Io + 'static>(
+        self,
+        io: T,
+        read_ahead: Bytes,
+        draining: &Rc<Draining>,
+        config: &ServerConfig,
+    ) -> Pin<Box<dyn Future<Output = ()>>> {
+        self.begin(
+            io,
+            read_ahead,
+            draining,
+            config.body_timeout,
+            config.write_timeout,
+            config.drain_timeout,
+        )
     }
 }

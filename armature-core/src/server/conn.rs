@@ -9,7 +9,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::worker::WorkerCtx;
@@ -26,6 +26,7 @@ use crate::proto::encode::{BodyFraming, More, OutBuffer, Pending};
 use crate::proto::parse::{BodyKind, Head};
 use crate::response::Response;
 use crate::routing::MatchError;
+pub(crate) use crate::rt::io::Io;
 use crate::IntoResponse;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -39,61 +40,6 @@ enum Waiting {
     Head(Instant),
     /// A complete head whose body is still arriving, since the given instant.
     Body(Instant),
-}
-
-/// The byte stream a connection runs over: a `TcpStream`, or an in-memory duplex
-/// in tests and benchmarks.
-///
-/// A stream that can report readiness without reading ([`Io::parks`]) lets an
-/// idle keep-alive connection wait with no buffer at all: it gives its buffers
-/// back to the worker's pools, waits until the socket is readable, and only
-/// then takes a buffer and polls one plain read (a stale readiness costs one
-/// `EAGAIN` read, as a plain read would, and parks again).
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin {
-    /// Whether [`Io::poll_read_ready`] works (a method,
-    /// not a constant, so that `dyn Io` exists: upgraded connections use it; for a
-    /// concrete stream it inlines to a constant).
-    fn parks(&self) -> bool {
-        false
-    }
-
-    /// Ready when the stream has bytes (or an error, or EOF) to read.
-    fn poll_read_ready(
-        &self,
-        _cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-impl Io for tokio::net::TcpStream {
-    #[inline]
-    fn parks(&self) -> bool {
-        true
-    }
-
-    #[inline]
-    fn poll_read_ready(
-        &self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        tokio::net::TcpStream::poll_read_ready(self, cx)
-    }
-}
-
-impl Io for tokio::io::DuplexStream {}
-
-impl<T: Io + ?Sized> Io for Box<T> {
-    fn parks(&self) -> bool {
-        (**self).parks()
-    }
-
-    fn poll_read_ready(
-        &self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        (**self).poll_read_ready(cx)
-    }
 }
 
 pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(

@@ -12,10 +12,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+pub use crate::rt::worker_state::WorkerInfo;
 pub use config::ServerConfig;
-pub(crate) use shutdown::Draining;
 pub use shutdown::ShutdownHandle;
-pub use worker_state::WorkerInfo;
 
 use crate::error::Error;
 use crate::extract::{Rejection, Rejections};

@@ -1,4 +1,4 @@
-//! Per-worker state: values built once on each worker by factories the app gives
+//! Per-worker state: the app's factories for values built once on each worker by factories the app gives
 //! ([`App::worker_state`](crate::App::worker_state)), kept on that worker's thread and
 //! reached by handlers through [`WorkerState`](crate::extract::WorkerState).
 //!
@@ -7,48 +7,19 @@
 //! not be `Send`) until the worker stops, and are dropped there, on its runtime.
 
 use std::any::{Any, TypeId};
-use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use crate::error::Error;
+use crate::rt::worker_state::install;
+pub(crate) use crate::rt::worker_state::{Installed, WorkerInfo};
 
 /// A factory's error, before it is wrapped into [`Error`].
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a factory's future gives back once its value is type-erased.
 type Built = Pin<Box<dyn Future<Output = Result<Rc<dyn Any>, BoxError>>>>;
-
-/// Which worker a factory is building for.
-///
-/// ```
-/// # fn info(w: armature_core::WorkerInfo) {
-/// assert!(w.index() < w.count());
-/// # }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct WorkerInfo {
-    index: usize,
-    count: usize,
-}
-
-impl WorkerInfo {
-    pub(crate) fn new(index: usize, count: usize) -> Self {
-        WorkerInfo { index, count }
-    }
-
-    /// This worker's number, from 0.
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    /// How many workers the server runs
-    /// ([`ServerConfig::workers`](crate::ServerConfig::workers)).
-    pub fn count(&self) -> usize {
-        self.count
-    }
-}
 
 /// One registered factory, its output type erased.
 struct Factory {
@@ -101,54 +72,14 @@ impl Factories {
                 Err(source) => return Err(Error::worker_state(info, factory.type_name, source)),
             }
         }
-        CURRENT.with(|c| *c.borrow_mut() = values);
-        WORKER.set(info.index());
-        Ok(Installed(()))
+        Ok(install(values, info.index()))
     }
-}
-
-thread_local! {
-    /// The current worker's values, by type. Empty on threads that are not workers
-    /// and on workers of apps without factories.
-    static CURRENT: RefCell<Vec<(TypeId, Rc<dyn Any>)>> = const { RefCell::new(Vec::new()) };
-
-    /// The current worker's index; `usize::MAX` on threads that are not workers.
-    static WORKER: Cell<usize> = const { Cell::new(usize::MAX) };
-}
-
-/// The index of the worker this thread runs ([`WorkerInfo::index`]), or `usize::MAX`
-/// on a thread that is not a worker (an in-memory test server, say). A thread-local
-/// read: per-worker tables (the metrics middleware's) are indexed by it.
-#[inline]
-pub(crate) fn worker_index() -> usize {
-    WORKER.get()
-}
-
-/// Keeps this worker's values installed; dropping it drops them (on this thread).
-pub(crate) struct Installed(());
-
-impl Drop for Installed {
-    fn drop(&mut self) {
-        // Taken out first: a value's `Drop` may itself look the table up.
-        let values = CURRENT.with(|c| std::mem::take(&mut *c.borrow_mut()));
-        drop(values);
-        WORKER.set(usize::MAX);
-    }
-}
-
-/// This worker's value of type `T`, if a factory for `T` was registered.
-#[inline]
-pub(crate) fn get<T: 'static>() -> Option<Rc<T>> {
-    CURRENT.with(|c| {
-        let values = c.borrow();
-        let (_, value) = values.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
-        value.clone().downcast::<T>().ok()
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rt::worker_state::get;
 
     fn block_on<F: Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()

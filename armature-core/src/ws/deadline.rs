@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use crate::server::conn::Io;
+use crate::rt::io::Io;
 
 /// The upgraded connection as tungstenite reads and writes it.
 ///

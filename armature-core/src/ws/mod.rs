@@ -62,8 +62,9 @@ mod deadline;
 mod socket;
 mod upgrade;
 
+pub use crate::http::upgrade::OnUpgrade;
 pub use socket::{WebSocket, WsError};
-pub use upgrade::{OnUpgrade, WebSocketUpgrade};
+pub use upgrade::WebSocketUpgrade;
 
 /// Close codes (`Normal` 1000, `Away` 1001, `Size` 1009, ...).
 pub use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

@@ -15,9 +15,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::upgrade::Upgraded;
-use crate::server::conn::Io;
-use crate::server::Draining;
+use crate::http::upgrade::Upgraded;
+use crate::rt::drain::Draining;
+use crate::rt::io::Io;
 
 type Stream = WebSocketStream<Box<dyn Io>>;
 

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -16,11 +17,12 @@ use super::deadline::Deadlines;
 use super::socket::run;
 use super::WebSocket;
 use crate::extract::{FromRequest, Rejection, RejectionKind};
+use crate::http::upgrade::{OnUpgrade, Upgraded};
+use crate::http::HttpResponse;
 use crate::http::{Body, HttpRequest, Method, StatusCode, Version};
 use crate::response::{IntoResponse, Response};
-use crate::server::conn::Io;
-use crate::server::Draining;
-use crate::{HttpResponse, ServerConfig};
+use crate::rt::drain::Draining;
+use crate::rt::io::Io;
 
 /// The handshake of a WebSocket request, checked; [`on_upgrade`](Self::on_upgrade)
 /// answers it with `101 Switching Protocols` and runs a callback on the socket.
@@ -259,44 +261,26 @@ impl WebSocketUpgrade {
     }
 }
 
-/// What a `101` response runs once written (see [`Body::Upgrade`]); made by
-/// [`WebSocketUpgrade::on_upgrade`].
-pub struct OnUpgrade(UpgradeFn);
-
-/// The connection's task after the `101`, not yet started.
-type UpgradeFn = Box<dyn FnOnce(Upgraded) -> Pin<Box<dyn Future<Output = ()>>>>;
-
-impl fmt::Debug for OnUpgrade {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OnUpgrade")
-    }
-}
-
-/// The connection as it leaves HTTP.
-pub(crate) struct Upgraded {
-    pub io: Box<dyn Io>,
-    /// Bytes read past the request head (the client's first frames).
-    pub read_ahead: Bytes,
-    pub draining: Rc<Draining>,
-    pub drain_timeout: std::time::Duration,
-}
-
 impl OnUpgrade {
-    /// The new protocol's run on the connection, until it ends. Boxed (and not an
-    /// `async fn`), so the connection loop's future only holds a pointer for it.
-    pub(crate) fn start<T: Io + 'static>(
+    /// The WebSocket's run on the connection, until it ends: the stream gets the
+    /// socket's read and write deadlines, and the task its drain signal and time.
+    /// Boxed (and not an `async fn`), so the connection loop's future only holds a
+    /// pointer for it.
+    pub(crate) fn begin<T: Io + 'static>(
         self,
         io: T,
         read_ahead: Bytes,
         draining: &Rc<Draining>,
-        config: &ServerConfig,
+        body_timeout: Duration,
+        write_timeout: Duration,
+        drain_timeout: Duration,
     ) -> Pin<Box<dyn Future<Output = ()>>> {
-        let io = Deadlines::new(io, &read_ahead, config.body_timeout, config.write_timeout);
+        let io = Deadlines::new(io, &read_ahead, body_timeout, write_timeout);
         (self.0)(Upgraded {
             io: Box::new(io),
             read_ahead,
             draining: draining.clone(),
-            drain_timeout: config.drain_timeout,
+            drain_timeout,
         })
     }
 }

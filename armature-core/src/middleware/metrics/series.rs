@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::http::{Method, StatusCode};
-use crate::server::worker_state::worker_index;
+use crate::rt::worker_state::worker_index;
 
 /// Status classes kept apart: `1xx` to `5xx`.
 pub(super) const CLASSES: usize = 5;
