@@ -518,7 +518,9 @@ fn inline_paths(code: &str) -> Vec<(usize, Vec<String>)> {
         while let Some(p) = code[from..].find(start_word) {
             let at = from + p;
             from = at + start_word.len();
-            if at > 0 && (is_ident(b[at - 1]) || b[at - 1] == b':') {
+            // `$crate::…` is a macro's expansion, the caller's path, not an import
+            // of the file that defines the macro.
+            if at > 0 && (is_ident(b[at - 1]) || b[at - 1] == b':' || b[at - 1] == b'$') {
                 continue;
             }
             if in_use_item(code, at) {
