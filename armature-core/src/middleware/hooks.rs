@@ -7,7 +7,7 @@
 //! on the response in place. When every layer of a route has hooks, the route's
 //! handler is called as without middleware (its future in the connection's future
 //! slot) and the `after`s run on the response where the poll left it
-//! ([`HookStack::start`], `CatchPanic::poll_with`). Any other layer in the
+//! (`HookStack::start` and `CatchPanic::poll_with`, in `server::dispatch`). Any other layer in the
 //! stack (an `async fn`, `Timeout`, `Compression`) puts the route on the general
 //! path, where each hook layer runs as the same code inside its own future
 //! ([`around`]), so the behaviour is the same on both paths.
@@ -43,8 +43,7 @@ use tracing::Instrument;
 
 use super::{Next, Stack};
 use crate::fast_response::FastValue;
-use crate::future_slot::FutureSlot;
-use crate::handler::{catching, BoxFuture, CatchPanic, ErasedHandler};
+use crate::handler::BoxFuture;
 use crate::http::HttpRequest;
 use crate::response::Response;
 
@@ -84,7 +83,7 @@ impl Builtin {
     /// request id, CORS and request log stack in callgrind; see also
     /// [`Carries::push`]).
     #[inline]
-    fn before(
+    pub(crate) fn before(
         &self,
         req: &mut HttpRequest,
         i: usize,
@@ -176,7 +175,7 @@ impl Carry {
 
 /// The layers of a route when all have hooks, outermost first.
 pub(crate) struct HookStack {
-    layers: Box<[Builtin]>,
+    pub(crate) layers: Box<[Builtin]>,
     /// The same layers as general middleware, for the cold paths (a request refused
     /// before its handler could run): run there as futures ([`around`]), the hot
     /// path's inlined code keeps its one caller.
@@ -216,7 +215,7 @@ impl Carries {
     /// Drops what is kept (left over only by a request whose future was dropped
     /// unfinished).
     #[inline]
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.len != 0 || !self.more.is_empty() {
             self.clear_slow();
         }
@@ -275,10 +274,10 @@ impl Carries {
 
 /// The state of the layers' `after`s while the handler runs.
 pub(crate) struct After<'a> {
-    layers: &'a [Builtin],
-    carries: &'a mut Carries,
+    pub(crate) layers: &'a [Builtin],
+    pub(crate) carries: &'a mut Carries,
     /// Whether a carry holds a span, entered around each poll of the handler.
-    spans: bool,
+    pub(crate) spans: bool,
 }
 
 impl HookStack {
@@ -298,53 +297,10 @@ impl HookStack {
     pub(crate) fn as_stack(&self) -> &Stack {
         &self.stack
     }
-
-    /// Runs the `before`s on `req`, then starts `handler`; the future answers `500`
-    /// for a panic anywhere in the chain, as the general path does.
-    pub(crate) fn start<'a, S>(
-        &'a self,
-        req: &mut HttpRequest,
-        handler: &dyn ErasedHandler<S>,
-        state: &Arc<S>,
-        carries: &'a mut Carries,
-        slot: &'a mut FutureSlot,
-    ) -> CatchPanic<'a> {
-        carries.clear();
-        // Taken out of an `Option`: the borrow itself moves into the call (see
-        // `CatchPanic::new`).
-        let mut slot = Some(slot);
-        let started = catching(|| {
-            let slot = slot.take().expect("called once");
-            let mut spans = false;
-            for (i, layer) in self.layers.iter().enumerate() {
-                if let Some(resp) = layer.before(req, i, carries, &mut spans) {
-                    return (slot.put(std::future::ready(resp)), spans);
-                }
-            }
-            let fut = if spans {
-                let _entered = enter(carries);
-                handler.call_in(req, state, slot)
-            } else {
-                handler.call_in(req, state, slot)
-            };
-            (fut, spans)
-        });
-        match started {
-            Some((fut, spans)) => CatchPanic::with_after(
-                fut,
-                After {
-                    layers: &self.layers,
-                    carries,
-                    spans,
-                },
-            ),
-            None => CatchPanic::panicked(),
-        }
-    }
 }
 
 /// Enters the spans of `carries` (outermost first) until the guard drops.
-fn enter(carries: &Carries) -> SmallVec<[tracing::span::Entered<'_>; 1]> {
+pub(crate) fn enter(carries: &Carries) -> SmallVec<[tracing::span::Entered<'_>; 1]> {
     carries
         .iter()
         .filter_map(Carry::span)

@@ -77,7 +77,7 @@ use crate::handler::{BoxFuture, ErasedHandler};
 use crate::http::HttpRequest;
 use crate::response::{IntoResponse, Response};
 
-pub(crate) use hooks::{After, Carries, HookStack};
+pub(crate) use hooks::{enter, After, Carries, HookStack};
 
 pub use compression::Compression;
 pub use cors::Cors;

@@ -4,6 +4,7 @@
 pub(crate) mod accept;
 mod config;
 pub(crate) mod conn;
+mod dispatch;
 mod shutdown;
 pub(crate) mod worker;
 pub(crate) mod worker_state;
