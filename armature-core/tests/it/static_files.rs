@@ -413,7 +413,10 @@ fn a_precompressed_sibling_is_served_to_a_client_that_accepts_it() {
     let dir = precompressed_tree();
     let public = dir.path().join("public");
     let app = app(dir.path())
-        .get("/plain/{*path}", ServeDir::new(&public).precompressed(false))
+        .get(
+            "/plain/{*path}",
+            ServeDir::new(&public).precompressed(false),
+        )
         .get("/app.js", ServeFile::new(public.join("app.js")));
     let server = support::start(app);
     let mut c = RawConn::connect(server.addr());
@@ -434,8 +437,16 @@ fn a_precompressed_sibling_is_served_to_a_client_that_accepts_it() {
         ("/app.js", "br", "BROTLI BYTES", "br"),
     ] {
         let r = ask(&mut c, "GET", path, &ae(accept));
-        assert_eq!((r.status, r.text().as_str()), (200, body), "{path} {accept}");
-        assert_eq!(r.header("content-encoding"), Some(coding), "{path} {accept}");
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (200, body),
+            "{path} {accept}"
+        );
+        assert_eq!(
+            r.header("content-encoding"),
+            Some(coding),
+            "{path} {accept}"
+        );
         assert!(
             r.header("content-type").unwrap().contains("javascript"),
             "the original's type: {:?}",
@@ -446,7 +457,12 @@ fn a_precompressed_sibling_is_served_to_a_client_that_accepts_it() {
         assert_ne!(tag, identity_tag, "an ETag per encoding");
         assert!(tag.ends_with(&format!("-{coding}\"")), "{tag}");
         // The tag revalidates the same encoding.
-        let again = ask(&mut c, "GET", path, &format!("{}If-None-Match: {tag}\r\n", ae(accept)));
+        let again = ask(
+            &mut c,
+            "GET",
+            path,
+            &format!("{}If-None-Match: {tag}\r\n", ae(accept)),
+        );
         assert_eq!(again.status, 304, "{path} {accept}");
     }
 
@@ -456,14 +472,25 @@ fn a_precompressed_sibling_is_served_to_a_client_that_accepts_it() {
         ("/static/app.js", ae("identity")),
         ("/static/app.js", ae("br;q=0, gzip;q=0")),
         ("/static/app.js", ae("zstd")),
-        ("/static/app.js", format!("{}Range: bytes=0-6\r\n", ae("br"))),
+        (
+            "/static/app.js",
+            format!("{}Range: bytes=0-6\r\n", ae("br")),
+        ),
         ("/plain/app.js", ae("br")),
         ("/static/link.js", ae("br")),
     ] {
         let r = ask(&mut c, "GET", path, &headers);
-        assert!(r.status == 200 || r.status == 206, "{path} {headers}: {}", r.status);
+        assert!(
+            r.status == 200 || r.status == 206,
+            "{path} {headers}: {}",
+            r.status
+        );
         assert_eq!(r.header("content-encoding"), None, "{path} {headers}");
-        assert!(r.text().starts_with("console"), "{path} {headers}: {}", r.text());
+        assert!(
+            r.text().starts_with("console"),
+            "{path} {headers}: {}",
+            r.text()
+        );
     }
     let plain = ask(&mut c, "GET", "/plain/app.js", &ae("br"));
     assert_eq!(plain.header("vary"), None, "no lookup, nothing varies");
