@@ -1,12 +1,24 @@
-//! `AcceptErrors`: what a worker's accept loop (epoll or io_uring) does when
-//! `accept` fails, above all when the process is out of file descriptors.
+//! A worker's accept loops, on epoll (tokio's listener) and on io_uring, and
+//! `AcceptErrors`: what both do when `accept` fails, above all when the process is
+//! out of file descriptors.
 
+use std::future::Future;
 use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use tokio::net::TcpListener;
+
+use super::conn;
+use super::worker::WorkerCtx;
 use crate::connection_manager::{nofile_limit, ConnectionManager, Relief};
+use crate::error::Error;
+#[cfg(all(feature = "io_uring", target_os = "linux"))]
+use crate::io_uring::{driver::Driver, stream::UringStream};
 
 /// The first pause when nothing can be closed, and other errors' pause.
 const MIN_PAUSE: Duration = Duration::from_millis(10);
@@ -108,6 +120,69 @@ fn episode_begins() -> bool {
     let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
     let last = LAST.swap(now, Ordering::Relaxed);
     last == 0 || now.saturating_sub(last) >= EPISODE_GAP.as_millis() as u64
+}
+
+/// The worker's accept loop on epoll (tokio's listener), until `shutdown`; the
+/// listener is closed when it returns.
+pub(crate) async fn accept_loop<S, F>(
+    listener: std::net::TcpListener,
+    ctx: &Rc<WorkerCtx<S>>,
+    mut shutdown: Pin<&mut F>,
+) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    F: Future<Output = ()>,
+{
+    let listener = TcpListener::from_std(listener)
+        .map_err(|e| Error::io("cannot register the listener", e))?;
+    let mut errors = AcceptErrors::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return Ok(()),
+            res = listener.accept() => match res {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let guard = ctx.manager.register(stream.as_raw_fd());
+                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                }
+                Err(e) => errors.failed(e, &ctx.manager).await,
+            },
+        }
+    }
+}
+
+#[cfg(all(feature = "io_uring", target_os = "linux"))]
+/// The worker's accept loop on the ring, in place of the tokio listener's: the same
+/// connection manager registration, the same `conn::serve`, and on shutdown the same
+/// stop (the multishot accept cancelled, the listener closed).
+pub(crate) async fn uring_accept_loop<S, F>(
+    driver: Rc<Driver>,
+    listener: std::net::TcpListener,
+    ctx: &Rc<WorkerCtx<S>>,
+    mut shutdown: Pin<&mut F>,
+) where
+    S: Send + Sync + 'static,
+    F: Future<Output = ()>,
+{
+    driver.listen(listener);
+    let mut errors = AcceptErrors::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            res = std::future::poll_fn(|cx| driver.poll_accept(cx)) => match res {
+                Ok(fd) => {
+                    let _ = socket2::SockRef::from(&fd).set_nodelay(true);
+                    let stream = UringStream::open(&driver, fd);
+                    let guard = ctx.manager.register(stream.raw_fd());
+                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                }
+                Err(e) => errors.failed(e, &ctx.manager).await,
+            },
+        }
+    }
+    driver.close_accept();
 }
 
 #[cfg(test)]

@@ -3,18 +3,16 @@
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::accept::AcceptErrors;
+use super::accept;
 use super::shutdown::{Draining, ShutdownHandle};
 use super::worker_state::WorkerInfo;
-use super::{conn, Shared};
+use super::Shared;
 use crate::connection_manager::{self, ConnectionManager};
 use crate::error::Error;
 use crate::proto::date;
@@ -322,17 +320,16 @@ fn worker_main<S: Send + Sync + 'static>(
         let turns = match uring {
             Some(driver) => {
                 let turns = tokio::task::spawn_local(driver.clone().run());
-                crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut())
-                    .await;
+                accept::uring_accept_loop(driver, listener, &ctx, shutdown.as_mut()).await;
                 Some(turns)
             }
             None => {
-                accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+                accept::accept_loop(listener, &ctx, shutdown.as_mut()).await?;
                 None
             }
         };
         #[cfg(not(all(feature = "io_uring", target_os = "linux")))]
-        accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+        accept::accept_loop(listener, &ctx, shutdown.as_mut()).await?;
         // Drain: close idle connections, let busy ones finish.
         ctx.shutting_down.set(true);
         ctx.going_away.fire();
@@ -347,36 +344,6 @@ fn worker_main<S: Send + Sync + 'static>(
         connection_manager::set_current(None);
         Ok(())
     })
-}
-
-/// The worker's accept loop on epoll (tokio's listener), until `shutdown`; the
-/// listener is closed when it returns.
-async fn accept_loop<S, F>(
-    listener: std::net::TcpListener,
-    ctx: &Rc<WorkerCtx<S>>,
-    mut shutdown: std::pin::Pin<&mut F>,
-) -> Result<(), Error>
-where
-    S: Send + Sync + 'static,
-    F: std::future::Future<Output = ()>,
-{
-    let listener = TcpListener::from_std(listener)
-        .map_err(|e| Error::io("cannot register the listener", e))?;
-    let mut errors = AcceptErrors::new();
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => return Ok(()),
-            res = listener.accept() => match res {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let guard = ctx.manager.register(stream.as_raw_fd());
-                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
-                }
-                Err(e) => errors.failed(e, &ctx.manager).await,
-            },
-        }
-    }
 }
 
 /// SIGTERM and SIGINT, caught from the moment [`Signals::install`] returns.
