@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 use super::conn;
-use super::worker::WorkerCtx;
+use super::shared::WorkerCtx;
 use crate::connection_manager::{nofile_limit, ConnectionManager, Relief};
 use crate::error::Error;
 #[cfg(all(feature = "io_uring", target_os = "linux"))]

@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::dispatch::{route, route_refused, Caught};
-use super::worker::WorkerCtx;
+use super::shared::WorkerCtx;
 use crate::connection_manager::ConnHandle;
 use crate::extract::Rejection;
 use crate::http::request::Version;

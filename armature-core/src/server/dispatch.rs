@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::worker::WorkerCtx;
+use super::shared::{Endpoint, Shared, WorkerCtx};
 use crate::extract::Rejection;
 use crate::fast_response::FastResponse;
 use crate::future_slot::{FutureSlot, SlotFuture};
@@ -49,7 +49,7 @@ pub(crate) fn route<'a, S: Send + Sync + 'static>(
 fn find<'a, S>(
     ctx: &'a WorkerCtx<S>,
     req: &mut HttpRequest,
-) -> Result<&'a super::Endpoint<S>, MatchError> {
+) -> Result<&'a Endpoint<S>, MatchError> {
     let matched = {
         let mut cache = ctx.route_cache.borrow_mut();
         ctx.shared.router.find(&mut cache, req.method, req.path())
@@ -95,7 +95,7 @@ pub(crate) fn route_refused<S: Send + Sync + 'static>(
 #[cold]
 #[allow(clippy::result_large_err)]
 fn unmatched<'a, S: Send + Sync + 'static>(
-    shared: &super::Shared<S>,
+    shared: &Shared<S>,
     req: &HttpRequest,
     e: MatchError,
     slot: &'a mut FutureSlot,

@@ -1,7 +1,6 @@
 //! Workers: one OS thread per worker, each running a current-thread tokio runtime
 //! that accepts on its own `SO_REUSEPORT` listener and serves its connections.
 
-use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
@@ -10,14 +9,12 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::oneshot;
 
 use super::accept;
-use super::shutdown::{Draining, ShutdownHandle};
+use super::shared::{Shared, WorkerCtx};
+use super::shutdown::ShutdownHandle;
 use super::worker_state::WorkerInfo;
-use super::Shared;
-use crate::connection_manager::{self, ConnectionManager};
+use crate::connection_manager;
 use crate::error::Error;
 use crate::proto::date;
-use crate::proto::parse::SIMDParser;
-use crate::routing::RouteCache;
 
 /// Binds `n` sockets on `addr` with `SO_REUSEPORT`, without listening yet (a client
 /// is refused until [`run_workers`] has every worker ready); the kernel will spread
@@ -188,40 +185,6 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     match startup_error {
         Some(e) => Err(e),
         None => result,
-    }
-}
-
-/// Per-worker state shared by its connections (single-threaded: `Rc`/`Cell`).
-pub(crate) struct WorkerCtx<S> {
-    pub shared: Arc<Shared<S>>,
-    pub parser: SIMDParser,
-    pub route_cache: RefCell<RouteCache>,
-    pub shutting_down: Cell<bool>,
-    /// Fired with `shutting_down`, for upgraded (WebSocket) connections.
-    pub going_away: Rc<Draining>,
-    /// Buffer sizing and pools, adaptive keep-alive, the registry of live
-    /// connections and idle culling.
-    pub manager: Rc<ConnectionManager>,
-}
-
-impl<S> WorkerCtx<S> {
-    pub fn new(shared: Arc<Shared<S>>) -> Self {
-        let config = &shared.config;
-        WorkerCtx {
-            parser: SIMDParser::with_limits(
-                config.max_headers,
-                config.max_head_size,
-                config.max_uri_len,
-            ),
-            route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
-            shutting_down: Cell::new(false),
-            going_away: Rc::default(),
-            manager: Rc::new(ConnectionManager::for_worker(
-                config.get_connection_manager().clone(),
-                config.workers,
-            )),
-            shared,
-        }
     }
 }
 
