@@ -41,10 +41,11 @@
 pub(crate) mod buffers;
 mod config;
 mod history;
-mod registry;
+pub(crate) mod registry;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::os::fd::RawFd;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -55,7 +56,6 @@ pub(crate) use config::nofile_limit;
 pub use config::ConnectionManagerConfig;
 use config::Resolved;
 use history::SizeHistory;
-pub(crate) use registry::{ConnHandle, Relief};
 
 use crate::future_slot::{self, FutureSlot};
 use crate::memory_opt::{ObjectPool, PoolStats};
@@ -104,7 +104,7 @@ pub struct ConnectionManager {
     write_size: Cell<usize>,
     /// The idle keep-alive timeout for the current load.
     keep_alive: Cell<Duration>,
-    conns: RefCell<HashMap<u64, Rc<registry::Slot>>>,
+    conns: RefCell<HashMap<u64, Rc<Slot>>>,
     next_id: Cell<u64>,
     idle: Cell<usize>,
     /// Stamps idle periods in the order they began (the oldest has the smallest).
@@ -117,6 +117,19 @@ pub struct ConnectionManager {
     write_pool: ObjectPool<OutBuffer>,
     /// The connections' handler-future memory (`future_slot`), pooled as the buffers.
     future_pool: ObjectPool<FutureSlot>,
+}
+
+/// A live connection as the registry (`registry.rs`) sees it: here, beside the
+/// manager that holds the registry.
+#[derive(Debug)]
+pub(super) struct Slot {
+    pub(super) fd: RawFd,
+    /// Waiting for the first byte of a request (or just accepted).
+    pub(super) idle: Cell<bool>,
+    /// When the current idle period began, as a stamp from `idle_seq`.
+    pub(super) since: Cell<u64>,
+    /// Closed to free a descriptor; counted in `shedding` until it unregisters.
+    pub(super) shed: Cell<bool>,
 }
 
 /// A worker's connection figures, from [`ConnectionManager::stats`] or

@@ -8,19 +8,7 @@ use std::rc::Rc;
 
 use socket2::SockRef;
 
-use super::ConnectionManager;
-
-/// A live connection as the registry sees it.
-#[derive(Debug)]
-pub(super) struct Slot {
-    fd: RawFd,
-    /// Waiting for the first byte of a request (or just accepted).
-    idle: Cell<bool>,
-    /// When the current idle period began, as a stamp from `idle_seq`.
-    since: Cell<u64>,
-    /// Closed to free a descriptor; counted in `shedding` until it unregisters.
-    shed: Cell<bool>,
-}
+use super::{ConnectionManager, Slot};
 
 /// What [`ConnectionManager::relieve_descriptors`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,7 +15,8 @@ use tokio::net::TcpListener;
 
 use super::conn;
 use super::shared::WorkerCtx;
-use crate::connection_manager::{nofile_limit, ConnectionManager, Relief};
+use crate::connection_manager::registry::Relief;
+use crate::connection_manager::{nofile_limit, ConnectionManager};
 use crate::error::Error;
 #[cfg(all(feature = "io_uring", target_os = "linux"))]
 use crate::io_uring::{driver::Driver, stream::UringStream};

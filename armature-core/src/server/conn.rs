@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::dispatch::{route, route_refused, Caught};
 use super::shared::WorkerCtx;
-use crate::connection_manager::ConnHandle;
+use crate::connection_manager::registry::ConnHandle;
 use crate::extract::Rejection;
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
