@@ -237,22 +237,9 @@ fn worker_main<S: Send + Sync + 'static>(
                 return Ok(());
             }
         };
-        // The ring is set up before the worker reports ready, so a server that listens
-        // has every ring (or has said why it runs on epoll).
-        #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        let uring = match shared
-            .config
-            .io_uring
-            .as_ref()
-            .map(crate::io_uring::driver::Driver::new)
-        {
-            Some(Ok(driver)) => Some(driver),
-            Some(Err(why)) => {
-                crate::io_uring::report_fallback(&why);
-                None
-            }
-            None => None,
-        };
+        // Before the worker reports ready, so a server that listens has every ring (or
+        // has said why it runs on epoll).
+        let backend = accept::Backend::new(&shared.config);
         let _ = report.send(Startup::Ready);
         drop(report);
         let listener = tokio::select! {
@@ -277,32 +264,15 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
-        // On the ring, when the kernel allowed it; otherwise the tokio listener. Both
-        // stop accepting on `shutdown` (the listener closed), then drain the same way.
-        #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        let turns = match uring {
-            Some(driver) => {
-                let turns = tokio::task::spawn_local(driver.clone().run());
-                accept::uring_accept_loop(driver, listener, &ctx, shutdown.as_mut()).await;
-                Some(turns)
-            }
-            None => {
-                accept::accept_loop(listener, &ctx, shutdown.as_mut()).await?;
-                None
-            }
-        };
-        #[cfg(not(all(feature = "io_uring", target_os = "linux")))]
-        accept::accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+        // Both backends stop accepting on `shutdown` (the listener closed), then drain
+        // the same way.
+        let accepted = backend.accept(listener, &ctx, shutdown.as_mut()).await?;
         // Drain: close idle connections, let busy ones finish.
         ctx.shutting_down.set(true);
         ctx.going_away.fire();
         ctx.manager.close_idle();
         let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
-        // The ring's driver outlives the drain: draining connections still use it.
-        #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        if let Some(turns) = turns {
-            turns.abort();
-        }
+        accepted.finish();
         ticker.abort();
         connection_manager::set_current(None);
         Ok(())
