@@ -243,8 +243,7 @@ pub(crate) fn enter(carries: &Carries) -> SmallVec<[tracing::span::Entered<'_>; 
 }
 
 impl After<'_> {
-    /// Whether a layer opened a span for this request (used where panics abort).
-    #[cfg_attr(panic = "unwind", allow(dead_code))]
+    /// Whether a layer opened a span for this request.
     #[inline]
     pub(crate) fn has_spans(&self) -> bool {
         self.spans
