@@ -6,7 +6,7 @@ use std::rc::Rc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::server::conn;
-use crate::server::worker::WorkerCtx;
+use crate::server::shared::WorkerCtx;
 use crate::server::worker_state::Installed;
 use crate::server::WorkerInfo;
 use crate::{App, Error};

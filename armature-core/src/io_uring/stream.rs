@@ -1,8 +1,8 @@
 //! `UringStream`: a connection on the ring, as the connection loop's `Io` (tokio's
 //! `AsyncRead`/`AsyncWrite`, plus the parking calls that let an idle connection wait
-//! without buffers), and the accept loop that makes them.
+//! without buffers). The accept loop that makes them is the server's
+//! (`server/accept.rs`).
 
-use std::future::Future;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
@@ -12,9 +12,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::driver::{Driver, Inner};
-use crate::server::accept::AcceptErrors;
-use crate::server::conn::{self, Io};
-use crate::server::worker::WorkerCtx;
+use crate::server::conn::Io;
 
 /// A connection whose receives and sends go through the worker's ring.
 ///
@@ -29,6 +27,14 @@ pub(crate) struct UringStream {
 }
 
 impl UringStream {
+    /// The accepted socket `fd`, opened on `driver`'s ring.
+    pub(crate) fn open(driver: &Rc<Driver>, fd: std::os::fd::OwnedFd) -> UringStream {
+        UringStream {
+            slot: driver.open(fd),
+            driver: driver.clone(),
+        }
+    }
+
     pub(crate) fn raw_fd(&self) -> RawFd {
         self.driver
             .inner
@@ -199,36 +205,4 @@ impl Drop for UringStream {
     fn drop(&mut self) {
         self.driver.inner.borrow_mut().release(self.slot);
     }
-}
-
-/// The worker's accept loop on the ring, in place of the tokio listener's: the same
-/// connection manager registration, the same `conn::serve`, and on shutdown the same
-/// stop (the multishot accept cancelled, the listener closed).
-pub(crate) async fn accept_loop<S, F>(
-    driver: Rc<Driver>,
-    listener: std::net::TcpListener,
-    ctx: &Rc<WorkerCtx<S>>,
-    mut shutdown: Pin<&mut F>,
-) where
-    S: Send + Sync + 'static,
-    F: Future<Output = ()>,
-{
-    driver.listen(listener);
-    let mut errors = AcceptErrors::new();
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => break,
-            res = std::future::poll_fn(|cx| driver.poll_accept(cx)) => match res {
-                Ok(fd) => {
-                    let _ = socket2::SockRef::from(&fd).set_nodelay(true);
-                    let stream = UringStream { slot: driver.open(fd), driver: driver.clone() };
-                    let guard = ctx.manager.register(stream.raw_fd());
-                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
-                }
-                Err(e) => errors.failed(e, &ctx.manager).await,
-            },
-        }
-    }
-    driver.close_accept();
 }

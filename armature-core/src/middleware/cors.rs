@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::hooks::{self, Carry, Hooks};
+use super::chain::around;
+use super::hooks::{self, AnyHooks, Carry, Hooks};
 use super::{Middleware, Next};
 use crate::fast_response::FastValue;
 use crate::handler::BoxFuture;
@@ -233,10 +234,10 @@ impl Hooks for Cors {
 
 impl Middleware for Cors {
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        hooks::around(self, req, next)
+        around(self, req, next)
     }
 
-    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
-        Some(hooks::Builtin::Cors(self))
+    fn hooks(self: Arc<Self>) -> Option<AnyHooks> {
+        Some(AnyHooks(self))
     }
 }

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::hooks::{self, Carry, Hooks};
+use super::chain::around;
+use super::hooks::{AnyHooks, Carry, Hooks};
 use super::{Middleware, Next};
 use crate::handler::BoxFuture;
 use crate::http::HttpRequest;
@@ -68,10 +69,10 @@ impl Hooks for DefaultHeaders {
 
 impl Middleware for DefaultHeaders {
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        hooks::around(self, req, next)
+        around(self, req, next)
     }
 
-    fn hooks(self: std::sync::Arc<Self>) -> Option<hooks::Builtin> {
-        Some(hooks::Builtin::DefaultHeaders(self))
+    fn hooks(self: std::sync::Arc<Self>) -> Option<AnyHooks> {
+        Some(AnyHooks(self))
     }
 }

@@ -62,6 +62,8 @@
 //! [`DefaultHeaders`], [`Cors`], [`Compression`], [`Metrics`] (request count, errors
 //! and latency per route template, for Prometheus).
 
+mod builtin;
+mod chain;
 pub(crate) mod compression;
 mod cors;
 mod default_headers;
@@ -71,15 +73,9 @@ mod request_id;
 mod request_log;
 mod timeout;
 
-use std::future::Future;
-use std::sync::Arc;
-
-use crate::extract::Rejections;
-use crate::handler::{BoxFuture, ErasedHandler};
-use crate::http::HttpRequest;
-use crate::response::{IntoResponse, Response};
-
-pub(crate) use hooks::{After, Carries, HookStack};
+pub(crate) use builtin::{enter, After, Carries, HookStack};
+pub(crate) use chain::{bind, run, stack, Bound, Layer, Layered, RouteLabel, Stack, Terminal};
+pub use chain::{Middleware, Next};
 
 pub use compression::Compression;
 pub use cors::Cors;
@@ -88,180 +84,3 @@ pub use metrics::{Metrics, DEFAULT_BUCKETS, OPENMETRICS_TEXT, PROMETHEUS_TEXT, U
 pub use request_id::{RequestId, REQUEST_ID_HEADER};
 pub use request_log::{RequestLog, ACCESS_TARGET};
 pub use timeout::Timeout;
-
-/// A layer around handlers. Implemented by every
-/// `Fn(HttpRequest, Next) -> impl Future<Output = impl IntoResponse>` (so an
-/// `async fn(HttpRequest, Next) -> Response` is middleware), and by the built-in
-/// middleware types.
-pub trait Middleware: Send + Sync + 'static {
-    /// Handles `req`: calls `next.run(req)` to go on (or not, to answer itself).
-    fn call(&self, req: HttpRequest, next: Next) -> BoxFuture;
-
-    /// The built-in middleware's fast form (the connection loop runs it without a
-    /// future per layer); `None` for any other middleware. Not for use outside the
-    /// crate: the returned type cannot be named there.
-    #[doc(hidden)]
-    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
-        None
-    }
-
-    /// This layer as it runs on one route (the [`Metrics`] label their counters
-    /// with it), or `None` to run as it is. Called once per route when the app is
-    /// built. Not for use outside the crate, as [`hooks`](Self::hooks).
-    #[doc(hidden)]
-    fn bind(&self, _route: &metrics::RouteLabel<'_>) -> Option<Layer> {
-        None
-    }
-}
-
-impl<F, Fut, R> Middleware for F
-where
-    F: Fn(HttpRequest, Next) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + 'static,
-    R: IntoResponse,
-{
-    fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        let fut = self(req, next);
-        Box::pin(async move { fut.await.into_response() })
-    }
-}
-
-/// Middleware as the router stores it: shared by every worker.
-pub(crate) type Layer = Arc<dyn Middleware>;
-
-/// The layers of one route, outermost first.
-pub(crate) type Stack = Arc<[Layer]>;
-
-/// A handler bound to the app's state: what a route's innermost layer calls.
-pub(crate) trait Endpoint: Send + Sync {
-    fn call(&self, req: &HttpRequest) -> BoxFuture;
-}
-
-/// A route's (or the fallback's) handler with the app's state.
-pub(crate) struct Bound<S> {
-    pub handler: Box<dyn ErasedHandler<S>>,
-    pub state: Arc<S>,
-}
-
-impl<S: Send + Sync + 'static> Endpoint for Bound<S> {
-    fn call(&self, req: &HttpRequest) -> BoxFuture {
-        self.handler.call(req, &self.state)
-    }
-}
-
-/// What the innermost layer calls: a handler (no allocation: a shared reference), or
-/// a response ready at once (the built-in `404`/`405`; boxed, so that `Next`, which
-/// every middleware future holds, stays small: unboxed it cost ~300 instructions a
-/// request in memcpy through an `async fn` layer).
-pub(crate) enum Terminal {
-    Endpoint(Arc<dyn Endpoint>),
-    Ready(Box<Response>),
-}
-
-/// The rest of the chain: the inner layers, then the handler.
-pub struct Next {
-    stack: Stack,
-    pos: usize,
-    terminal: Terminal,
-}
-
-impl Next {
-    /// Runs the rest of the chain on `req` (the handler's extractors read this
-    /// request, with the changes made to it) and returns its response.
-    pub fn run(mut self, req: HttpRequest) -> BoxFuture {
-        match self.stack.get(self.pos).cloned() {
-            Some(layer) => {
-                self.pos += 1;
-                layer.call(req, self)
-            }
-            None => match self.terminal {
-                Terminal::Endpoint(endpoint) => endpoint.call(&req),
-                Terminal::Ready(resp) => Box::pin(std::future::ready(*resp)),
-            },
-        }
-    }
-}
-
-impl std::fmt::Debug for Next {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Next")
-            .field("layers_left", &(self.stack.len() - self.pos))
-            .finish()
-    }
-}
-
-/// Runs `req` through `stack` (outermost first) into `terminal`.
-pub(crate) fn run(stack: &Stack, req: HttpRequest, terminal: Terminal) -> BoxFuture {
-    Next {
-        stack: stack.clone(),
-        pos: 0,
-        terminal,
-    }
-    .run(req)
-}
-
-/// The layers for a route, outermost first, from the app-wide and the route's own
-/// middleware, each in the order added (the last added runs first).
-pub(crate) fn stack(app: &[Layer], route: &[Layer]) -> Stack {
-    app.iter()
-        .rev()
-        .chain(route.iter().rev())
-        .cloned()
-        .collect()
-}
-
-/// `stack` with each layer bound to `route` (see [`Middleware::bind`]); the same
-/// stack when no layer binds.
-pub(crate) fn bind(stack: Stack, route: &metrics::RouteLabel<'_>) -> Stack {
-    let bound: Vec<Option<Layer>> = stack.iter().map(|layer| layer.bind(route)).collect();
-    if bound.iter().all(Option::is_none) {
-        return stack;
-    }
-    stack
-        .iter()
-        .zip(bound)
-        .map(|(layer, bound)| bound.unwrap_or_else(|| layer.clone()))
-        .collect()
-}
-
-pub(crate) use metrics::RouteLabel;
-
-/// A route's handler inside its middleware.
-pub(crate) struct Layered {
-    endpoint: Arc<dyn Endpoint>,
-    stack: Stack,
-}
-
-impl Layered {
-    /// `handler` (with the app's `state`, which every call passes anyway) inside
-    /// `stack`.
-    pub fn new<S: Send + Sync + 'static>(
-        handler: Box<dyn ErasedHandler<S>>,
-        state: Arc<S>,
-        stack: Stack,
-    ) -> Self {
-        Layered {
-            endpoint: Arc::new(Bound { handler, state }),
-            stack,
-        }
-    }
-}
-
-impl<S: Send + Sync + 'static> ErasedHandler<S> for Layered {
-    fn call(&self, req: &HttpRequest, _state: &Arc<S>) -> BoxFuture {
-        run(
-            &self.stack,
-            req.clone(),
-            Terminal::Endpoint(self.endpoint.clone()),
-        )
-    }
-
-    fn answer_rejections_with(&mut self, _: &Rejections) {
-        // Nothing to do: the handler inside was given them before it was wrapped
-        // (`App::into_shared`), and a refused request's answer comes made (`refuse`).
-    }
-
-    fn refuse(&self, req: &HttpRequest, resp: Response) -> BoxFuture {
-        run(&self.stack, req.clone(), Terminal::Ready(Box::new(resp)))
-    }
-}

@@ -5,7 +5,8 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::hooks::{self, Carry, Hooks};
+use super::chain::around;
+use super::hooks::{self, AnyHooks, Carry, Hooks};
 use super::{Middleware, Next};
 use crate::fast_response::{FastValue, InlineStr};
 use crate::handler::BoxFuture;
@@ -252,11 +253,11 @@ impl Hooks for RequestId {
 
 impl Middleware for RequestId {
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        hooks::around(self, req, next)
+        around(self, req, next)
     }
 
-    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
-        Some(hooks::Builtin::RequestId(self))
+    fn hooks(self: Arc<Self>) -> Option<AnyHooks> {
+        Some(AnyHooks(self))
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use super::hooks::{self, Carry, Hooks};
+use super::chain::around;
+use super::hooks::{AnyHooks, Carry, Hooks, Pending};
 use super::{Middleware, Next, REQUEST_ID_HEADER};
 use crate::handler::BoxFuture;
 use crate::http::HttpRequest;
@@ -63,16 +64,6 @@ impl RequestLog {
     }
 }
 
-/// What the log keeps of a request it logs, until the response.
-pub struct Pending {
-    start: Instant,
-    method: crate::http::Method,
-    target: String,
-    sent_id: Option<String>,
-    /// Encloses the inner layers and the handler.
-    pub(super) span: tracing::Span,
-}
-
 impl Hooks for RequestLog {
     #[inline]
     fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
@@ -125,10 +116,10 @@ impl Hooks for RequestLog {
 
 impl Middleware for RequestLog {
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        hooks::around(self, req, next)
+        around(self, req, next)
     }
 
-    fn hooks(self: std::sync::Arc<Self>) -> Option<hooks::Builtin> {
-        Some(hooks::Builtin::RequestLog(*self))
+    fn hooks(self: std::sync::Arc<Self>) -> Option<AnyHooks> {
+        Some(AnyHooks(self))
     }
 }

@@ -1,12 +1,26 @@
-//! `AcceptErrors`: what a worker's accept loop (epoll or io_uring) does when
-//! `accept` fails, above all when the process is out of file descriptors.
+//! A worker's accept loops, on epoll (tokio's listener) and on io_uring (`Backend`
+//! picks one), and `AcceptErrors`: what both do when `accept` fails, above all
+//! when the process is out of file descriptors.
 
+use std::future::Future;
 use std::io;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::connection_manager::{nofile_limit, ConnectionManager, Relief};
+use tokio::net::TcpListener;
+
+use super::config::ServerConfig;
+use super::conn;
+use super::shared::WorkerCtx;
+use crate::connection_manager::Relief;
+use crate::connection_manager::{nofile_limit, ConnectionManager};
+use crate::error::Error;
+#[cfg(all(feature = "io_uring", target_os = "linux"))]
+use crate::io_uring::{driver::Driver, stream::UringStream};
 
 /// The first pause when nothing can be closed, and other errors' pause.
 const MIN_PAUSE: Duration = Duration::from_millis(10);
@@ -108,6 +122,138 @@ fn episode_begins() -> bool {
     let now = START.get_or_init(Instant::now).elapsed().as_millis() as u64 + 1;
     let last = LAST.swap(now, Ordering::Relaxed);
     last == 0 || now.saturating_sub(last) >= EPISODE_GAP.as_millis() as u64
+}
+
+/// Where a worker accepts: on io_uring when the configuration asks for it and the
+/// kernel allows it, otherwise on epoll (tokio's listener).
+pub(crate) struct Backend {
+    #[cfg(all(feature = "io_uring", target_os = "linux"))]
+    ring: Option<Rc<Driver>>,
+}
+
+impl Backend {
+    /// Sets up the ring, if `config` asks for one (a kernel that refuses it is
+    /// reported, and the worker runs on epoll).
+    pub(crate) fn new(config: &ServerConfig) -> Backend {
+        #[cfg(not(all(feature = "io_uring", target_os = "linux")))]
+        let _ = config;
+        Backend {
+            #[cfg(all(feature = "io_uring", target_os = "linux"))]
+            ring: match config.io_uring.as_ref().map(Driver::new) {
+                Some(Ok(driver)) => Some(driver),
+                Some(Err(why)) => {
+                    crate::io_uring::report_fallback(&why);
+                    None
+                }
+                None => None,
+            },
+        }
+    }
+
+    /// Accepts on `listener` until `shutdown` (the listener is closed then), on the
+    /// ring or on epoll.
+    pub(crate) async fn accept<S, F>(
+        self,
+        listener: std::net::TcpListener,
+        ctx: &Rc<WorkerCtx<S>>,
+        shutdown: Pin<&mut F>,
+    ) -> Result<Accepted, Error>
+    where
+        S: Send + Sync + 'static,
+        F: Future<Output = ()>,
+    {
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        if let Some(driver) = self.ring {
+            let turns = tokio::task::spawn_local(driver.clone().run());
+            uring_accept_loop(driver, listener, ctx, shutdown).await;
+            return Ok(Accepted { turns: Some(turns) });
+        }
+        accept_loop(listener, ctx, shutdown).await?;
+        Ok(Accepted {
+            #[cfg(all(feature = "io_uring", target_os = "linux"))]
+            turns: None,
+        })
+    }
+}
+
+/// A backend that stopped accepting; what it runs outlives the drain (draining
+/// connections still use the ring's driver) until [`Accepted::finish`].
+pub(crate) struct Accepted {
+    #[cfg(all(feature = "io_uring", target_os = "linux"))]
+    turns: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Accepted {
+    /// After the drain: stops the ring's driver.
+    pub(crate) fn finish(self) {
+        #[cfg(all(feature = "io_uring", target_os = "linux"))]
+        if let Some(turns) = self.turns {
+            turns.abort();
+        }
+    }
+}
+
+/// The worker's accept loop on epoll (tokio's listener), until `shutdown`; the
+/// listener is closed when it returns.
+async fn accept_loop<S, F>(
+    listener: std::net::TcpListener,
+    ctx: &Rc<WorkerCtx<S>>,
+    mut shutdown: Pin<&mut F>,
+) -> Result<(), Error>
+where
+    S: Send + Sync + 'static,
+    F: Future<Output = ()>,
+{
+    let listener = TcpListener::from_std(listener)
+        .map_err(|e| Error::io("cannot register the listener", e))?;
+    let mut errors = AcceptErrors::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return Ok(()),
+            res = listener.accept() => match res {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    let guard = ctx.manager.register(stream.as_raw_fd());
+                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                }
+                Err(e) => errors.failed(e, &ctx.manager).await,
+            },
+        }
+    }
+}
+
+#[cfg(all(feature = "io_uring", target_os = "linux"))]
+/// The worker's accept loop on the ring, in place of the tokio listener's: the same
+/// connection manager registration, the same `conn::serve`, and on shutdown the same
+/// stop (the multishot accept cancelled, the listener closed).
+async fn uring_accept_loop<S, F>(
+    driver: Rc<Driver>,
+    listener: std::net::TcpListener,
+    ctx: &Rc<WorkerCtx<S>>,
+    mut shutdown: Pin<&mut F>,
+) where
+    S: Send + Sync + 'static,
+    F: Future<Output = ()>,
+{
+    driver.listen(listener);
+    let mut errors = AcceptErrors::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            res = std::future::poll_fn(|cx| driver.poll_accept(cx)) => match res {
+                Ok(fd) => {
+                    let _ = socket2::SockRef::from(&fd).set_nodelay(true);
+                    let stream = UringStream::open(&driver, fd);
+                    let guard = ctx.manager.register(stream.raw_fd());
+                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                }
+                Err(e) => errors.failed(e, &ctx.manager).await,
+            },
+        }
+    }
+    driver.close_accept();
 }
 
 #[cfg(test)]

@@ -12,12 +12,10 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::worker::WorkerCtx;
+use super::dispatch::{route, route_refused, Caught};
+use super::shared::WorkerCtx;
 use crate::connection_manager::ConnHandle;
 use crate::extract::Rejection;
-use crate::fast_response::FastResponse;
-use crate::future_slot::FutureSlot;
-use crate::handler::{BoxFuture, CatchPanic, Caught};
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
@@ -25,9 +23,7 @@ use crate::proto::chunked::{decode_chunked, ChunkedError};
 use crate::proto::encode::{BodyFraming, More, OutBuffer, Pending};
 use crate::proto::parse::{BodyKind, Head};
 use crate::response::Response;
-use crate::routing::MatchError;
 pub(crate) use crate::rt::io::Io;
-use crate::IntoResponse;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -369,48 +365,6 @@ fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) 
     }
 }
 
-/// Routes a request and starts its handler (extractors run here). Routing failures
-/// and rejections answer at once; a panic in the handler becomes `500`.
-// The large `Err` (a whole response) never travels: `route` is inlined into the
-// loop, which matches on the result at once.
-#[allow(clippy::result_large_err)]
-#[inline]
-fn route<'a, S: Send + Sync + 'static>(
-    ctx: &'a WorkerCtx<S>,
-    req: &mut HttpRequest,
-    carries: &'a mut middleware::Carries,
-    slot: &'a mut FutureSlot,
-) -> Result<CatchPanic<'a>, Response> {
-    let shared = &*ctx.shared;
-    let endpoint = match find(ctx, req) {
-        Ok(endpoint) => endpoint,
-        Err(e) => return unmatched(shared, req, e, slot),
-    };
-    Ok(match &endpoint.hooks {
-        None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
-        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries, slot),
-    })
-}
-
-/// The route `req` matches (its path parameters set on `req`), or why none does.
-#[inline(always)]
-fn find<'a, S>(
-    ctx: &'a WorkerCtx<S>,
-    req: &mut HttpRequest,
-) -> Result<&'a super::Endpoint<S>, MatchError> {
-    let matched = {
-        let mut cache = ctx.route_cache.borrow_mut();
-        ctx.shared.router.find(&mut cache, req.method, req.path())
-    };
-    let m = matched?;
-    // A fresh request has no parameters: static routes skip the copy.
-    if !m.ranges.is_empty() {
-        req.params = m.ranges;
-        req.param_names = Cow::Borrowed(m.value.params);
-    }
-    Ok(m.value)
-}
-
 /// A request whose body is over the limit, refused before its handler could run:
 /// the app's answer to the rejection ([`App::rejection`](crate::App::rejection)),
 /// encoded with `Connection: close`, through the middleware of the route the request
@@ -437,68 +391,6 @@ async fn refuse<S: Send + Sync + 'static, W: AsyncWrite + Unpin>(
         }
     }
     Ok(())
-}
-
-/// [`route`] for a refused request: the app's answer to `rejection` in the
-/// handler's place. On the general (future per layer) path, even for a route
-/// whose middleware are all hooks: what the hot path inlines keeps its one caller.
-fn route_refused<S: Send + Sync + 'static>(
-    ctx: &WorkerCtx<S>,
-    req: &mut HttpRequest,
-    rejection: Rejection,
-) -> BoxFuture {
-    let shared = &*ctx.shared;
-    let answer = shared.rejections.answer(rejection);
-    let stack = match find(ctx, req) {
-        Ok(endpoint) => match &endpoint.hooks {
-            Some(hooks) => hooks.as_stack(),
-            None => return endpoint.handler.refuse(req, answer),
-        },
-        Err(_) => match &shared.unmatched_stack {
-            Some(stack) => stack,
-            None => return Box::pin(std::future::ready(answer)),
-        },
-    };
-    middleware::run(
-        stack,
-        req.clone(),
-        middleware::Terminal::Ready(Box::new(answer)),
-    )
-}
-
-/// A request no route matched: the fallback (for a path no method has) or the
-/// built-in `404`/`405`, inside the app-wide middleware when there is some.
-#[cold]
-#[allow(clippy::result_large_err)]
-fn unmatched<'a, S: Send + Sync + 'static>(
-    shared: &super::Shared<S>,
-    req: &HttpRequest,
-    e: MatchError,
-    slot: &'a mut FutureSlot,
-) -> Result<CatchPanic<'a>, Response> {
-    let fixed = match e {
-        MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
-            .with_header("Allow", allow)
-            .into_response(),
-        _ => Response::text(StatusCode::NOT_FOUND, "Not Found"),
-    };
-    let fallback = match &shared.fallback {
-        Some(h) if fixed.status() == StatusCode::NOT_FOUND => Some(h),
-        _ => None,
-    };
-    match (&shared.unmatched_stack, fallback) {
-        (None, None) => Err(fixed),
-        (None, Some(b)) => Ok(CatchPanic::new(&*b.handler, req, &b.state, slot)),
-        (Some(stack), fallback) => {
-            let terminal = match fallback {
-                Some(b) => middleware::Terminal::Endpoint(b.clone()),
-                None => middleware::Terminal::Ready(Box::new(fixed)),
-            };
-            Ok(CatchPanic::build(|| {
-                middleware::run(stack, req.clone(), terminal)
-            }))
-        }
-    }
 }
 
 fn error_response(out: &mut OutBuffer, status: StatusCode, msg: Cow<'static, str>) {

@@ -4,6 +4,8 @@
 pub(crate) mod accept;
 mod config;
 pub(crate) mod conn;
+mod dispatch;
+pub(crate) mod shared;
 mod shutdown;
 pub(crate) mod worker;
 pub(crate) mod worker_state;
@@ -14,28 +16,17 @@ use std::thread::JoinHandle;
 
 pub use crate::rt::worker_state::WorkerInfo;
 pub use config::ServerConfig;
+pub(crate) use shared::{Endpoint, Shared};
 pub use shutdown::ShutdownHandle;
 
 use crate::error::Error;
 use crate::extract::{Rejection, Rejections};
 use crate::handler::{Erased, ErasedHandler, Handler};
 use crate::http::Method;
-use crate::middleware::{self, Layer, Layered, Middleware, Stack};
+use crate::middleware::{self, Layer, Layered, Middleware};
 use crate::response::IntoResponse;
 use crate::routing::Router;
 use worker_state::{BoxError, Factories};
-
-/// A route's handler and its parameter names, as the router stores it.
-pub(crate) struct Endpoint<S> {
-    pub handler: Box<dyn ErasedHandler<S>>,
-    /// Parameter names in pattern order, interned for the life of the process so
-    /// requests can refer to them without allocating or reference counting. Apps
-    /// build their routes once; each costs a few bytes.
-    pub params: &'static [&'static str],
-    /// The route's middleware when it is all hooks (then `handler` is the bare
-    /// handler, and the connection loop runs the hooks around it).
-    pub hooks: Option<middleware::HookStack>,
-}
 
 /// One route as the app collects it, before the router is built.
 struct RouteEntry<S> {
@@ -44,22 +35,6 @@ struct RouteEntry<S> {
     handler: Box<dyn ErasedHandler<S>>,
     /// Its own middleware, in the order added.
     middleware: Vec<Layer>,
-}
-
-/// What every worker shares.
-pub(crate) struct Shared<S> {
-    pub router: Router<Endpoint<S>>,
-    /// What answers a path no route matches, inside the app-wide middleware.
-    pub fallback: Option<Arc<middleware::Bound<S>>>,
-    /// The app-wide middleware (outermost first), for requests no route matched; `None`
-    /// when there is none, so those answer at once.
-    pub unmatched_stack: Option<Stack>,
-    /// The app's answer to requests refused before their handler ran.
-    pub rejections: Rejections,
-    pub state: Arc<S>,
-    pub config: ServerConfig,
-    /// Per-worker state factories, run by each worker before the server listens.
-    pub worker_states: Factories,
 }
 
 /// An application: routes, shared state and configuration.

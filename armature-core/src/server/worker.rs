@@ -1,25 +1,20 @@
 //! Workers: one OS thread per worker, each running a current-thread tokio runtime
 //! that accepts on its own `SO_REUSEPORT` listener and serves its connections.
 
-use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::accept::AcceptErrors;
-use super::shutdown::{Draining, ShutdownHandle};
+use super::accept;
+use super::shared::{Shared, WorkerCtx};
+use super::shutdown::ShutdownHandle;
 use super::worker_state::WorkerInfo;
-use super::{conn, Shared};
-use crate::connection_manager::{self, ConnectionManager};
+use crate::connection_manager;
 use crate::error::Error;
 use crate::proto::date;
-use crate::proto::parse::SIMDParser;
-use crate::routing::RouteCache;
 
 /// Binds `n` sockets on `addr` with `SO_REUSEPORT`, without listening yet (a client
 /// is refused until [`run_workers`] has every worker ready); the kernel will spread
@@ -193,40 +188,6 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     }
 }
 
-/// Per-worker state shared by its connections (single-threaded: `Rc`/`Cell`).
-pub(crate) struct WorkerCtx<S> {
-    pub shared: Arc<Shared<S>>,
-    pub parser: SIMDParser,
-    pub route_cache: RefCell<RouteCache>,
-    pub shutting_down: Cell<bool>,
-    /// Fired with `shutting_down`, for upgraded (WebSocket) connections.
-    pub going_away: Rc<Draining>,
-    /// Buffer sizing and pools, adaptive keep-alive, the registry of live
-    /// connections and idle culling.
-    pub manager: Rc<ConnectionManager>,
-}
-
-impl<S> WorkerCtx<S> {
-    pub fn new(shared: Arc<Shared<S>>) -> Self {
-        let config = &shared.config;
-        WorkerCtx {
-            parser: SIMDParser::with_limits(
-                config.max_headers,
-                config.max_head_size,
-                config.max_uri_len,
-            ),
-            route_cache: RefCell::new(RouteCache::new(config.route_cache_size)),
-            shutting_down: Cell::new(false),
-            going_away: Rc::default(),
-            manager: Rc::new(ConnectionManager::for_worker(
-                config.get_connection_manager().clone(),
-                config.workers,
-            )),
-            shared,
-        }
-    }
-}
-
 fn worker_main<S: Send + Sync + 'static>(
     shared: Arc<Shared<S>>,
     info: WorkerInfo,
@@ -276,22 +237,9 @@ fn worker_main<S: Send + Sync + 'static>(
                 return Ok(());
             }
         };
-        // The ring is set up before the worker reports ready, so a server that listens
-        // has every ring (or has said why it runs on epoll).
-        #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        let uring = match shared
-            .config
-            .io_uring
-            .as_ref()
-            .map(crate::io_uring::driver::Driver::new)
-        {
-            Some(Ok(driver)) => Some(driver),
-            Some(Err(why)) => {
-                crate::io_uring::report_fallback(&why);
-                None
-            }
-            None => None,
-        };
+        // Before the worker reports ready, so a server that listens has every ring (or
+        // has said why it runs on epoll).
+        let backend = accept::Backend::new(&shared.config);
         let _ = report.send(Startup::Ready);
         drop(report);
         let listener = tokio::select! {
@@ -316,67 +264,19 @@ fn worker_main<S: Send + Sync + 'static>(
                 date::refresh();
             }
         });
-        // On the ring, when the kernel allowed it; otherwise the tokio listener. Both
-        // stop accepting on `shutdown` (the listener closed), then drain the same way.
-        #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        let turns = match uring {
-            Some(driver) => {
-                let turns = tokio::task::spawn_local(driver.clone().run());
-                crate::io_uring::stream::accept_loop(driver, listener, &ctx, shutdown.as_mut())
-                    .await;
-                Some(turns)
-            }
-            None => {
-                accept_loop(listener, &ctx, shutdown.as_mut()).await?;
-                None
-            }
-        };
-        #[cfg(not(all(feature = "io_uring", target_os = "linux")))]
-        accept_loop(listener, &ctx, shutdown.as_mut()).await?;
+        // Both backends stop accepting on `shutdown` (the listener closed), then drain
+        // the same way.
+        let accepted = backend.accept(listener, &ctx, shutdown.as_mut()).await?;
         // Drain: close idle connections, let busy ones finish.
         ctx.shutting_down.set(true);
         ctx.going_away.fire();
         ctx.manager.close_idle();
         let _ = tokio::time::timeout(config.drain_timeout, ctx.manager.drained()).await;
-        // The ring's driver outlives the drain: draining connections still use it.
-        #[cfg(all(feature = "io_uring", target_os = "linux"))]
-        if let Some(turns) = turns {
-            turns.abort();
-        }
+        accepted.finish();
         ticker.abort();
         connection_manager::set_current(None);
         Ok(())
     })
-}
-
-/// The worker's accept loop on epoll (tokio's listener), until `shutdown`; the
-/// listener is closed when it returns.
-async fn accept_loop<S, F>(
-    listener: std::net::TcpListener,
-    ctx: &Rc<WorkerCtx<S>>,
-    mut shutdown: std::pin::Pin<&mut F>,
-) -> Result<(), Error>
-where
-    S: Send + Sync + 'static,
-    F: std::future::Future<Output = ()>,
-{
-    let listener = TcpListener::from_std(listener)
-        .map_err(|e| Error::io("cannot register the listener", e))?;
-    let mut errors = AcceptErrors::new();
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => return Ok(()),
-            res = listener.accept() => match res {
-                Ok((stream, _)) => {
-                    let _ = stream.set_nodelay(true);
-                    let guard = ctx.manager.register(stream.as_raw_fd());
-                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
-                }
-                Err(e) => errors.failed(e, &ctx.manager).await,
-            },
-        }
-    }
 }
 
 /// SIGTERM and SIGINT, caught from the moment [`Signals::install`] returns.

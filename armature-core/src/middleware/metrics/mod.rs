@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::FutureExt;
 
 use super::hooks::{self, Carry, Hooks};
-use super::{Layer, Middleware, Next};
+use super::{Layer, Middleware, Next, RouteLabel};
 use crate::extract::Headers;
 use crate::handler::BoxFuture;
 use crate::http::{HttpRequest, HttpResponse, Method, StatusCode};
@@ -221,20 +221,6 @@ impl Metrics {
     }
 }
 
-/// The route a layer is being bound to (see
-/// [`Middleware::bind`](super::Middleware::bind)).
-///
-/// `pub` in a private module: nameable only inside the crate.
-#[derive(Debug)]
-pub struct RouteLabel<'a> {
-    /// The route's method; `None` for the requests no route matched.
-    pub(crate) method: Option<Method>,
-    /// The route's template; `None` for the requests no route matched.
-    pub(crate) pattern: Option<&'a str>,
-    /// How many workers the server runs.
-    pub(crate) workers: usize,
-}
-
 impl Middleware for Metrics {
     /// Not bound to a route (not reached: the app binds every stack it builds).
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
@@ -299,7 +285,7 @@ impl Middleware for Recorder {
         })
     }
 
-    fn hooks(self: Arc<Self>) -> Option<hooks::Builtin> {
-        Some(hooks::Builtin::Metrics((*self).clone()))
+    fn hooks(self: Arc<Self>) -> Option<hooks::AnyHooks> {
+        Some(hooks::AnyHooks(self))
     }
 }

@@ -1,0 +1,382 @@
+//! Running the routed handler: routing a request to its endpoint, starting the
+//! handler (inside its hook middleware, or its general middleware), and polling it
+//! to a response with a panic answered `500`. The connection loop (`conn`) calls
+//! [`route`] and polls the [`CatchPanic`] it returns.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::shared::{Endpoint, Shared, WorkerCtx};
+use crate::extract::Rejection;
+use crate::fast_response::FastResponse;
+use crate::future_slot::{FutureSlot, SlotFuture};
+use crate::handler::{BoxFuture, ErasedHandler};
+use crate::http::{HttpRequest, StatusCode};
+use crate::middleware::{self, After, Carries, HookStack};
+use crate::response::Response;
+use crate::routing::MatchError;
+use crate::IntoResponse;
+
+/// Routes a request and starts its handler (extractors run here). Routing failures
+/// and rejections answer at once; a panic in the handler becomes `500`.
+// The large `Err` (a whole response) never travels: `route` is inlined into the
+// loop, which matches on the result at once.
+#[allow(clippy::result_large_err)]
+#[inline]
+pub(crate) fn route<'a, S: Send + Sync + 'static>(
+    ctx: &'a WorkerCtx<S>,
+    req: &mut HttpRequest,
+    carries: &'a mut Carries,
+    slot: &'a mut FutureSlot,
+) -> Result<CatchPanic<'a>, Response> {
+    let shared = &*ctx.shared;
+    let endpoint = match find(ctx, req) {
+        Ok(endpoint) => endpoint,
+        Err(e) => return unmatched(shared, req, e, slot),
+    };
+    Ok(match &endpoint.hooks {
+        None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
+        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries, slot),
+    })
+}
+
+/// The route `req` matches (its path parameters set on `req`), or why none does.
+#[inline(always)]
+fn find<'a, S>(
+    ctx: &'a WorkerCtx<S>,
+    req: &mut HttpRequest,
+) -> Result<&'a Endpoint<S>, MatchError> {
+    let matched = {
+        let mut cache = ctx.route_cache.borrow_mut();
+        ctx.shared.router.find(&mut cache, req.method, req.path())
+    };
+    let m = matched?;
+    // A fresh request has no parameters: static routes skip the copy.
+    if !m.ranges.is_empty() {
+        req.params = m.ranges;
+        req.param_names = Cow::Borrowed(m.value.params);
+    }
+    Ok(m.value)
+}
+
+/// [`route`] for a refused request: the app's answer to `rejection` in the
+/// handler's place. On the general (future per layer) path, even for a route
+/// whose middleware are all hooks: what the hot path inlines keeps its one caller.
+pub(crate) fn route_refused<S: Send + Sync + 'static>(
+    ctx: &WorkerCtx<S>,
+    req: &mut HttpRequest,
+    rejection: Rejection,
+) -> BoxFuture {
+    let shared = &*ctx.shared;
+    let answer = shared.rejections.answer(rejection);
+    let stack = match find(ctx, req) {
+        Ok(endpoint) => match &endpoint.hooks {
+            Some(hooks) => hooks.as_stack(),
+            None => return endpoint.handler.refuse(req, answer),
+        },
+        Err(_) => match &shared.unmatched_stack {
+            Some(stack) => stack,
+            None => return Box::pin(std::future::ready(answer)),
+        },
+    };
+    middleware::run(
+        stack,
+        req.clone(),
+        middleware::Terminal::Ready(Box::new(answer)),
+    )
+}
+
+/// A request no route matched: the fallback (for a path no method has) or the
+/// built-in `404`/`405`, inside the app-wide middleware when there is some.
+#[cold]
+#[allow(clippy::result_large_err)]
+fn unmatched<'a, S: Send + Sync + 'static>(
+    shared: &Shared<S>,
+    req: &HttpRequest,
+    e: MatchError,
+    slot: &'a mut FutureSlot,
+) -> Result<CatchPanic<'a>, Response> {
+    let fixed = match e {
+        MatchError::MethodNotAllowed { allow } => FastResponse::new(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header("Allow", allow)
+            .into_response(),
+        _ => Response::text(StatusCode::NOT_FOUND, "Not Found"),
+    };
+    let fallback = match &shared.fallback {
+        Some(h) if fixed.status() == StatusCode::NOT_FOUND => Some(h),
+        _ => None,
+    };
+    match (&shared.unmatched_stack, fallback) {
+        (None, None) => Err(fixed),
+        (None, Some(b)) => Ok(CatchPanic::new(&*b.handler, req, &b.state, slot)),
+        (Some(stack), fallback) => {
+            let terminal = match fallback {
+                Some(b) => middleware::Terminal::Endpoint(b.clone()),
+                None => middleware::Terminal::Ready(Box::new(fixed)),
+            };
+            Ok(CatchPanic::build(|| {
+                middleware::run(stack, req.clone(), terminal)
+            }))
+        }
+    }
+}
+
+impl HookStack {
+    // Here rather than beside the hooks: starting a route's handler inside its hooks
+    // is the hook path's half of running the routed handler.
+    /// Runs the `before`s on `req`, then starts `handler`; the future answers `500`
+    /// for a panic anywhere in the chain, as the general path does.
+    pub(crate) fn start<'a, S>(
+        &'a self,
+        req: &mut HttpRequest,
+        handler: &dyn ErasedHandler<S>,
+        state: &Arc<S>,
+        carries: &'a mut Carries,
+        slot: &'a mut FutureSlot,
+    ) -> CatchPanic<'a> {
+        carries.clear();
+        // Taken out of an `Option`: the borrow itself moves into the call (see
+        // `CatchPanic::new`).
+        let mut slot = Some(slot);
+        let started = catching(|| {
+            let slot = slot.take().expect("called once");
+            let mut spans = false;
+            for (i, layer) in self.layers.iter().enumerate() {
+                if let Some(resp) = layer.before(req, i, carries, &mut spans) {
+                    return (slot.put(std::future::ready(resp)), spans);
+                }
+            }
+            let fut = if spans {
+                let _entered = middleware::enter(carries);
+                handler.call_in(req, state, slot)
+            } else {
+                handler.call_in(req, state, slot)
+            };
+            (fut, spans)
+        });
+        match started {
+            Some((fut, spans)) => CatchPanic::with_after(
+                fut,
+                After {
+                    layers: &self.layers,
+                    carries,
+                    spans,
+                },
+            ),
+            None => CatchPanic::panicked(),
+        }
+    }
+}
+
+/// Runs a handler future, turning a panic (while building or polling it) into `500`;
+/// with hook middleware (see `middleware::hooks`), enters their spans around each
+/// poll, and runs their `after`s on the response.
+pub(crate) struct CatchPanic<'a> {
+    inner: Option<SlotFuture<'a>>,
+    after: Option<After<'a>>,
+}
+
+impl<'a> CatchPanic<'a> {
+    /// `h`'s future, in the connection's `slot`.
+    pub fn new<S>(
+        h: &dyn ErasedHandler<S>,
+        req: &HttpRequest,
+        state: &Arc<S>,
+        slot: &'a mut FutureSlot,
+    ) -> CatchPanic<'a> {
+        // Taken out of an `Option`: the borrow itself moves into the call (the closure
+        // is `FnMut`, so a reborrow of a captured `slot` could not be returned).
+        let mut slot = Some(slot);
+        CatchPanic {
+            inner: catch_unwind(AssertUnwindSafe(|| {
+                h.call_in(req, state, slot.take().expect("called once"))
+            }))
+            .ok(),
+            after: None,
+        }
+    }
+
+    /// The future `start` returns (a panic in `start` itself answers `500` too).
+    pub fn build(start: impl FnOnce() -> BoxFuture) -> CatchPanic<'a> {
+        CatchPanic {
+            inner: catch_unwind(AssertUnwindSafe(start))
+                .ok()
+                .map(SlotFuture::Boxed),
+            after: None,
+        }
+    }
+
+    /// `inner`, then `after` on its response.
+    pub(crate) fn with_after(inner: SlotFuture<'a>, after: After<'a>) -> CatchPanic<'a> {
+        CatchPanic {
+            inner: Some(inner),
+            after: Some(after),
+        }
+    }
+
+    /// Answers `500`.
+    pub(crate) fn panicked() -> CatchPanic<'a> {
+        CatchPanic {
+            inner: None,
+            after: None,
+        }
+    }
+}
+
+/// `f()`, or `None` if it panicked. Built with `panic = "abort"` (the release-fat
+/// profile) a panic never returns, so this is a plain call: `catch_unwind` would
+/// only pass the result through its union (a response is ~400 bytes: two copies
+/// and ~20 instructions a request in callgrind).
+#[inline(always)]
+pub(crate) fn catching<R>(f: impl FnOnce() -> R) -> Option<R> {
+    #[cfg(not(panic = "unwind"))]
+    return Some(f());
+    #[cfg(panic = "unwind")]
+    return catch_unwind(AssertUnwindSafe(f)).ok();
+}
+
+/// A boxed future's response, or `500` for a panic while building or polling it:
+/// [`CatchPanic`] for the cold paths (a request refused before its handler could
+/// run), which need neither the connection's future slot nor the hook middleware's
+/// `after`s. Kept apart so that the hot path's inlined code has no second caller
+/// (with one, LLVM moved the hooks out of line: ~100 instructions a request).
+pub(crate) struct Caught(Option<BoxFuture>);
+
+impl Caught {
+    /// The future `start` returns.
+    pub(crate) fn new(start: impl FnOnce() -> BoxFuture) -> Caught {
+        Caught(catching(start))
+    }
+}
+
+impl Future for Caught {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        let Some(fut) = self.0.as_mut() else {
+            return Poll::Ready(panic_response());
+        };
+        match catching(|| fut.as_mut().poll(cx)) {
+            Some(polled) => polled,
+            None => {
+                self.0 = None;
+                Poll::Ready(panic_response())
+            }
+        }
+    }
+}
+
+fn panic_response() -> Response {
+    Response::text(
+        crate::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal server error: the handler panicked",
+    )
+}
+
+impl CatchPanic<'_> {
+    /// Polls the handler; when it is ready, runs the hook middleware's `after`s on
+    /// its response, then `f`, all on the response where the poll put it: returned
+    /// from a `Future::poll`, each response (~400 bytes) was copied once more,
+    /// 64 instructions a request in callgrind. A panic while polling (or in an
+    /// `after`) answers `500`. Built with `panic = "abort"` (the release-fat
+    /// profile) a panic never returns, and `catching` is a plain call.
+    #[inline]
+    pub(crate) fn poll_with<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        f: impl FnOnce(&mut Response) -> R,
+    ) -> Poll<R> {
+        let Some(fut) = self.inner.as_mut() else {
+            return Poll::Ready(f(&mut panic_response()));
+        };
+        // Each path answers `f` on its own poll's response, where the poll put it
+        // (`answer`): with the two paths' responses merged into one result, the
+        // response (~400 bytes) was copied (+80 instructions a request on hello's
+        // pipelined `/plaintext` in callgrind), and so it was when returned from a
+        // function that ran the `after`s (+85 on `/json` behind request id, CORS
+        // and request log).
+        let after = &mut self.after;
+        let answered = if after.is_none() {
+            answer(after, |_| Pin::new(&mut *fut).poll(cx), |_, _| {}, f)
+        } else {
+            answer(after, |after| poll_in_spans(fut, after, cx), run_after, f)
+        };
+        answered.unwrap_or_else(|panicked| {
+            self.inner = None;
+            self.after = None;
+            Poll::Ready(panicked)
+        })
+    }
+}
+
+/// `poll`, then, if it is ready, `then` and `f` on its response (`ref mut`: where
+/// the poll put it, not on a copy); `Err`, with `f` on `500`, when `poll` or `then`
+/// panicked. Built with `panic = "abort"` (the release-fat profile) a panic never
+/// returns, so there is nothing to catch (see `catching`).
+#[inline(always)]
+fn answer<T, R>(
+    state: &mut T,
+    poll: impl FnOnce(&mut T) -> Poll<Response>,
+    then: impl FnOnce(&mut T, &mut Response),
+    f: impl FnOnce(&mut Response) -> R,
+) -> Result<Poll<R>, R> {
+    #[cfg(not(panic = "unwind"))]
+    return Ok(match poll(state) {
+        Poll::Ready(ref mut resp) => {
+            then(state, resp);
+            Poll::Ready(f(resp))
+        }
+        Poll::Pending => Poll::Pending,
+    });
+    #[cfg(panic = "unwind")]
+    {
+        let mut then = Some(then);
+        match catching(|| {
+            let mut polled = poll(state);
+            if let Poll::Ready(ref mut resp) = polled {
+                (then.take().expect("run once"))(state, resp);
+            }
+            polled
+        }) {
+            Some(Poll::Ready(ref mut resp)) => Ok(Poll::Ready(f(resp))),
+            Some(Poll::Pending) => Ok(Poll::Pending),
+            None => {
+                // The `after`s see the `500` too (the metrics count it, the access
+                // log logs it), unless it is one of them that panicked.
+                let mut resp = panic_response();
+                if let Some(then) = then.take() {
+                    let _ = catching(|| then(state, &mut resp));
+                }
+                Err(f(&mut resp))
+            }
+        }
+    }
+}
+
+/// Polls `fut` inside the hook middleware's spans (a request log's). The common
+/// case, none, tests a flag (not building and dropping an empty guard).
+#[inline(always)]
+fn poll_in_spans(
+    fut: &mut SlotFuture<'_>,
+    after: &mut Option<After<'_>>,
+    cx: &mut Context<'_>,
+) -> Poll<Response> {
+    if after.as_ref().is_some_and(After::has_spans) {
+        let _entered = after.as_ref().and_then(After::enter);
+        Pin::new(&mut *fut).poll(cx)
+    } else {
+        Pin::new(&mut *fut).poll(cx)
+    }
+}
+
+/// Runs the hook middleware's `after`s on the handler's response.
+#[inline(always)]
+fn run_after(after: &mut Option<After<'_>>, resp: &mut Response) {
+    if let Some(after) = after.take() {
+        after.run(resp);
+    }
+}
