@@ -89,6 +89,17 @@ cpu_ticks() {
     echo "${stat##*) }" | awk '{ print $12, $13 }'
 }
 
+# "utime stime" of a server: its process and its direct children (a Node.js server in
+# cluster mode is a primary and its workers; every other server is one process).
+server_ticks() {
+    local pid t user=0 system=0
+    for pid in $1 $(pgrep -P "$1" || true); do
+        read -r -a t <<<"$(cpu_ticks "$pid")"
+        user=$((user + t[0])) system=$((system + t[1]))
+    done
+    echo "$user $system"
+}
+
 # measure <server> <workload> <conns> <seconds> <tag>  -> appends a line to runs.tsv
 measure() {
     local s="$1" w="$2" c="$3" d="$4" tag="$5" log before after extra0 extra1 load1
@@ -97,11 +108,11 @@ measure() {
     log="$logs/$w-c$c-$s-$tag.txt"
     load1="$(cut -d' ' -f1 /proc/loadavg)"
     extra0="$(extra_of "$s")"
-    read -r -a before <<<"$(cpu_ticks "${PID[$s]}")"
+    read -r -a before <<<"$(server_ticks "${PID[$s]}")"
     local args=(-t1 -c"$c" -d"${d}s" --timeout 5s "${req_script[@]}" "$(url "$s" "$req_path")")
     [[ ${#req_script[@]} -gt 0 ]] && args+=(-- "$DEPTH")
     timeout $((d + 30)) taskset -c "$LOAD_CPU" wrk "${args[@]}" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
-    read -r -a after <<<"$(cpu_ticks "${PID[$s]}")"
+    read -r -a after <<<"$(server_ticks "${PID[$s]}")"
     extra1="$(extra_of "$s")"
     kill -0 "${PID[$s]}" 2>/dev/null || die "$s died during the run (see $logs/$s.server.log)"
     [[ "$tag" == warmup ]] && return 0

@@ -5,7 +5,7 @@
 # /work/shared/BENCHMARKING.md, the measuring code of run.sh (lib.sh): servers on
 # core SERVER_CPU, wrk on LOAD_CPU, a discarded warm-up, PAIRS alternating rounds,
 # req/s and server CPU per request split into user and system. A Node.js server in
-# cluster mode (WORKERS > 1) is measured over its whole process tree.
+# cluster mode (WORKERS > 1) is measured over its processes (lib.sh's server_ticks).
 #
 #   benches/compare/nodejs.sh                        # one worker each
 #   WORKERS=2 SERVER_CPU=0,1 LOAD_CPU=0,1 benches/compare/nodejs.sh   # cluster mode vs workers
@@ -49,18 +49,6 @@ bin_of() {
 }
 port_of() {
     case "$1" in armature) echo 18091 ;; node) echo 18092 ;; fastify) echo 18093 ;; esac
-}
-
-# A Node.js server in cluster mode is a process tree: its CPU is the sum over the
-# primary and its workers (lib.sh's version reads one process).
-cpu_ticks() {
-    local pid user=0 system=0 stat fields
-    for pid in $1 $(pgrep -P "$1" || true); do
-        stat="$(cat "/proc/$pid/stat")" || die "pid $pid is gone"
-        read -r -a fields <<<"${stat##*) }"
-        user=$((user + fields[11])) system=$((system + fields[12]))
-    done
-    echo "$user $system"
 }
 
 # --- build ----------------------------------------------------------------------
