@@ -19,6 +19,11 @@ pub use crate::response::BoxFuture;
 /// request itself stays in the connection loop (it is a few hundred bytes; moving
 /// it through each layer showed up as memcpy in instruction counts).
 pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
+    /// Whether one of its extractors streams the body (see
+    /// [`FromRequest::STREAMS_BODY`]).
+    #[doc(hidden)]
+    const STREAMS_BODY: bool = false;
+
     /// Runs the extractors, then the handler (a rejection is answered with its
     /// [`IntoResponse`]).
     fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture;
@@ -71,6 +76,8 @@ macro_rules! impl_handler {
             R: IntoResponse,
             $( $ty: FromRequest<S>, )+
         {
+            const STREAMS_BODY: bool = false $(|| $ty::STREAMS_BODY)+;
+
             #[inline]
             fn call(&self, req: &HttpRequest, state: &Arc<S>) -> BoxFuture {
                 match self.extract(req, state) {
@@ -121,6 +128,11 @@ pub(crate) trait ErasedHandler<S>: Send + Sync {
     /// From now on, answers its extractors' rejections with `rejections` (the app's
     /// [`App::rejection`](crate::App::rejection)); called when the app is built.
     fn answer_rejections_with(&mut self, rejections: &Rejections);
+
+    /// Whether the handler streams the request body ([`Handler::STREAMS_BODY`]).
+    fn streams_body(&self) -> bool {
+        false
+    }
 
     /// `resp`, the answer to a request refused before this handler could run (its
     /// body over the limit), inside the handler's own middleware: as it is when the
@@ -176,5 +188,9 @@ where
 
     fn answer_rejections_with(&mut self, rejections: &Rejections) {
         self.rejections = rejections.clone();
+    }
+
+    fn streams_body(&self) -> bool {
+        H::STREAMS_BODY
     }
 }

@@ -14,10 +14,12 @@ use crate::http::{HeaderMap, HttpRequest, StatusCode};
 use crate::response::{IntoResponse, Response};
 use crate::small_vec::{FormFields, QueryParams};
 
+mod body;
 mod from_request;
 mod rejection;
 mod worker_state;
 
+pub use body::StreamingBody;
 pub use from_request::FromRequest;
 pub(crate) use rejection::Rejections;
 pub use rejection::{Rejection, RejectionKind};
@@ -252,6 +254,8 @@ impl<S> FromRequest<S> for String {
 }
 
 impl<S, T: FromRequest<S>> FromRequest<S> for Option<T> {
+    const STREAMS_BODY: bool = T::STREAMS_BODY;
+
     fn from_request(req: &HttpRequest, state: &Arc<S>) -> Result<Self, Rejection> {
         Ok(T::from_request(req, state).ok())
     }

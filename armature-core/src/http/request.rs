@@ -46,6 +46,9 @@ pub struct HttpRequest {
     /// Their names, in the same (pattern) order: the route's, interned when the app
     /// was built (owned only for requests made by hand).
     pub(crate) param_names: Cow<'static, [&'static str]>,
+    /// The body, when it is streamed to the handler instead of buffered (a route
+    /// whose handler takes [`StreamingBody`](crate::extract::StreamingBody)).
+    pub(crate) incoming: Option<super::incoming::Incoming>,
 }
 
 impl HttpRequest {
@@ -71,6 +74,7 @@ impl HttpRequest {
             body: Bytes::new(),
             params: ParamRanges::new(),
             param_names: Cow::Borrowed(&[]),
+            incoming: None,
         }
     }
 
@@ -85,6 +89,7 @@ impl HttpRequest {
             body: Bytes::new(),
             params: ParamRanges::new(),
             param_names: Cow::Borrowed(&[]),
+            incoming: None,
         }
     }
 

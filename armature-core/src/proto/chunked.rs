@@ -38,6 +38,50 @@ pub(crate) enum ChunkedError {
     TooLarge,
 }
 
+/// The size of a chunk from its size line (without the `\n`): strict hex, chunk
+/// extensions accepted and dropped, the line ending with CRLF.
+#[inline]
+pub(crate) fn chunk_size(line: &[u8]) -> Result<usize, ChunkedError> {
+    let line = line.strip_suffix(b"\r").ok_or(ChunkedError::Malformed(
+        "chunk size line must end with CRLF",
+    ))?;
+    let size_end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
+    let size_hex = &line[..size_end];
+    if size_hex.is_empty() || size_hex.len() > 15 {
+        return Err(ChunkedError::Malformed("bad chunk size"));
+    }
+    let mut size = 0usize;
+    for &b in size_hex {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return Err(ChunkedError::Malformed("bad chunk size")),
+        };
+        size = size * 16 + d as usize;
+    }
+    if line[size_end..].iter().any(|&b| b == b'\r' || b == 0) {
+        return Err(ChunkedError::Malformed("bad chunk extension"));
+    }
+    Ok(size)
+}
+
+/// Checks one trailer line (without the `\n`): `true` for the empty line that ends
+/// the trailer section.
+#[inline]
+pub(crate) fn trailer_line(line: &[u8]) -> Result<bool, ChunkedError> {
+    if line.last() != Some(&b'\r') {
+        return Err(ChunkedError::Malformed("trailer line must end with CRLF"));
+    }
+    if line.len() == 1 {
+        return Ok(true);
+    }
+    if line[0] == b' ' || line[0] == b'\t' || !line.contains(&b':') {
+        return Err(ChunkedError::Malformed("bad trailer field"));
+    }
+    Ok(false)
+}
+
 /// Scans a `chunked` body at the start of `buf`: `Ok(None)` when more bytes are
 /// needed. Chunk extensions and trailer fields are accepted and dropped. Strict:
 /// every line ends with CRLF, sizes are hex without sign or whitespace.
@@ -57,28 +101,7 @@ pub(crate) fn decode_chunked(
             }
             return Ok(None);
         };
-        let line = &buf[pos..pos + nl];
-        let line = line.strip_suffix(b"\r").ok_or(ChunkedError::Malformed(
-            "chunk size line must end with CRLF",
-        ))?;
-        let size_end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
-        let size_hex = &line[..size_end];
-        if size_hex.is_empty() || size_hex.len() > 15 {
-            return Err(ChunkedError::Malformed("bad chunk size"));
-        }
-        let mut size = 0usize;
-        for &b in size_hex {
-            let d = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                b'A'..=b'F' => b - b'A' + 10,
-                _ => return Err(ChunkedError::Malformed("bad chunk size")),
-            };
-            size = size * 16 + d as usize;
-        }
-        if line[size_end..].iter().any(|&b| b == b'\r' || b == 0) {
-            return Err(ChunkedError::Malformed("bad chunk extension"));
-        }
+        let size = chunk_size(&buf[pos..pos + nl])?;
         pos += nl + 1;
         if size == 0 {
             // trailer-section CRLF
@@ -91,15 +114,9 @@ pub(crate) fn decode_chunked(
                     return Ok(None);
                 };
                 let line = &buf[pos..pos + nl];
-                if line.last() != Some(&b'\r') {
-                    return Err(ChunkedError::Malformed("trailer line must end with CRLF"));
-                }
                 pos += nl + 1;
-                if line.len() == 1 {
+                if trailer_line(line)? {
                     break;
-                }
-                if line[0] == b' ' || line[0] == b'\t' || !line.contains(&b':') {
-                    return Err(ChunkedError::Malformed("bad trailer field"));
                 }
                 if pos - trailer_start > max_trailers {
                     return Err(ChunkedError::TooLarge);

@@ -4,6 +4,7 @@
 //! [`crate::simd_parser`] (the parser and its error) and [`crate::vectored_io`]
 //! (encoded responses as write chunks).
 
+pub(crate) mod body;
 pub(crate) mod chunked;
 pub(crate) mod date;
 pub(crate) mod encode;

@@ -8,10 +8,11 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use super::body::{self, Framed};
 use super::dispatch::{route, route_refused, Caught};
 use super::shared::WorkerCtx;
 use crate::connection_manager::ConnHandle;
@@ -19,9 +20,7 @@ use crate::extract::Rejection;
 use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
-use crate::proto::chunked::{decode_chunked, ChunkedError};
 use crate::proto::encode::{BodyFraming, More, OutBuffer, Pending};
-use crate::proto::parse::{BodyKind, Head};
 use crate::response::Response;
 pub(crate) use crate::rt::io::Io;
 
@@ -77,13 +76,9 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                     break;
                 }
             };
-            let framed = match frame(
-                head,
-                &mut bufs.rbuf,
-                config.max_body_size,
-                config.max_head_size,
-            ) {
-                Framed::Complete(bytes, body) => (bytes, body),
+            let framed = match body::frame(&ctx, head, &req, &mut bufs.rbuf) {
+                Framed::Complete(bytes, body) => (bytes, body, None),
+                Framed::Stream(head_bytes, driver) => (head_bytes, Bytes::new(), Some(driver)),
                 Framed::NeedMore => {
                     if !matches!(waiting, Waiting::Body(_)) {
                         waiting = Waiting::Body(Instant::now());
@@ -124,7 +119,7 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
             let http10 = req.version == Version::Http10;
             let head_only = req.method == Method::Head;
             let wants_keep_alive = head.framing.keep_alive;
-            let (bytes, body) = framed;
+            let (bytes, body, streamed) = framed;
             bufs.note_request(bytes.len());
             req.headers.buf = bytes;
             req.body = body;
@@ -137,7 +132,24 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
             // into this future's state (~400 bytes, 64 instructions a request in
             // callgrind). In a block: what `call` borrows (the connection's future
             // slot among it) is free again after it.
-            let (pending, keep_alive) = {
+            let (pending, keep_alive) = if let Some(driver) = streamed {
+                // The body streams to the handler (boxed: see `refuse`).
+                let timer = timer.as_mut();
+                let respond = body::respond(
+                    &ctx,
+                    &mut stream,
+                    timer,
+                    &mut req,
+                    &mut carries,
+                    &mut bufs,
+                    driver,
+                    keep_alive,
+                );
+                match Box::pin(respond).await {
+                    Some(answered) => answered,
+                    None => return,
+                }
+            } else {
                 let call = route(&ctx, &mut req, &mut carries, &mut bufs.futures);
                 // Extractors have taken what they need: the request's hold on the read
                 // buffer ends before the handler's await.
@@ -324,47 +336,6 @@ async fn read_parked<T: Io>(
     }
 }
 
-enum Framed {
-    /// The request's bytes (head at the start) and its decoded body.
-    Complete(Bytes, Bytes),
-    NeedMore,
-    /// The body is over the limit: the head's bytes (a rejection the app answers).
-    TooLarge(Bytes),
-    /// Broken framing (a malformed chunk): answered by the connection itself.
-    Error(StatusCode, &'static str),
-}
-
-/// Cuts the request (head + body) off the front of `rbuf` once its body is complete.
-fn frame(head: Head, rbuf: &mut BytesMut, max_body: usize, max_trailers: usize) -> Framed {
-    let hl = head.head_len;
-    match head.framing.body {
-        BodyKind::None => Framed::Complete(rbuf.split_to(hl).freeze(), Bytes::new()),
-        BodyKind::Length(n) => {
-            if n > max_body as u64 {
-                return Framed::TooLarge(rbuf.split_to(hl).freeze());
-            }
-            let total = hl + n as usize;
-            if rbuf.len() < total {
-                rbuf.reserve(total - rbuf.len());
-                return Framed::NeedMore;
-            }
-            let bytes = rbuf.split_to(total).freeze();
-            let body = bytes.slice(hl..);
-            Framed::Complete(bytes, body)
-        }
-        BodyKind::Chunked => match decode_chunked(&rbuf[hl..], max_body, max_trailers) {
-            Ok(None) => Framed::NeedMore,
-            Ok(Some(chunked)) => {
-                let bytes = rbuf.split_to(hl + chunked.consumed).freeze();
-                let body = chunked.collect(&bytes, hl);
-                Framed::Complete(bytes, body)
-            }
-            Err(ChunkedError::TooLarge) => Framed::TooLarge(rbuf.split_to(hl).freeze()),
-            Err(ChunkedError::Malformed(what)) => Framed::Error(StatusCode::BAD_REQUEST, what),
-        },
-    }
-}
-
 /// A request whose body is over the limit, refused before its handler could run:
 /// the app's answer to the rejection ([`App::rejection`](crate::App::rejection)),
 /// encoded with `Connection: close`, through the middleware of the route the request
@@ -468,7 +439,7 @@ async fn send_stream<W: AsyncWrite + Unpin>(
 /// timer. The timer is the connection's read timer: the read path only ever moves
 /// it earlier and re-arms it lazily (see `serve`), so borrowing it here costs the
 /// read path nothing.
-struct SendTimeout<'a, T> {
+pub(super) struct SendTimeout<'a, T> {
     io: &'a mut T,
     timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
     timeout: Duration,
@@ -477,7 +448,7 @@ struct SendTimeout<'a, T> {
 
 impl<'a, T: AsyncWrite + Unpin> SendTimeout<'a, T> {
     #[inline]
-    fn new(
+    pub(super) fn new(
         io: &'a mut T,
         timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
         config: &crate::ServerConfig,

@@ -2,6 +2,7 @@
 //! running a single-threaded tokio runtime on each, and graceful shutdown.
 
 pub(crate) mod accept;
+mod body;
 mod config;
 pub(crate) mod conn;
 mod dispatch;
@@ -35,6 +36,8 @@ struct RouteEntry<S> {
     handler: Box<dyn ErasedHandler<S>>,
     /// Its own middleware, in the order added.
     middleware: Vec<Layer>,
+    /// Its own body limit ([`App::body_limit`]), else the server's.
+    body_limit: Option<usize>,
 }
 
 /// An application: routes, shared state and configuration.
@@ -128,6 +131,7 @@ impl<S: Send + Sync + 'static> App<S> {
             pattern,
             handler: Box::new(Erased::new(handler)),
             middleware: Vec::new(),
+            body_limit: None,
         });
     }
 
@@ -173,6 +177,41 @@ impl<S: Send + Sync + 'static> App<S> {
         let layer: Layer = Arc::new(middleware);
         for route in &mut self.routes[self.last_call..] {
             route.middleware.push(layer.clone());
+        }
+        self
+    }
+
+    /// Sets the largest request body the routes of the last route call accept (one
+    /// route, every method of an [`any`](App::any) route, or every route a
+    /// [`nest`](App::nest) or [`merge`](App::merge) brought in: a whole nested app), in
+    /// place of the server-wide
+    /// [`max_body_size`](ServerConfig::max_body_size), larger or smaller. As axum's
+    /// `DefaultBodyLimit`, the innermost limit wins: a route that has its own keeps
+    /// it when the app it is in is nested and limited. It applies to the buffered
+    /// extractors (`Bytes`, `String`, `Json`, ...: over it, `413` before the handler
+    /// runs) and to [`StreamingBody`](crate::extract::StreamingBody).
+    /// Called before any route, it is an error that [`App::bind`] reports.
+    ///
+    /// ```
+    /// use armature_core::extract::StreamingBody;
+    /// use armature_core::{App, Bytes};
+    /// let app = App::new()
+    ///     // 64 MiB for uploads, streamed; every other route keeps the default 2 MiB.
+    ///     .post("/upload", |_body: StreamingBody| async { "ok" })
+    ///     .body_limit(64 << 20)
+    ///     // A whole nested app: 16 KiB.
+    ///     .nest("/small", App::new().post("/echo", |b: Bytes| async move { b }))
+    ///     .body_limit(16 << 10);
+    /// # drop(app);
+    /// ```
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        if self.routes.is_empty() {
+            self.build_error
+                .get_or_insert_with(|| "App::body_limit was called before any route".into());
+            return self;
+        }
+        for route in &mut self.routes[self.last_call..] {
+            route.body_limit.get_or_insert(limit);
         }
         self
     }
@@ -417,11 +456,13 @@ impl<S: Send + Sync + 'static> App<S> {
         app_middleware: &[Layer],
         rejections: &Rejections,
         state: &Arc<S>,
-        workers: usize,
+        config: &ServerConfig,
     ) -> Result<Router<Endpoint<S>>, Error> {
+        let workers = config.workers;
         let mut router = Router::new();
         for mut route in routes {
             route.handler.answer_rejections_with(rejections);
+            let streams_body = route.handler.streams_body();
             let (method, pattern) = (route.method, route.pattern);
             let (handler, hooks) = if app_middleware.is_empty() && route.middleware.is_empty() {
                 (route.handler, None)
@@ -452,6 +493,8 @@ impl<S: Send + Sync + 'static> App<S> {
                 handler,
                 params: Box::leak(params.into_boxed_slice()),
                 hooks,
+                body_limit: route.body_limit.unwrap_or(config.max_body_size),
+                streams_body,
             };
             router
                 .route(method, &pattern, endpoint)
@@ -469,12 +512,18 @@ impl<S: Send + Sync + 'static> App<S> {
             return Err(Error::config(e));
         }
         let workers = self.config.workers;
+        // Requests with a body look their route up before framing it only when some
+        // route has a body setting of its own.
+        let route_bodies = self
+            .routes
+            .iter()
+            .any(|r| r.body_limit.is_some() || r.handler.streams_body());
         let router = Self::build_router(
             self.routes,
             &self.middleware,
             &self.rejections,
             &self.state,
-            workers,
+            &self.config,
         )?;
         let unmatched = middleware::RouteLabel {
             method: None,
@@ -493,6 +542,7 @@ impl<S: Send + Sync + 'static> App<S> {
                 })
             }),
             unmatched_stack,
+            route_bodies,
             rejections: self.rejections,
             state: self.state,
             config: self.config,

@@ -27,6 +27,10 @@ pub(crate) struct Endpoint<S> {
     /// The route's middleware when it is all hooks (then `handler` is the bare
     /// handler, and the connection loop runs the hooks around it).
     pub hooks: Option<middleware::HookStack>,
+    /// The largest body the route accepts (its own limit, else the server's).
+    pub body_limit: usize,
+    /// Whether its handler streams the body (runs before the body has arrived).
+    pub streams_body: bool,
 }
 
 /// What every worker shares.
@@ -37,6 +41,9 @@ pub(crate) struct Shared<S> {
     /// The app-wide middleware (outermost first), for requests no route matched; `None`
     /// when there is none, so those answer at once.
     pub unmatched_stack: Option<Stack>,
+    /// Whether some route has a body limit of its own or streams its body: then a
+    /// request with a body finds its route before the body is framed.
+    pub route_bodies: bool,
     /// The app's answer to requests refused before their handler ran.
     pub rejections: Rejections,
     pub state: Arc<S>,

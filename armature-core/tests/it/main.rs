@@ -41,6 +41,7 @@ mod shutdown;
 mod sized_stream;
 mod smuggling;
 mod static_files;
+mod streaming_bodies;
 mod timeouts;
 mod websocket;
 mod websocket_limits;
