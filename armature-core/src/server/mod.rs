@@ -6,6 +6,7 @@ mod body;
 mod config;
 pub(crate) mod conn;
 mod dispatch;
+mod send_timeout;
 pub(crate) mod shared;
 mod shutdown;
 pub(crate) mod worker;
