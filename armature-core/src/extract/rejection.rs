@@ -38,7 +38,8 @@ pub struct Rejection {
 #[non_exhaustive]
 pub enum RejectionKind {
     /// The body is larger than [`max_body_size`](crate::ServerConfig::max_body_size)
-    /// (`413`; the connection closes after the answer, the body unread).
+    /// or the route's [`body_limit`](crate::App::body_limit) (`413`; the connection
+    /// closes after the answer, the body unread).
     BodyTooLarge,
     /// The `Content-Type` is not what the extractor reads (`415`: [`Json`](super::Json),
     /// [`Form`](super::Form)).

@@ -162,14 +162,15 @@ impl Incoming {
     pub(crate) fn wants(&self, cx: &mut Context<'_>) -> bool {
         let mut slot = self.lock();
         let wants = slot.want && slot.chunk.is_none() && slot.end.is_none();
-        if !wants && !slot.dropped && slot.end.is_none() {
-            if !slot
+        if !wants
+            && !slot.dropped
+            && slot.end.is_none()
+            && !slot
                 .producer
                 .as_ref()
                 .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                slot.producer = Some(cx.waker().clone());
-            }
+        {
+            slot.producer = Some(cx.waker().clone());
         }
         wants
     }

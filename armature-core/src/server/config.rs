@@ -80,12 +80,15 @@ config_setters! {
     max_headers / get_max_headers: usize,
     /// Longest request target. Default 8 KiB; over it: `414`.
     max_uri_len / get_max_uri_len: usize,
-    /// Largest request body. Default 2 MiB; over it: `413`.
+    /// Largest request body. Default 2 MiB; over it: `413`. A route (or a nested
+    /// app) may set its own, larger or smaller: [`App::body_limit`](crate::App::body_limit).
     max_body_size / get_max_body_size: usize,
     /// Time a client has to send a whole request head once it started (slowloris
     /// guard). Default 10 s; then the connection is closed.
     head_timeout / get_head_timeout: std::time::Duration,
-    /// Time a client has to send a declared body. Default 30 s. On a WebSocket
+    /// Time a client has to send a declared body. Default 30 s. For a body streamed
+    /// to its handler ([`StreamingBody`](crate::extract::StreamingBody)), the longest
+    /// wait for its next bytes while the handler waits for them (`408`). On a WebSocket
     /// connection, the time a frame (or a message fragmented over several frames)
     /// has to arrive whole once it began; then it is closed with `1008` (see
     /// [`crate::ws`]).
