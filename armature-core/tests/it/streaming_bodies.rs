@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use armature_core::extract::StreamingBody;
 use armature_core::http::{BodyError, BodyErrorKind};
-use armature_core::{App, Bytes, RunningServer};
+use armature_core::middleware::Next;
+use armature_core::{App, Bytes, HttpRequest, Response, RunningServer};
 
 use crate::support::{config, get, post, show, start_with, stop, RawConn, IO_TIMEOUT};
 
@@ -32,6 +33,7 @@ fn wait_for(log: &Log, what: &str, cond: impl Fn(&Seen) -> bool) {
 }
 
 /// - `POST /count` streams its body and answers the byte count (each chunk logged);
+///   `POST /count-mw` too, behind middleware that adds `X-Tag: 1`;
 /// - `POST /first` reads one chunk and answers its size, leaving the rest unread;
 /// - `POST /big` streams under a 64 KiB limit, `POST /big-buffered` takes `Bytes`
 ///   under the same limit; `POST /small` takes `Bytes` under the server's limit;
@@ -39,27 +41,19 @@ fn wait_for(log: &Log, what: &str, cond: impl Fn(&Seen) -> bool) {
 /// - `GET /text` answers `Hello`.
 fn app(log: &Log) -> App<()> {
     let count_log = log.clone();
+    let mw_log = log.clone();
     let first_log = log.clone();
     App::new()
-        .post("/count", move |mut body: StreamingBody| {
+        .post("/count", move |body: StreamingBody| {
             let log = count_log.clone();
-            async move {
-                let mut n = 0;
-                while let Some(chunk) = body.chunk().await {
-                    match chunk {
-                        Ok(chunk) => {
-                            log.lock().unwrap().chunks.push(chunk.len());
-                            n += chunk.len();
-                        }
-                        Err(e) => {
-                            log.lock().unwrap().error = Some(e.kind());
-                            return Err(e);
-                        }
-                    }
-                }
-                Ok::<_, BodyError>(n.to_string())
-            }
+            async move { count_into(&log, body).await }
         })
+        // Behind general middleware (which runs on a copy of the request).
+        .post("/count-mw", move |body: StreamingBody| {
+            let log = mw_log.clone();
+            async move { count_into(&log, body).await }
+        })
+        .with(tag)
         .post("/first", move |mut body: StreamingBody| {
             let log = first_log.clone();
             async move {
@@ -86,6 +80,32 @@ fn app(log: &Log) -> App<()> {
         )
         .body_limit(16)
         .get("/text", || async { "Hello" })
+}
+
+/// Reads the body to its end, logging each chunk's size (or the error), and
+/// answers the byte count.
+async fn count_into(log: &Log, mut body: StreamingBody) -> Result<String, BodyError> {
+    let mut n = 0;
+    while let Some(chunk) = body.chunk().await {
+        match chunk {
+            Ok(chunk) => {
+                log.lock().unwrap().chunks.push(chunk.len());
+                n += chunk.len();
+            }
+            Err(e) => {
+                log.lock().unwrap().error = Some(e.kind());
+                return Err(e);
+            }
+        }
+    }
+    Ok(n.to_string())
+}
+
+/// Middleware that adds `X-Tag: 1` to the response.
+async fn tag(req: HttpRequest, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.insert_header("X-Tag", "1");
+    resp
 }
 
 /// The server: one worker, a 1 KiB server-wide body limit, a short body timeout.
@@ -134,6 +154,37 @@ fn content_length_chunks_reach_the_handler_before_the_body_ends() {
     assert_eq!(conn.read_response().text(), "Hello");
     drop(conn);
     stop(server);
+}
+
+#[test]
+fn chunks_reach_a_handler_behind_middleware_before_the_body_ends() {
+    let log = Log::default();
+    let server = server(&log);
+    let mut conn = RawConn::connect(server.addr());
+    conn.send(&head("/count-mw", "Content-Length: 600"));
+    conn.send(&[b'a'; 300]);
+    wait_for(&log, "the handler saw the first half", |s| {
+        s.chunks.iter().sum::<usize>() == 300
+    });
+    conn.send(&[b'b'; 300]);
+    let resp = conn.read_response();
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "600"),
+        "{}",
+        show(&resp.raw)
+    );
+    assert_eq!(resp.header("X-Tag"), Some("1"), "{}", show(&resp.raw));
+    drop(conn);
+    stop(server);
+}
+
+#[test]
+fn body_limit_before_any_route_is_an_error() {
+    match App::new().body_limit(1).bind("127.0.0.1:0") {
+        Ok(_) => panic!("bound an app whose body_limit has no route"),
+        Err(e) => assert!(e.to_string().contains("body_limit"), "{e}"),
+    }
 }
 
 #[test]
