@@ -27,8 +27,9 @@ use crate::response::{IntoResponse, Response};
 /// `chunked` body that grows past it ends with [`BodyError`] (`413`). A body that
 /// ends early, times out ([`body_timeout`](crate::ServerConfig::body_timeout)
 /// without a byte) or has broken framing ends with a [`BodyError`] too; returning
-/// it (`?` in a handler returning `Result<_, BodyError>`) answers its status and
-/// the connection closes.
+/// it (`?` in a handler returning `Result<_, BodyError>`, or `Result<_, Error>`:
+/// it converts into [`Error`](crate::Error) with its status) answers its status
+/// and the connection closes.
 ///
 /// A handler that answers without reading the whole body: the server reads and
 /// discards the rest (up to 256 KiB, then the connection closes instead), so that
@@ -134,5 +135,51 @@ impl<S> FromRequest<S> for StreamingBody {
 impl IntoResponse for BodyError {
     fn into_response(self) -> Response {
         Response::text(self.status(), self.to_string())
+    }
+}
+
+/// The error's status and message, answered as [`Error`](crate::Error) answers
+/// (`{"error": "..."}`), for handlers that return `Result<_, Error>`.
+impl From<BodyError> for crate::Error {
+    fn from(e: BodyError) -> Self {
+        crate::Error::new(e.status(), e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{BodyErrorKind, StatusCode};
+
+    #[test]
+    fn body_errors_answer_their_status() {
+        let table = [
+            (BodyErrorKind::Incomplete, StatusCode::BAD_REQUEST),
+            (
+                BodyErrorKind::Malformed("bad chunk size"),
+                StatusCode::BAD_REQUEST,
+            ),
+            (BodyErrorKind::TimedOut, StatusCode::REQUEST_TIMEOUT),
+            (BodyErrorKind::TooLarge, StatusCode::PAYLOAD_TOO_LARGE),
+        ];
+        for (kind, status) in table {
+            let e = BodyError::new(kind);
+            assert_eq!(e.clone().into_response().status(), status, "{kind:?}");
+            assert_eq!(crate::Error::from(e).status(), status, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_whole_body_is_one_chunk_then_the_end() {
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut body = StreamingBody::from_bytes("abc");
+        assert_eq!(
+            body.poll_chunk(&mut cx),
+            Poll::Ready(Some(Ok(Bytes::from("abc"))))
+        );
+        assert_eq!(body.poll_chunk(&mut cx), Poll::Ready(None));
+        let mut empty = StreamingBody::from_bytes(Bytes::new());
+        assert_eq!(empty.poll_chunk(&mut cx), Poll::Ready(None));
     }
 }
