@@ -38,6 +38,7 @@ fn wait_for(log: &Log, what: &str, cond: impl Fn(&Seen) -> bool) {
 /// - `POST /big` streams under a 64 KiB limit, `POST /big-buffered` takes `Bytes`
 ///   under the same limit; `POST /small` takes `Bytes` under the server's limit;
 /// - `/nested/echo` (`Bytes`) is in a nested app limited to 16 bytes;
+/// - `POST /ignore` answers without reading its body;
 /// - `GET /text` answers `Hello`.
 fn app(log: &Log) -> App<()> {
     let count_log = log.clone();
@@ -79,6 +80,7 @@ fn app(log: &Log) -> App<()> {
             App::new().post("/echo", |body: Bytes| async move { body }),
         )
         .body_limit(16)
+        .post("/ignore", |_body: StreamingBody| async { "ignored" })
         .get("/text", || async { "Hello" })
 }
 
@@ -415,5 +417,35 @@ fn a_whole_body_in_the_first_read_is_one_chunk() {
     assert_eq!(conn.read_response().text(), "10");
     assert_eq!(conn.read_response().text(), "Hello");
     assert_eq!(log.lock().unwrap().chunks, [10]);
+    stop(server);
+}
+
+#[test]
+fn a_body_never_asked_for_is_not_continued_and_the_connection_closes() {
+    let log = Log::default();
+    let server = server(&log);
+    let mut conn = RawConn::connect(server.addr());
+    conn.send(&head(
+        "/ignore",
+        "Content-Length: 5\r\nExpect: 100-continue",
+    ));
+    // The final answer, no `100 Continue` before it: the client may not send the
+    // body at all, so the connection cannot go on.
+    let resp = conn.read_response();
+    assert_eq!(
+        (resp.status, resp.text().as_str()),
+        (200, "ignored"),
+        "{}",
+        show(&resp.raw)
+    );
+    assert!(resp.connection_has("close"), "{}", show(&resp.raw));
+    // Without `Expect`, the unread body is drained and the next request answered.
+    let mut conn = RawConn::connect(server.addr());
+    conn.send(&head("/ignore", "Content-Length: 5"));
+    assert_eq!(conn.read_response().text(), "ignored");
+    let mut rest = b"hello".to_vec();
+    rest.extend_from_slice(&get("/text"));
+    conn.send(&rest);
+    assert_eq!(conn.read_response().text(), "Hello");
     stop(server);
 }
