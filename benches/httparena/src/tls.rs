@@ -4,7 +4,8 @@
 //! SWITCH POINT (TLS): armature-core has no TLS listener yet, so [`serve_json_tls`]
 //! only says that the profile is not served. When it has one (rustls, PEM files),
 //! bind the same app on `0.0.0.0:8081` with `server.crt`/`server.key` from
-//! `env.certs` here; the `json-tls` checks in `tests/` then pass as they are.
+//! `env.certs` here, and add validate.sh's "JSON TLS" checks (HTTP/1.1 negotiated,
+//! `/json/{7,23,50}?m={2,11,1}`, `application/json`) to `tests/arena/profiles.rs`.
 
 use crate::Environment;
 
