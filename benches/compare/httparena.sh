@@ -2,7 +2,7 @@
 # Same-run comparison on HttpArena's HTTP/1.1 profiles: Armature's entry
 # (benches/httparena) against HttpArena's own actix, hyper and rust-epoll entries,
 # built from HttpArena's sources (MDA2AV/HttpArena at HTTPARENA_COMMIT, copied to
-# target/, never into this repository) with only their file paths (/data) and
+# ARENA_SRC [/tmp/armature-httparena-src], never into this repository) with only their file paths (/data) and
 # listen port (8080, so that they can run side by side) patched.
 #
 # Method: lib.sh (BENCHMARKING.md): every server pinned with `taskset -c 1` (one
@@ -51,7 +51,8 @@ WORKERS=1
 PROFILE=release
 READY_PATH=/pipeline
 out_dir="$root/target/httparena-compare"
-arena="$out_dir/httparena"
+# Outside the workspace: cargo would take the entries for members of ours.
+arena="${ARENA_SRC:-${TMPDIR:-/tmp}/armature-httparena-src}"
 
 # shellcheck source=lib.sh
 source "$here/lib.sh"

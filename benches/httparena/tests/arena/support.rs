@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -35,11 +35,20 @@ pub const STATIC_FILES: [&str; 20] = [
 /// HttpArena 28606baf) and a `static/` folder with the same names as upstream's, text
 /// files with `.br` and `.gz` siblings as upstream ships them (contents generated:
 /// only names, sizes and types are checked).
-pub fn data_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+/// Made once per test run (in cargo's temp folder for tests) and shared,
+/// read-only, by every entry started.
+pub fn data_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(make_data_dir)
+}
+
+fn make_data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("httparena-data");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dataset.json");
-    std::fs::copy(fixture, dir.path().join("dataset.json")).unwrap();
-    let static_dir = dir.path().join("static");
+    std::fs::copy(fixture, dir.join("dataset.json")).unwrap();
+    let static_dir = dir.join("static");
     std::fs::create_dir(&static_dir).unwrap();
     for (i, name) in STATIC_FILES.iter().enumerate() {
         let binary = name.ends_with(".woff2") || name.ends_with(".webp");
@@ -77,7 +86,6 @@ pub fn data_dir() -> tempfile::TempDir {
 pub struct Entry {
     child: Child,
     pub addr: SocketAddr,
-    _data: tempfile::TempDir,
 }
 
 impl Entry {
@@ -85,16 +93,12 @@ impl Entry {
     /// by the workers is tested as such), the data mount, and `env`.
     pub fn start(env: &[(&str, &str)]) -> Entry {
         let data = data_dir();
-        Self::start_with(data, env)
-    }
-
-    pub fn start_with(data: tempfile::TempDir, env: &[(&str, &str)]) -> Entry {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_armature-httparena"));
         cmd.env("HOST", "127.0.0.1")
             .env("PORT", "0")
             .env("WORKERS", "2")
-            .env("DATA_DIR", data.path())
-            .env("CERTS_DIR", data.path().join("no-certs"))
+            .env("DATA_DIR", data)
+            .env("CERTS_DIR", data.join("no-certs"))
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -114,11 +118,7 @@ impl Entry {
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("the entry did not say where it listens: {line:?}"));
-        let entry = Entry {
-            child,
-            addr,
-            _data: data,
-        };
+        let entry = Entry { child, addr };
         entry.wait_until_answering();
         entry
     }
@@ -146,8 +146,8 @@ impl Entry {
         }
     }
 
-    pub fn data(&self) -> &Path {
-        self._data.path()
+    pub fn data(&self) -> &'static Path {
+        data_dir()
     }
 
     /// Whether the process is still running.
