@@ -88,12 +88,11 @@ servers_for() {
 # --- HttpArena's sources and files, and the builds --------------------------------
 fetch_httparena() {
     rm -rf "$arena" && mkdir -p "$arena"
-    # Folder by folder and file by file: the stored snapshot lacks some large
-    # files (data/benchmark.db, the 10 and 20 MB uploads), which `git archive` of
-    # their folders would stop at.
+    # Folder by folder (each as its own tree) and file by file: the stored
+    # snapshot lacks some large files (data/benchmark.db, the 10 and 20 MB uploads).
     local d f
     for d in data/static frameworks/actix frameworks/hyper frameworks/rust-epoll; do
-        git -C "$HTTPARENA_GIT" archive "$HTTPARENA_COMMIT" "$d" | tar -x -C "$arena"
+        git -C "$HTTPARENA_GIT" archive --prefix="$d/" "$HTTPARENA_COMMIT:$d" | tar -x -C "$arena"
     done
     mkdir -p "$arena/requests"
     for f in data/dataset.json requests/static-rotate.lua; do
