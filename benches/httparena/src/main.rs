@@ -75,7 +75,7 @@ async fn baseline_post(Query(q): Query<Operands>, body: String) -> String {
 
 fn main() -> Result<(), Error> {
     let env = Environment::from_env();
-    let mut config = upload::config(ServerConfig::default());
+    let mut config = ServerConfig::default();
     if let Some(n) = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
         config = config.workers(n);
     }
@@ -91,6 +91,7 @@ fn main() -> Result<(), Error> {
         // other routes would pay for the middleware without using it.
         .with(Compression::new())
         .post("/upload", upload::upload)
+        .body_limit(upload::MAX_UPLOAD)
         .get("/static/{*path}", ServeDir::new(env.data.join("static")))
         .get("/ws", |ws: WebSocketUpgrade| async move {
             ws.on_upgrade(|mut socket| async move {

@@ -178,6 +178,15 @@ fn upload() {
         let reply = e.request("POST", "/upload", &octets, &body);
         assert_eq!(reply.text(), size.to_string(), "{size} bytes");
     }
+    // Chunked too; and the 25 MiB limit is this route's only: the others keep 2 MiB.
+    let chunked = [("Transfer-Encoding", "chunked")];
+    let body = b"5\r\nHello\r\n6\r\n Arena\r\n0\r\n\r\n";
+    assert_eq!(e.request("POST", "/upload", &chunked, body).text(), "11");
+    let big = vec![b'1'; 3 << 20];
+    assert_eq!(
+        e.request("POST", "/baseline11?a=1&b=2", &[], &big).status,
+        413
+    );
 }
 
 #[test]
