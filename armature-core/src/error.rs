@@ -32,6 +32,7 @@ enum Kind {
     WorkerState,
     Parse,
     NoRoute,
+    Tls,
 }
 
 impl Error {
@@ -112,6 +113,18 @@ impl Error {
         err
     }
 
+    /// A TLS error ([`is_tls`](Error::is_tls)): certificates that cannot be loaded,
+    /// a handshake that failed or timed out.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn tls(
+        message: impl Into<Cow<'static, str>>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        let mut err = Error::build(Kind::Tls, StatusCode::INTERNAL_SERVER_ERROR, message);
+        err.source = source;
+        err
+    }
+
     pub(crate) fn worker_state(
         worker: crate::rt::worker_state::WorkerInfo,
         type_name: &'static str,
@@ -179,6 +192,14 @@ impl Error {
     /// [`source`](std::error::Error::source) is the factory's own error.
     pub fn is_worker_state(&self) -> bool {
         self.kind == Kind::WorkerState
+    }
+
+    /// A TLS error (the `tls` feature): a certificate or key that cannot be loaded
+    /// (from `tls::TlsConfig::from_pem_files` or a reload; the text names the file),
+    /// or a handshake that failed or ran past its timeout (what
+    /// `tls::TlsConfig::on_handshake_error` is given). Never true without the feature.
+    pub fn is_tls(&self) -> bool {
+        self.kind == Kind::Tls
     }
 }
 

@@ -22,7 +22,7 @@
 //! | 3 wire | `proto`, `routing` | the parser, the encoder, the router |
 //! | 4 request | `future_slot`, `extract`, `handler` | extractors and handlers |
 //! | 5 composition | `middleware`, `ws`, `static_files` | what wraps or serves a handler |
-//! | 6 services | `connection_manager` | per-worker buffers, keep-alive, culling |
+//! | 6 services | `connection_manager`, `tls` | per-worker buffers, keep-alive, culling; TLS: certificates, their reload, the handshake and the TLS stream |
 //! | 7 server | `server` | the app, workers, accept loops, the connection loop, dispatch |
 //! | 8 facades | `simd_parser`, `vectored_io`, `testing`, `lib` | the guide's public paths over the layers below |
 
@@ -53,6 +53,8 @@ pub mod simd_parser;
 pub mod small_vec;
 pub mod static_files;
 pub mod testing;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod vectored_io;
 pub mod ws;
 

@@ -16,8 +16,8 @@ use tokio::net::TcpListener;
 use super::config::ServerConfig;
 use super::conn;
 use super::shared::WorkerCtx;
-use crate::connection_manager::Relief;
 use crate::connection_manager::{nofile_limit, ConnectionManager};
+use crate::connection_manager::{ConnHandle, Relief};
 use crate::error::Error;
 #[cfg(all(feature = "io_uring", target_os = "linux"))]
 use crate::io_uring::{driver::Driver, stream::UringStream};
@@ -215,12 +215,45 @@ where
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     let guard = ctx.manager.register(stream.as_raw_fd());
-                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                    spawn_conn(stream, ctx, guard);
                 }
                 Err(e) => errors.failed(e, &ctx.manager).await,
             },
         }
     }
+}
+
+/// Serves an accepted connection on its own task: over TLS when the server has it
+/// (the handshake first), as it is otherwise.
+#[inline]
+fn spawn_conn<S, T>(stream: T, ctx: &Rc<WorkerCtx<S>>, guard: ConnHandle)
+where
+    S: Send + Sync + 'static,
+    T: conn::Io + 'static,
+{
+    #[cfg(feature = "tls")]
+    if ctx.shared.config.tls.is_some() {
+        tokio::task::spawn_local(serve_tls(stream, ctx.clone(), guard));
+        return;
+    }
+    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+}
+
+/// The TLS handshake (under its timeout), then the connection loop over the TLS
+/// stream.
+#[cfg(feature = "tls")]
+async fn serve_tls<S, T>(stream: T, ctx: Rc<WorkerCtx<S>>, guard: ConnHandle)
+where
+    S: Send + Sync + 'static,
+    T: conn::Io + 'static,
+{
+    let Some(tls) = &ctx.shared.config.tls else {
+        return;
+    };
+    let Some(stream) = crate::tls::accept(tls, stream, &ctx.going_away).await else {
+        return;
+    };
+    conn::serve(stream, ctx, Some(guard)).await;
 }
 
 #[cfg(all(feature = "io_uring", target_os = "linux"))]
@@ -247,7 +280,7 @@ async fn uring_accept_loop<S, F>(
                     let _ = socket2::SockRef::from(&fd).set_nodelay(true);
                     let stream = UringStream::open(&driver, fd);
                     let guard = ctx.manager.register(stream.raw_fd());
-                    tokio::task::spawn_local(conn::serve(stream, ctx.clone(), Some(guard)));
+                    spawn_conn(stream, ctx, guard);
                 }
                 Err(e) => errors.failed(e, &ctx.manager).await,
             },

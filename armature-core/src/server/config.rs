@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub(crate) connection_manager: ConnectionManagerConfig,
     #[cfg(all(feature = "io_uring", target_os = "linux"))]
     pub(crate) io_uring: Option<crate::io_uring::IoUringConfig>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +67,8 @@ impl Default for ServerConfig {
             connection_manager: ConnectionManagerConfig::default(),
             #[cfg(all(feature = "io_uring", target_os = "linux"))]
             io_uring: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -162,6 +166,34 @@ impl ServerConfig {
     #[cfg(all(feature = "io_uring", target_os = "linux"))]
     pub fn get_io_uring(&self) -> Option<&crate::io_uring::IoUringConfig> {
         self.io_uring.as_ref()
+    }
+
+    /// Serves HTTPS: every connection starts with a TLS handshake, then runs
+    /// HTTP/1.1 as a plain one does (see [`crate::tls`]), on epoll or io_uring.
+    /// The first worker reloads the certificate on `SIGHUP` (with
+    /// [`handle_signals`](Self::handle_signals)) and when its files change. Off by
+    /// default (the `tls` feature).
+    ///
+    /// ```
+    /// use armature_core::tls::TlsConfig;
+    /// use armature_core::ServerConfig;
+    ///
+    /// let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/certs");
+    /// let tls = TlsConfig::from_pem_files(format!("{dir}/a.pem"), format!("{dir}/a.key"))?;
+    /// let config = ServerConfig::default().tls(tls);
+    /// assert!(config.get_tls().is_some());
+    /// # Ok::<(), armature_core::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, value: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(value);
+        self
+    }
+
+    /// The TLS settings, when the server answers TLS.
+    #[cfg(feature = "tls")]
+    pub fn get_tls(&self) -> Option<&crate::tls::TlsConfig> {
+        self.tls.as_ref()
     }
 }
 

@@ -220,6 +220,12 @@ fn worker_main<S: Send + Sync + 'static>(
                 h.shutdown();
             });
         }
+        // Before anything listens too: `SIGHUP` reloads the certificate.
+        #[cfg(feature = "tls")]
+        if let (0, Some(tls)) = (info.index(), &shared.config.tls) {
+            let watch = crate::tls::Watch::new(tls, shared.config.handle_signals);
+            tokio::task::spawn_local(watch.run());
+        }
         let shutdown = handle.wait();
         tokio::pin!(shutdown);
         // Dropped last, after the connections: the values stay usable to the end.

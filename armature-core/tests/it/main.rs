@@ -43,6 +43,8 @@ mod smuggling;
 mod static_files;
 mod streaming_bodies;
 mod timeouts;
+#[cfg(feature = "tls")]
+mod tls;
 mod websocket;
 mod websocket_limits;
 mod worker_state;
