@@ -16,7 +16,7 @@
 //!
 //! The handshake is bounded by [`handshake_timeout`](TlsConfig::handshake_timeout):
 //! a client that opens a connection and sends no `ClientHello` is closed then. A
-//! failed handshake is an [`Error`] for which [`is_tls`](Error::is_tls) holds, given
+//! failed handshake is an [`Error`](crate::Error) for which [`is_tls`](crate::Error::is_tls) holds, given
 //! to [`on_handshake_error`](TlsConfig::on_handshake_error) and logged at `debug`
 //! (target `armature::tls`).
 //!
