@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use armature_core::extract::StreamingBody;
 use armature_core::tls::rustls::pki_types::pem::PemObject;
 use armature_core::tls::rustls::pki_types::{CertificateDer, ServerName};
 use armature_core::tls::rustls::{self, ClientConfig, ClientConnection, RootCertStore};
@@ -43,10 +44,19 @@ fn tls_config(cert: &Path, key: &Path) -> TlsConfig {
     TlsConfig::from_pem_files(cert, key).expect("loading the test certificate")
 }
 
-/// The app of these tests: the support echo app, `/big` (4 KiB) and `/ws` (echo).
+/// The app of these tests: the support echo app, `/big` (4 KiB), `/ws` (echo) and
+/// `/upload` (the byte count of a streamed body of up to 8 MiB).
 fn app() -> App<()> {
     support::echo_app()
         .get("/big", || async { "x".repeat(4096) })
+        .post("/upload", |mut body: StreamingBody| async move {
+            let mut n = 0;
+            while let Some(chunk) = body.chunk().await {
+                n += chunk?.len();
+            }
+            Ok::<_, armature_core::http::BodyError>(n.to_string())
+        })
+        .body_limit(8 << 20)
         .get("/ws", |ws: WebSocketUpgrade| async move {
             ws.on_upgrade(|mut socket| async move {
                 while let Some(Ok(msg)) = socket.recv().await {
@@ -281,6 +291,18 @@ fn get_over_tls_13_and_12_negotiates_http11() {
         let streamed = c.get("/stream");
         assert_eq!(streamed.text(), "part1part2part3");
         assert!(matches!(streamed.framing, support::Framing::Chunked));
+        // A streamed request body, larger than the read buffer and the default limit.
+        let body = vec![b'u'; 5 << 20];
+        c.send(
+            format!(
+                "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        c.send(&body);
+        assert_eq!(c.read_response().text(), body.len().to_string());
+        assert_eq!(c.get("/text").text(), "Hello, World!");
     }
     support::stop(server);
 }
