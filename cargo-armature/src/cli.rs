@@ -5,7 +5,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
-use crate::{bench, build, doctor, new};
+use crate::{bench, build, doctor, new, pgo, profdata};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -50,11 +50,10 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Show which toolchain pieces this machine has, and how to get the missing ones
     Doctor(doctor::DoctorArgs),
-    // --- commands owned by other modules: add the variant below this line ---
     /// Profile-guided optimisation of a server: instrument, train under load, rebuild, compare
-    Pgo(Box<crate::pgo::PgoArgs>),
+    Pgo(Box<pgo::PgoArgs>),
     /// Merge .profraw files into a .profdata (as llvm-profdata does) or show a profile
-    Profdata(crate::profdata::ProfdataArgs),
+    Profdata(profdata::ProfdataArgs),
 }
 
 impl Command {
@@ -65,9 +64,8 @@ impl Command {
             Self::Build(args) => build::run(args),
             Self::Bench(args) => bench::run(args),
             Self::Doctor(args) => doctor::run(args),
-            // --- and its arm below this line ---
-            Self::Pgo(args) => crate::pgo::run(*args),
-            Self::Profdata(args) => crate::profdata::run(args),
+            Self::Pgo(args) => pgo::run(*args),
+            Self::Profdata(args) => profdata::run(args),
         }
     }
 }

@@ -12,11 +12,9 @@ pub mod cli;
 pub mod doctor;
 pub mod error;
 pub mod fs;
-pub mod new;
-pub mod profiles;
-
-// --- modules owned by other commands: add one `pub mod NAME;` line each below ---
 pub mod load;
+pub mod new;
 pub mod pgo;
 pub mod profdata;
+pub mod profiles;
 pub mod toolchain;
