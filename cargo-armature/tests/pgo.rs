@@ -702,7 +702,7 @@ fn a_profile_rustc_rejects_fails_the_optimised_build() {
     use clap::Parser;
 
     #[derive(Parser)]
-    struct Cli {
+    struct PgoCommandLine {
         #[command(flatten)]
         args: cargo_armature::pgo::PgoArgs,
     }
@@ -717,7 +717,7 @@ fn a_profile_rustc_rejects_fails_the_optimised_build() {
     )
     .unwrap();
     let manifest = app.join("Cargo.toml");
-    let cli = Cli::try_parse_from([
+    let cli = PgoCommandLine::try_parse_from([
         "pgo",
         "--bin",
         "server",

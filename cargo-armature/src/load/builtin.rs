@@ -59,7 +59,7 @@ impl Prepared {
     }
 }
 
-struct Plan {
+struct LoadPlan {
     addr: SocketAddr,
     requests: Vec<Prepared>,
     schedule: Vec<usize>,
@@ -90,7 +90,7 @@ pub fn run(addr: SocketAddr, workload: &Workload, opts: &LoadOptions) -> Result<
             .context("starting the load driver's runtime")?;
         let live = Arc::new(LiveCounters::default());
         let started = Instant::now();
-        let plan = Arc::new(Plan {
+        let plan = Arc::new(LoadPlan {
             addr,
             requests,
             schedule,
@@ -130,7 +130,7 @@ pub fn run(addr: SocketAddr, workload: &Workload, opts: &LoadOptions) -> Result<
 }
 
 /// One keep-alive connection sending requests back to back, reconnecting after errors.
-async fn connection(plan: Arc<Plan>) -> (Histogram, ErrorCounts) {
+async fn connection(plan: Arc<LoadPlan>) -> (Histogram, ErrorCounts) {
     let mut hist = Histogram::new();
     let mut errors = ErrorCounts::default();
     let mut sender: Option<http1::SendRequest<Full<Bytes>>> = None;

@@ -157,7 +157,7 @@ impl CoreArgs {
 
 /// A project ready to be written: what and where.
 #[derive(Debug)]
-pub struct Plan {
+pub struct ProjectPlan {
     /// Absolute target directory.
     pub target: PathBuf,
     /// Files relative to `target`, with their contents.
@@ -187,7 +187,7 @@ impl NewArgs {
 }
 
 /// Validates `args` and renders every file in memory; writes nothing.
-pub fn plan(args: &NewArgs) -> Result<Plan> {
+pub fn plan(args: &NewArgs) -> Result<ProjectPlan> {
     name::validate(&args.name).map_err(usage)?;
     let db = args.database()?;
     let target = write::absolute(args.path.as_deref().unwrap_or(Path::new(&args.name)))?;
@@ -225,7 +225,7 @@ pub fn plan(args: &NewArgs) -> Result<Plan> {
 
     write::check_target(&target, &files, args.force)?;
     let git_init = !args.no_git && !write::inside_git_repository(&target);
-    Ok(Plan {
+    Ok(ProjectPlan {
         target,
         files,
         core,

@@ -261,13 +261,13 @@ mod tests {
     use clap::Parser;
 
     #[derive(Parser)]
-    struct Cli {
+    struct PgoArgsParser {
         #[command(flatten)]
         args: PgoArgs,
     }
 
     fn parse(v: &[&str]) -> PgoArgs {
-        Cli::try_parse_from(std::iter::once("pgo").chain(v.iter().copied()))
+        PgoArgsParser::try_parse_from(std::iter::once("pgo").chain(v.iter().copied()))
             .unwrap()
             .args
     }
@@ -314,7 +314,7 @@ mod tests {
             Some(PgoAction::Clean { .. })
         ));
         assert!(
-            Cli::try_parse_from(["pgo", "--pairs", "2"]).is_err(),
+            PgoArgsParser::try_parse_from(["pgo", "--pairs", "2"]).is_err(),
             "at least 3 pairs"
         );
     }

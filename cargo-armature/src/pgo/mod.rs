@@ -5,7 +5,7 @@
 //!
 //! [`run`] reads as the loop: `plan` decides what is built and run, `phases` runs
 //! each phase, `report` writes the report and prints the summary. Where the phases'
-//! files go is described by [`project::Layout`]; `cargo armature pgo clean` removes
+//! files go is described by [`project::PgoDirs`]; `cargo armature pgo clean` removes
 //! them.
 
 mod args;
@@ -34,8 +34,8 @@ use args::validate;
 pub use args::{PgoAction, PgoArgs};
 pub use phases::check_diagnostics;
 use phases::Phases;
-use plan::Plan;
-use project::Layout;
+use plan::PgoPlan;
+use project::PgoDirs;
 pub use report::{report_path, PgoReport, PhaseTime};
 
 /// Runs `cargo armature pgo`.
@@ -49,7 +49,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
         server::ensure_free(addr).map_err(|e| crate::error::usage(format!("--addr: {e:#}")))?;
     }
     let started = Instant::now();
-    let mut plan = Plan::prepare(&args)?;
+    let mut plan = PgoPlan::prepare(&args)?;
     let mut phases = Phases::for_args(&args);
 
     let raw_dir = phases::raw_profile_dir(&plan)?;
@@ -77,7 +77,7 @@ pub fn run(args: PgoArgs) -> Result<()> {
 /// `cargo armature pgo clean`.
 fn clean(manifest_path: Option<&Path>) -> Result<()> {
     let project = crate::cargo::Project::locate(manifest_path)?;
-    let root = Layout::new(&project.target_dir, "", "").root;
+    let root = PgoDirs::new(&project.target_dir, "", "").root;
     if !root.exists() {
         eprintln!("nothing to clean: {} does not exist", root.display());
         return Ok(());

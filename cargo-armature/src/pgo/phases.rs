@@ -14,7 +14,7 @@ use super::compare::{self, Comparison};
 use super::compile::{self, BuildOutcome, BuildRequest};
 use super::diagnostics;
 use super::merge;
-use super::plan::Plan;
+use super::plan::PgoPlan;
 use super::report::PhaseTime;
 use super::train::{self, Training};
 use crate::load::{LoadOptions, ProgressMode};
@@ -56,8 +56,8 @@ impl Phases {
 
 /// The directory the instrumented server writes its `.profraw` files to, created, as
 /// an absolute path (it is baked into the instrumented binary).
-pub(crate) fn raw_profile_dir(plan: &Plan) -> Result<PathBuf> {
-    let raw = &plan.layout.raw;
+pub(crate) fn raw_profile_dir(plan: &PgoPlan) -> Result<PathBuf> {
+    let raw = &plan.dirs.raw;
     std::fs::create_dir_all(raw).with_context(|| format!("creating {}", raw.display()))?;
     Ok(std::fs::canonicalize(raw).unwrap_or_else(|_| raw.clone()))
 }
@@ -66,7 +66,7 @@ pub(crate) fn raw_profile_dir(plan: &Plan) -> Result<PathBuf> {
 /// a matching clang), into its own target directory.
 pub(crate) fn instrumented_build(
     phases: &mut Phases,
-    plan: &Plan,
+    plan: &PgoPlan,
     args: &PgoArgs,
     raw_dir: &Path,
 ) -> Result<BuildOutcome> {
@@ -75,13 +75,13 @@ pub(crate) fn instrumented_build(
         "instrumented build",
         format!(
             "-Cprofile-generate ({mode}), into {}",
-            plan.layout.instrumented.display()
+            plan.dirs.instrumented.display()
         ),
         || {
             compile::build(&BuildRequest {
                 target: &plan.app,
                 host: &plan.host,
-                target_dir: &plan.layout.instrumented,
+                target_dir: &plan.dirs.instrumented,
                 pass_target: true,
                 rustflags: [format!("-Cprofile-generate={}", raw_dir.display())]
                     .into_iter()
@@ -109,7 +109,7 @@ pub(crate) fn instrumented_build(
 /// Phase 2: the training run: the instrumented server under load, then stopped.
 pub(crate) fn training_run(
     phases: &mut Phases,
-    plan: &Plan,
+    plan: &PgoPlan,
     args: &PgoArgs,
     instrumented: &BuildOutcome,
     raw_dir: &Path,
@@ -133,7 +133,7 @@ pub(crate) fn training_run(
                 settings,
                 driver: &plan.driver,
                 instrumented,
-                layout: &plan.layout,
+                dirs: &plan.dirs,
                 raw_dir,
                 mode: plan.mode,
                 stack: plan.app.stack,
@@ -154,7 +154,7 @@ pub(crate) struct MergeOutcome {
 /// hash of its contents; the `.profraw` files are removed unless `--keep-profiles`.
 pub(crate) fn merge_profiles(
     phases: &mut Phases,
-    plan: &Plan,
+    plan: &PgoPlan,
     args: &PgoArgs,
     training: &Training,
 ) -> Result<MergeOutcome> {
@@ -163,7 +163,7 @@ pub(crate) fn merge_profiles(
         "merge",
         format!("{} .profraw file(s) with {}", raw.files.len(), plan.merger),
         || {
-            let dir = &plan.layout.profiles;
+            let dir = &plan.dirs.profiles;
             let profile = plan.merger.merge(&raw.files, dir, &plan.app.target)?;
             merge::remove_old_profiles(dir, &profile);
             if !args.keep_profiles {
@@ -186,7 +186,7 @@ pub(crate) fn merge_profiles(
 /// failing on any profile warning ([`check_diagnostics`]).
 pub(crate) fn pgo_build(
     phases: &mut Phases,
-    plan: &Plan,
+    plan: &PgoPlan,
     args: &PgoArgs,
     profile: &MergeOutcome,
 ) -> Result<BuildOutcome> {
@@ -194,12 +194,12 @@ pub(crate) fn pgo_build(
     let profile = &profile.path;
     phases.run(
         "PGO build",
-        format!("-Cprofile-use, into {}", plan.layout.optimized.display()),
+        format!("-Cprofile-use, into {}", plan.dirs.optimized.display()),
         || {
             let out = compile::build(&BuildRequest {
                 target: &plan.app,
                 host: &plan.host,
-                target_dir: &plan.layout.optimized,
+                target_dir: &plan.dirs.optimized,
                 pass_target: true,
                 rustflags: [
                     format!("-Cprofile-use={}", profile.display()),
@@ -239,7 +239,7 @@ pub(crate) fn pgo_build(
 /// `None` without `--bolt`.
 pub(crate) fn bolt_binary(
     phases: &mut Phases,
-    plan: &Plan,
+    plan: &PgoPlan,
     args: &PgoArgs,
     optimized: &BuildOutcome,
 ) -> Result<Option<BoltOutcome>> {
@@ -258,7 +258,7 @@ pub(crate) fn bolt_binary(
             bolt::run(
                 tools,
                 &optimized.executable,
-                &plan.layout.root.join("bolt"),
+                &plan.dirs.root.join("bolt"),
                 &bolt::BoltTraining {
                     driver: &plan.driver,
                     workload: &settings.training,
@@ -284,7 +284,7 @@ pub(crate) fn bolt_binary(
 /// PGO binary and the PGO+BOLT one under the measuring load. `None` with `--no-compare`.
 pub(crate) fn comparison(
     phases: &mut Phases,
-    plan: &Plan,
+    plan: &PgoPlan,
     args: &PgoArgs,
     optimized: &BuildOutcome,
     bolt: Option<&BoltOutcome>,

@@ -11,7 +11,7 @@ use super::args::{PgoArgs, Settings};
 use super::bolt;
 use super::merge::Merger;
 use super::mode::ProfileMode;
-use super::project::{self, Layout, PgoTarget};
+use super::project::{self, PgoDirs, PgoTarget};
 use crate::cargo::rustflags::HostCfg;
 use crate::load::{access_log, Driver, PgoConfig, RequestSpec};
 use crate::toolchain::bolt::BoltTools;
@@ -19,7 +19,7 @@ use crate::toolchain::clang::{ClangDiscovery, ClangTool};
 use crate::toolchain::RustcInfo;
 
 /// Everything the phases need to know before the first build.
-pub(crate) struct Plan {
+pub(crate) struct PgoPlan {
     /// The compiler every phase builds with.
     pub(crate) rustc: RustcInfo,
     /// The server: package, binary or example, its PGO config and stack.
@@ -27,7 +27,7 @@ pub(crate) struct Plan {
     /// The host's cfg, for the rustflags planner.
     pub(crate) host: HostCfg,
     /// Where the PGO phases keep their files.
-    pub(crate) layout: Layout,
+    pub(crate) dirs: PgoDirs,
     /// `-Ctarget-cpu=native` in every build (`--native`), else nothing.
     pub(crate) native: Vec<String>,
     /// The target directory of the plain `release-fat` baseline.
@@ -50,16 +50,16 @@ pub(crate) struct Plan {
     pub(crate) bolt_config: &'static [&'static str],
 }
 
-impl Plan {
+impl PgoPlan {
     /// Finds the server, reads its workloads and chooses the tools, printing each choice.
-    pub(crate) fn prepare(args: &PgoArgs) -> Result<Plan> {
+    pub(crate) fn prepare(args: &PgoArgs) -> Result<PgoPlan> {
         let rustc = RustcInfo::detect()?;
         let app = PgoTarget::select(
             crate::cargo::Project::locate(args.manifest_path.as_deref())?,
             args,
         )?;
         let host = HostCfg::detect()?;
-        let layout = app.layout(args.native);
+        let dirs = app.dirs(args.native);
         // The same flag and rules as `cargo armature build --native`, in every build.
         let native: Vec<String> = if args.native {
             vec![crate::cargo::rustflags::NATIVE.to_owned()]
@@ -102,11 +102,11 @@ impl Plan {
             Vec::new()
         };
         let bolt_config: &'static [&'static str] = if args.bolt { &[bolt::NO_STRIP] } else { &[] };
-        Ok(Plan {
+        Ok(PgoPlan {
             rustc,
             app,
             host,
-            layout,
+            dirs,
             native,
             plain_dir,
             settings,

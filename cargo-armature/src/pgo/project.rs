@@ -95,13 +95,13 @@ impl PgoTarget {
 
     /// Where this project's PGO files live; `native` builds get their own target
     /// directories, so switching never throws the portable build cache away.
-    pub fn layout(&self, native: bool) -> Layout {
-        let mut layout = Layout::new(&self.project.target_dir, &self.package, &self.target);
+    pub fn dirs(&self, native: bool) -> PgoDirs {
+        let mut dirs = PgoDirs::new(&self.project.target_dir, &self.package, &self.target);
         if native {
-            layout.instrumented = layout.root.join("instrumented-native");
-            layout.optimized = layout.root.join("optimized-native");
+            dirs.instrumented = dirs.root.join("instrumented-native");
+            dirs.optimized = dirs.root.join("optimized-native");
         }
-        layout
+        dirs
     }
 }
 
@@ -205,7 +205,7 @@ fn pick_target<'p>(package: &'p Package, args: &PgoArgs) -> Result<(&'p Target, 
 /// Where the PGO loop keeps its files, all under `<target>/armature-pgo/`, which
 /// `cargo armature pgo clean` removes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub struct PgoDirs {
     /// `<target>/armature-pgo`.
     pub root: PathBuf,
     /// Target directory of the instrumented build.
@@ -220,12 +220,12 @@ pub struct Layout {
     pub raw: PathBuf,
 }
 
-impl Layout {
-    /// The layout for one package's target under `target_dir`.
-    pub fn new(target_dir: &Path, package: &str, target: &str) -> Layout {
+impl PgoDirs {
+    /// The directories for one package's target under `target_dir`.
+    pub fn new(target_dir: &Path, package: &str, target: &str) -> PgoDirs {
         let root = target_dir.join("armature-pgo");
         let profiles = root.join("profiles").join(package).join(target);
-        Layout {
+        PgoDirs {
             instrumented: root.join("instrumented"),
             optimized: root.join("optimized"),
             bin: root.join("bin"),

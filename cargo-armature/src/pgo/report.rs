@@ -13,8 +13,8 @@ use super::compare::{self, Comparison};
 use super::compile::BuildOutcome;
 use super::mode;
 use super::phases::MergeOutcome;
-use super::plan::Plan;
-use super::project::Layout;
+use super::plan::PgoPlan;
+use super::project::PgoDirs;
 use super::train::Training;
 use crate::load::LoadReport;
 
@@ -100,10 +100,15 @@ pub(crate) struct Outcomes {
 
 /// Copies the binaries to their stable paths, writes the JSON report beside them and
 /// prints the summary (the comparison table, the paths, the total time).
-pub(crate) fn finish(plan: &Plan, args: &PgoArgs, done: Outcomes, started: Instant) -> Result<()> {
+pub(crate) fn finish(
+    plan: &PgoPlan,
+    args: &PgoArgs,
+    done: Outcomes,
+    started: Instant,
+) -> Result<()> {
     let optimized = done.optimized.executable.clone();
     let mut report = PgoReport::new(plan, args, done);
-    let stable = install_binary(&optimized, &plan.layout)?;
+    let stable = install_binary(&optimized, &plan.dirs)?;
     report.pgo_binary = stable.clone();
     if let Some(b) = &report.bolt {
         let name = format!(
@@ -113,7 +118,7 @@ pub(crate) fn finish(plan: &Plan, args: &PgoArgs, done: Outcomes, started: Insta
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         );
-        report.bolt_binary = Some(install_as(&b.binary, &plan.layout, &name)?);
+        report.bolt_binary = Some(install_as(&b.binary, &plan.dirs, &name)?);
     }
     let report_path = report_path(&stable);
     let json = serde_json::to_vec_pretty(&report)?;
@@ -126,7 +131,7 @@ pub(crate) fn finish(plan: &Plan, args: &PgoArgs, done: Outcomes, started: Insta
 impl PgoReport {
     /// The report of a finished loop; `pgo_binary` is where cargo built it until
     /// [`finish`] copies it, and `bolt_binary` is set there too.
-    fn new(plan: &Plan, args: &PgoArgs, done: Outcomes) -> PgoReport {
+    fn new(plan: &PgoPlan, args: &PgoArgs, done: Outcomes) -> PgoReport {
         let Outcomes {
             instrumented,
             training,
@@ -200,20 +205,20 @@ fn print_summary(report: &PgoReport, report_path: &Path, started: Instant) {
 
 /// Copies the PGO binary to `<target>/armature-pgo/bin/<name>` (a path that does not
 /// depend on the host triple, for scripts and Dockerfiles) and returns that path.
-fn install_binary(built: &Path, layout: &Layout) -> Result<PathBuf> {
+fn install_binary(built: &Path, dirs: &PgoDirs) -> Result<PathBuf> {
     let name = built
         .file_name()
         .context("the PGO binary has no file name")?;
-    install_as(built, layout, &name.to_string_lossy())
+    install_as(built, dirs, &name.to_string_lossy())
 }
 
 /// Copies `built` to `<target>/armature-pgo/bin/<name>` (atomically).
-fn install_as(built: &Path, layout: &Layout, name: &str) -> Result<PathBuf> {
+fn install_as(built: &Path, dirs: &PgoDirs, name: &str) -> Result<PathBuf> {
     let name = std::ffi::OsStr::new(name);
-    std::fs::create_dir_all(&layout.bin)
-        .with_context(|| format!("creating {}", layout.bin.display()))?;
-    let dest = layout.bin.join(name);
-    let tmp = layout.bin.join(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::create_dir_all(&dirs.bin)
+        .with_context(|| format!("creating {}", dirs.bin.display()))?;
+    let dest = dirs.bin.join(name);
+    let tmp = dirs.bin.join(format!(".{}.tmp", name.to_string_lossy()));
     std::fs::copy(built, &tmp)
         .with_context(|| format!("copying {} to {}", built.display(), tmp.display()))?;
     std::fs::rename(&tmp, &dest)

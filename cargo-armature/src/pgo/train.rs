@@ -11,7 +11,7 @@ use super::args::{PgoArgs, Settings};
 use super::compile::BuildOutcome;
 use super::merge::RawProfiles;
 use super::mode::ProfileMode;
-use super::project::Layout;
+use super::project::PgoDirs;
 use super::server::{self, RunningServer, ServerSpec};
 use super::stack::Stack;
 use crate::load::{Driver, LoadOptions, LoadReport, ProgressMode};
@@ -30,7 +30,7 @@ pub(crate) struct TrainRequest<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) driver: &'a Driver,
     pub(crate) instrumented: &'a BuildOutcome,
-    pub(crate) layout: &'a Layout,
+    pub(crate) dirs: &'a PgoDirs,
     pub(crate) raw_dir: &'a Path,
     pub(crate) mode: ProfileMode,
     pub(crate) stack: Stack,
@@ -42,13 +42,13 @@ pub(crate) fn train(req: &TrainRequest<'_>) -> Result<Training> {
         settings,
         driver,
         instrumented,
-        layout,
+        dirs,
         raw_dir,
         mode,
         stack,
     } = *req;
     // Profiles of an earlier binary would not match this one: start clean.
-    let old = RawProfiles::scan(&layout.raw)?;
+    let old = RawProfiles::scan(&dirs.raw)?;
     for f in old.files.iter().chain(&old.empty) {
         std::fs::remove_file(f).with_context(|| format!("removing old profile {}", f.display()))?;
     }
@@ -100,11 +100,11 @@ pub(crate) fn train(req: &TrainRequest<'_>) -> Result<Training> {
     let (stopped, output) = server.stop(settings.stop_timeout)?;
     let stop = describe_stop(&stopped, settings);
     eprintln!("      server {stop}");
-    let raw = RawProfiles::scan(&layout.raw)?;
+    let raw = RawProfiles::scan(&dirs.raw)?;
     if raw.files.is_empty() {
         bail!(
             "{}{command}{}",
-            no_profile_message(&stopped, &raw, &layout.raw, mode, stack, settings),
+            no_profile_message(&stopped, &raw, &dirs.raw, mode, stack, settings),
             server::show_output(&output)
         );
     }

@@ -10,7 +10,7 @@ use std::sync::{Condvar, Mutex};
 use anyhow::{bail, Context};
 
 use super::error::FormatError;
-use super::merge::Merger;
+use super::merge::MergedProfile;
 use super::names::NameCache;
 use super::{add, load_bytes, Loaded};
 
@@ -163,7 +163,7 @@ pub fn merge_files_with(
         .num_threads
         .unwrap_or_else(|| hardware_threads().min(files.len().div_ceil(2)))
         .clamp(1, files.len());
-    let mut contexts: Vec<Merger> = (0..groups).map(|_| Merger::default()).collect();
+    let mut contexts: Vec<MergedProfile> = (0..groups).map(|_| MergedProfile::default()).collect();
     let empty_inputs = merge_in_order(&files, &cache, &mut contexts)?;
     let merger = combine(contexts).context("cannot merge the partial profiles")?;
     let bytes = merger.write().context("cannot write the merged profile")?;
@@ -202,7 +202,7 @@ struct PipelineState {
 
 /// llvm-profdata's final step: contexts merged pairwise, `[i] ← [i + mid]`,
 /// plus `[0] ← [end - 1]` when the count is odd, until one is left.
-fn combine(mut contexts: Vec<Merger>) -> Result<Merger, FormatError> {
+fn combine(mut contexts: Vec<MergedProfile>) -> Result<MergedProfile, FormatError> {
     let mut end = contexts.len();
     let mut mid = end / 2;
     while mid > 0 {
@@ -226,7 +226,7 @@ fn combine(mut contexts: Vec<Merger>) -> Result<Merger, FormatError> {
 fn merge_in_order(
     files: &[PathBuf],
     cache: &NameCache,
-    contexts: &mut [Merger],
+    contexts: &mut [MergedProfile],
 ) -> anyhow::Result<usize> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())

@@ -8,7 +8,7 @@
 //! `bit_ceil(entries·4/3 + 1)` buckets.
 
 /// Buckets of a table: for each bucket, the indexes of its items, head first.
-pub(crate) struct Layout {
+pub(crate) struct TableLayout {
     pub(crate) buckets: Vec<Vec<usize>>,
 }
 
@@ -29,7 +29,7 @@ fn resize(buckets: Vec<Vec<usize>>, hashes: &[u64], size: usize) -> Vec<Vec<usiz
 }
 
 /// Lays out items with the given key hashes, inserted in index order.
-pub(crate) fn layout(hashes: &[u64]) -> Layout {
+pub(crate) fn layout(hashes: &[u64]) -> TableLayout {
     let mut buckets: Vec<Vec<usize>> = vec![Vec::new(); 64];
     for (item, _) in hashes.iter().enumerate() {
         let entries = item + 1;
@@ -51,7 +51,7 @@ pub(crate) fn layout(hashes: &[u64]) -> Layout {
     for chain in &mut buckets {
         chain.reverse();
     }
-    Layout { buckets }
+    TableLayout { buckets }
 }
 
 #[cfg(test)]

@@ -42,9 +42,10 @@ struct Entry {
     record: Record,
 }
 
-/// The merge in progress.
+/// The merged profile being built: every input added so far, written out with
+/// [`MergedProfile::write`].
 #[derive(Default)]
-pub(crate) struct Merger {
+pub(crate) struct MergedProfile {
     /// Variant flags of the first input and where they came from.
     kind: Option<(u64, String)>,
     names: Vec<Box<[u8]>>,
@@ -60,7 +61,7 @@ pub(crate) struct Merger {
     pub(crate) records_read: u64,
 }
 
-impl Merger {
+impl MergedProfile {
     fn intern(&mut self, name: &[u8]) -> u32 {
         if let Some(&id) = self.name_ids.get(name) {
             return id;
@@ -174,7 +175,7 @@ impl Merger {
     /// Merges another merger into this one, as `mergeWriterContexts` does:
     /// each of its names' records in `SmallDenseMap` order, added like a record
     /// read from a file.
-    pub(crate) fn absorb(&mut self, src: Merger) -> Result<(), FormatError> {
+    pub(crate) fn absorb(&mut self, src: MergedProfile) -> Result<(), FormatError> {
         if let Some((flags, from)) = &src.kind {
             self.check_kind(*flags, from)?;
         }

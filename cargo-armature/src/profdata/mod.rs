@@ -44,7 +44,7 @@ pub use record::{Record, ValueData, KIND_INDIRECT_CALL, KIND_MEMOP_SIZE, NUM_VAL
 pub use show::{show, ShowOptions};
 pub use summary::{Summary, SummaryEntry};
 
-use merge::Merger;
+use merge::MergedProfile;
 use names::NameCache;
 
 /// The key hash of a function name: the first 8 bytes of its MD5,
@@ -83,7 +83,7 @@ fn load_bytes(bytes: &[u8], cache: &NameCache) -> Result<Loaded, FormatError> {
     }
 }
 
-fn add(merger: &mut Merger, loaded: Loaded, source: &str) -> Result<bool, FormatError> {
+fn add(merger: &mut MergedProfile, loaded: Loaded, source: &str) -> Result<bool, FormatError> {
     match loaded {
         Loaded::Raw(file) => {
             let empty = file.profiles.is_empty();
@@ -99,7 +99,7 @@ fn add(merger: &mut Merger, loaded: Loaded, source: &str) -> Result<bool, Format
 /// Inputs are merged one after another (llvm-profdata `--num-threads=1`).
 pub fn merge_bytes(inputs: &[(&str, &[u8])]) -> Result<Vec<u8>, FormatError> {
     let cache = NameCache::default();
-    let mut merger = Merger::default();
+    let mut merger = MergedProfile::default();
     for (name, bytes) in inputs {
         add(&mut merger, load_bytes(bytes, &cache)?, name)?;
     }
