@@ -10,9 +10,9 @@ use std::io::Write as _;
 use anyhow::Result;
 use clap::Args;
 
-use crate::toolchain::bolt::BoltDiscovery;
-use crate::toolchain::clang::ClangDiscovery;
-use crate::toolchain::{self, CpuFeatures, ProfdataDiscovery, RustcInfo, WrkTool};
+use crate::toolchain::{
+    self, BoltDiscovery, ClangDiscovery, CpuFeatures, ProfdataDiscovery, RustcInfo, WrkTool,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -65,11 +65,11 @@ impl Report {
             ),
         };
         let bolt = match &rustc {
-            Ok(info) => toolchain::bolt::find_llvm_bolt(info),
+            Ok(info) => toolchain::find_llvm_bolt(info),
             Err(_) => BoltDiscovery::default(),
         };
         let clang = match &rustc {
-            Ok(info) => toolchain::clang::find_clang(info),
+            Ok(info) => toolchain::find_clang(info),
             Err(_) => ClangDiscovery::Missing("rustc is needed to match clang to".into()),
         };
         Self {
@@ -302,7 +302,7 @@ mod tests {
             wrk: None,
             bolt: BoltDiscovery {
                 usable: None,
-                skipped: vec![toolchain::bolt::SkippedBolt {
+                skipped: vec![toolchain::SkippedBolt {
                     path: "/usr/bin/llvm-bolt-19".into(),
                     reason: "it is LLVM 19.1.7, but rustc 1.95.0 uses LLVM 22".into(),
                 }],
@@ -384,7 +384,7 @@ mod tests {
                 version: Some("4.1.0".into()),
             }),
             bolt: BoltDiscovery {
-                usable: Some(toolchain::bolt::BoltTools {
+                usable: Some(toolchain::BoltTools {
                     llvm_bolt: "/usr/bin/llvm-bolt-22".into(),
                     merge_fdata: "/usr/lib/llvm-22/bin/merge-fdata".into(),
                     runtime: "/usr/lib/llvm-22/lib/libbolt_rt_instr.a".into(),
@@ -397,7 +397,7 @@ mod tests {
                 }),
                 skipped: Vec::new(),
             },
-            clang: ClangDiscovery::Usable(toolchain::clang::ClangTool {
+            clang: ClangDiscovery::Usable(toolchain::ClangTool {
                 clang: "/usr/bin/clang-22".into(),
                 clangxx: "/usr/bin/clang++-22".into(),
                 version: LlvmVersion {

@@ -552,11 +552,9 @@ fn only_an_llvm_14_profdata_is_skipped_and_the_builtin_merger_used() {
     );
 
     // rustup's llvm-tools, if installed, would be a matching one that PATH cannot hide.
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
+    let sysroot = cargo_armature::toolchain::RustcInfo::detect()
+        .and_then(|rustc| rustc.sysroot())
         .unwrap();
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
     let rustup_has_one = std::fs::read_dir(sysroot.join("lib/rustlib"))
         .map(|d| {
             d.flatten()

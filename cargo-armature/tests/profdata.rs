@@ -1,9 +1,9 @@
-//! profdata: the built-in merger against `llvm-profdata-22` on fixture
+//! profdata: the built-in merger against llvm-profdata (of rustc's LLVM) on fixture
 //! programs compiled here with `rustc -Cprofile-generate`, rustc's acceptance
 //! of the result, and the reader's behaviour on corrupt input.
 //!
-//! Needs `rustc` (with the profiler runtime rustup ships) and llvm-profdata-22
-//! (`apt-get install llvm-22`, or set `LLVM_PROFDATA`). Without them the tests
+//! Needs `rustc` (with the profiler runtime rustup ships) and llvm-profdata of its
+//! LLVM (`apt-get install llvm-22`, or set `LLVM_PROFDATA`). Without them the tests
 //! fail with a message saying so; they are never skipped. The fixture build is
 //! kept under `target/tmp/profdata-fixture-<pid>` for inspection.
 
@@ -15,27 +15,27 @@ use cargo_armature::profdata::{
     self, merge_bytes, merge_files, merge_files_with, parse_indexed, parse_raw, ErrorKind,
     MergeOptions, ShowOptions,
 };
+use cargo_armature::toolchain;
 
 // ---------------------------------------------------------------- support
 
+/// The llvm-profdata of rustc's LLVM, found as `cargo armature pgo` finds it
+/// (`$LLVM_PROFDATA`, rustup's llvm-tools, `llvm-profdata-<major>` on PATH, ...).
 fn llvm_profdata() -> PathBuf {
-    if let Some(p) = std::env::var_os("LLVM_PROFDATA") {
-        return p.into();
-    }
-    for candidate in [
-        "/usr/bin/llvm-profdata-22",
-        "/usr/lib/llvm-22/bin/llvm-profdata",
-    ] {
-        if Path::new(candidate).exists() {
-            return candidate.into();
-        }
-    }
-    which::which("llvm-profdata-22").unwrap_or_else(|_| {
-        panic!(
-            "llvm-profdata-22 not found: these tests compare against it. Install llvm-22 \
-             (apt-get install llvm-22) or set LLVM_PROFDATA=/path/to/llvm-profdata"
-        )
-    })
+    static FOUND: OnceLock<PathBuf> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let rustc = toolchain::RustcInfo::detect().expect("rustc -vV");
+            let found = toolchain::find_llvm_profdata(&rustc);
+            match found.usable {
+                Some(tool) => tool.path,
+                None => panic!(
+                    "these tests compare against llvm-profdata: {}",
+                    found.install_hint(&rustc)
+                ),
+            }
+        })
+        .clone()
 }
 
 fn describe(cmd: &Command) -> String {

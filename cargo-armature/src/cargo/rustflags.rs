@@ -19,10 +19,11 @@
 //! first, as cargo joins arrays) and carried into the `--config` value.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result};
 use toml_edit::{DocumentMut, Item};
+
+use crate::toolchain::RustcInfo;
 
 /// The flag `--native` adds.
 pub const NATIVE: &str = "-Ctarget-cpu=native";
@@ -242,24 +243,14 @@ pub struct HostCfg {
 }
 
 impl HostCfg {
-    /// Asks rustc.
+    /// Asks rustc (`$RUSTC`, else `rustc`).
     pub fn detect() -> Result<Self> {
-        let rustc = crate::toolchain::rustc_path();
-        let run = |args: &[&str]| -> Result<String> {
-            let out = Command::new(&rustc)
-                .args(args)
-                .output()
-                .with_context(|| format!("cannot run `{} {}`", rustc.display(), args.join(" ")))?;
-            anyhow::ensure!(out.status.success(), "`rustc {}` failed", args.join(" "));
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        };
-        let vv = run(&["-vV"])?;
-        let triple = vv
-            .lines()
-            .find_map(|l| l.strip_prefix("host: "))
-            .context("`rustc -vV` printed no host")?
-            .to_owned();
-        Ok(Self::parse(&triple, &run(&["--print", "cfg"])?))
+        Self::of(&RustcInfo::detect()?)
+    }
+
+    /// Asks this rustc for its host's `--print cfg`.
+    pub fn of(rustc: &RustcInfo) -> Result<Self> {
+        Ok(Self::parse(&rustc.host, &rustc.print("cfg", &[])?))
     }
 
     /// Parses `rustc --print cfg` output.

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use super::server::{self, RunningServer, ServerSpec};
 use crate::load::{Driver, LoadOptions, LoadReport, ProgressMode, Workload};
-use crate::toolchain::bolt::BoltTools;
+use crate::toolchain::BoltTools;
 
 /// Rustflags the PGO build needs for BOLT: relocations kept in the output.
 pub const LINK_FLAGS: [&str; 1] = ["-Clink-arg=-Wl,-q"];

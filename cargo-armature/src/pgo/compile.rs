@@ -13,7 +13,7 @@ use super::project::{PgoTarget, PROFILE};
 use crate::cargo::rustflags::HostCfg;
 use crate::cargo::{Invocation, Line};
 use crate::profiles;
-use crate::toolchain::clang::ClangTool;
+use crate::toolchain::ClangTool;
 
 /// One phase's build.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub struct BuildRequest<'a> {
     /// C compiler flags to add to the user's (when the compiler accepts them).
     pub cflags: Vec<String>,
     /// The clang that compiles build scripts' C and C++ code (`CC`, `CXX`), when the
-    /// run profiles that code too ([`crate::toolchain::clang`]).
+    /// run profiles that code too ([`crate::toolchain::find_clang`]).
     pub c_compiler: Option<&'a ClangTool>,
     /// The profile file, whose name identifies warnings about it.
     pub profile_file: Option<&'a Path>,

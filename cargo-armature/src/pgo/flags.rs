@@ -1,8 +1,10 @@
 //! C compiler flags for a PGO phase (for `cc`-built dependencies), added without losing
-//! the user's own. Rustflags go through the one planner, [`crate::cargo::rustflags`].
+//! the user's own. Rustflags go through the one planner, [`crate::cargo::rustflags`];
+//! whether the C compiler takes a flag is [`crate::toolchain::c_compiler_accepts`].
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+
+use crate::toolchain::c_compiler_accepts;
 
 /// The C and C++ compiler flags to add for a phase, keeping the user's: each of
 /// `CFLAGS`/`CXXFLAGS` and the target-specific forms the `cc` crate reads
@@ -45,32 +47,6 @@ pub fn c_flag_env(flags: &[String], host: &str, compiler: Option<&Path>) -> Vec<
         }
     }
     out
-}
-
-fn c_compiler_accepts(flag: &str, compiler: Option<&Path>) -> bool {
-    let cc = match compiler {
-        Some(c) => c.as_os_str().to_owned(),
-        None => std::env::var_os("CC").unwrap_or_else(|| "cc".into()),
-    };
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(_) => return false,
-    };
-    let src = dir.path().join("probe.c");
-    if std::fs::write(&src, "int armature_probe;\n").is_err() {
-        return false;
-    }
-    Command::new(cc)
-        .arg(flag)
-        .arg("-c")
-        .arg(&src)
-        .arg("-o")
-        .arg(dir.path().join("probe.o"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 #[cfg(test)]

@@ -14,9 +14,7 @@ use super::mode::ProfileMode;
 use super::project::{self, PgoDirs, PgoTarget};
 use crate::cargo::rustflags::HostCfg;
 use crate::load::{access_log, Driver, PgoConfig, RequestSpec};
-use crate::toolchain::bolt::BoltTools;
-use crate::toolchain::clang::{ClangDiscovery, ClangTool};
-use crate::toolchain::RustcInfo;
+use crate::toolchain::{self, BoltTools, ClangDiscovery, ClangTool, RustcInfo};
 
 /// Everything the phases need to know before the first build.
 pub(crate) struct PgoPlan {
@@ -58,7 +56,7 @@ impl PgoPlan {
             crate::cargo::Project::locate(args.manifest_path.as_deref())?,
             args,
         )?;
-        let host = HostCfg::detect()?;
+        let host = HostCfg::of(&rustc)?;
         let dirs = app.dirs(args.native);
         // The same flag and rules as `cargo armature build --native`, in every build.
         let native: Vec<String> = if args.native {
@@ -180,7 +178,7 @@ fn announce(app: &PgoTarget, rustc: &RustcInfo) {
 /// `--bolt`: an llvm-bolt of rustc's LLVM with its runtime and merge-fdata, or an error
 /// saying what to install.
 fn bolt_tools(args: &PgoArgs, rustc: &RustcInfo) -> Result<BoltTools> {
-    let found = crate::toolchain::bolt::find_llvm_bolt(rustc);
+    let found = toolchain::find_llvm_bolt(rustc);
     if args.verbose {
         for s in &found.skipped {
             eprintln!(
@@ -208,7 +206,7 @@ fn bolt_tools(args: &PgoArgs, rustc: &RustcInfo) -> Result<BoltTools> {
 /// C and C++ code from build scripts (`cc`): profiled with a clang matching rustc's
 /// LLVM, else built as before and said so.
 fn c_compiler(rustc: &RustcInfo) -> Option<ClangTool> {
-    match crate::toolchain::clang::find_clang(rustc) {
+    match toolchain::find_clang(rustc) {
         ClangDiscovery::Usable(t) => {
             eprintln!(
                 "    C/C++: {} (clang {}, {}): code that build scripts compile with `cc` is \

@@ -9,8 +9,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use super::{find_all_in, is_executable, llvm_tool_probe};
-use super::{Dedupe, LlvmToolSearch, LlvmVersion, RustcInfo};
+use super::search::{
+    exe_name, find_all_in, is_executable, llvm_tool_probe, path_dirs, Dedupe, LlvmToolSearch,
+};
+use super::{LlvmVersion, RustcInfo};
 
 /// A usable BOLT: `llvm-bolt`, its `merge-fdata` and its instrumentation runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +84,7 @@ pub fn find_llvm_bolt_in(
     env_bolt: Option<OsString>,
     llvm_root: &Path,
 ) -> BoltDiscovery {
-    let dirs = super::path_dirs(path.as_deref());
+    let dirs = path_dirs(path.as_deref());
     let search = LlvmToolSearch {
         name: "llvm-bolt",
         want: rustc.llvm,
@@ -134,7 +136,7 @@ pub fn find_llvm_bolt_in(
             )));
             continue;
         };
-        let beside = real.with_file_name(super::exe_name("merge-fdata"));
+        let beside = real.with_file_name(exe_name("merge-fdata"));
         let merge = if is_executable(&beside) {
             Some(beside)
         } else {

@@ -17,7 +17,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use super::{find_all_in, is_executable, Dedupe, LlvmToolSearch, LlvmVersion, RustcInfo};
+use super::search::{find_all_in, is_executable, path_dirs, Dedupe, LlvmToolSearch};
+use super::{LlvmVersion, RustcInfo};
 
 /// A clang for the C and C++ code of a PGO run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +64,7 @@ pub fn find_clang_in(
             "rustc reports no LLVM version, so no clang can be matched to it".into(),
         );
     };
-    let dirs = super::path_dirs(path.as_deref());
+    let dirs = path_dirs(path.as_deref());
     let install = format!(
         "install clang {m} (Debian/Ubuntu: apt-get install clang-{m}) to profile it too",
         m = want.major

@@ -1,13 +1,15 @@
 //! The one search for an LLVM tool of rustc's LLVM (llvm-profdata, llvm-bolt, clang):
 //! the candidates in search order, and which of them are of rustc's LLVM major. Each
-//! tool's own rules (its origins, its extra checks, its messages) stay with it.
+//! tool's own rules (its origins, its extra checks, its messages) stay with it. Below it,
+//! the PATH helpers every tool's search uses.
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{find_all_in, find_versioned_in, is_executable, llvm_tool_version, LlvmVersion};
+use super::{llvm_tool_version, LlvmVersion};
 
 /// Where one LLVM tool (llvm-profdata, llvm-bolt, clang) is looked for, in this order:
 /// `given`, `NAME-<rustc's LLVM major>` on PATH, `<tree>/llvm-<major>/bin/NAME`, plain
@@ -105,4 +107,62 @@ impl<O: Copy> LlvmToolSearch<O> {
 /// [`llvm_tool_version`] as [`LlvmToolSearch::version`], its error saying what failed.
 pub(super) fn llvm_tool_probe(tool: &Path) -> Result<LlvmVersion> {
     llvm_tool_version(tool).context("could not read its LLVM version")
+}
+pub(super) fn exe_name(base: &str) -> String {
+    format!("{base}{}", std::env::consts::EXE_SUFFIX)
+}
+
+pub(super) fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
+    }
+}
+
+/// `PATH`'s directories, in order.
+pub(super) fn path_dirs(path: Option<&OsStr>) -> Vec<PathBuf> {
+    path.map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default()
+}
+
+/// Every executable named `name` in `dirs`, in PATH order.
+pub(super) fn find_all_in(dirs: &[PathBuf], name: &str) -> Vec<PathBuf> {
+    dirs.iter()
+        .map(|d| d.join(exe_name(name)))
+        .filter(|p| is_executable(p))
+        .collect()
+}
+
+/// Every executable `PREFIX<digits>` in `dirs`, in PATH order then by name.
+pub(super) fn find_versioned_in(dirs: &[PathBuf], prefix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut here: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                let name = name
+                    .strip_suffix(std::env::consts::EXE_SUFFIX)
+                    .unwrap_or(&name);
+                name.strip_prefix(prefix)
+                    .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+            })
+            .map(|e| e.path())
+            .filter(|p| is_executable(p))
+            .collect();
+        here.sort();
+        found.extend(here);
+    }
+    found
 }

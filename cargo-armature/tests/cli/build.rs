@@ -172,15 +172,7 @@ fn failing_build_fails_with_code_1() {
 }
 
 fn host_triple() -> String {
-    let out = std::process::Command::new("rustc")
-        .arg("-vV")
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .unwrap()
-        .to_owned()
+    cargo_armature::toolchain::RustcInfo::detect().unwrap().host
 }
 
 /// Every source of rustflags cargo reads, in its precedence: `build --native` keeps
