@@ -94,6 +94,12 @@ impl FastValue {
         }
     }
 
+    /// Whether dropping this frees memory (a value on the heap).
+    #[inline]
+    pub(crate) fn owns_memory(&self) -> bool {
+        matches!(self, FastValue::Heap(_))
+    }
+
     #[inline]
     pub(crate) fn as_str(&self) -> &str {
         match self {

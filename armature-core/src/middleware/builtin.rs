@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use super::chain::Stack;
 use super::hooks::{AnyHooks, Carry, Hooks};
 use super::metrics::Recorder;
-use super::{Cors, DefaultHeaders, RequestId, RequestLog};
+use super::{Compression, Cors, DefaultHeaders, RequestId, RequestLog};
 use crate::http::HttpRequest;
 use crate::response::Response;
 
@@ -26,6 +26,7 @@ pub enum Builtin {
     RequestLog(RequestLog),
     DefaultHeaders(Arc<DefaultHeaders>),
     Metrics(Recorder),
+    Compression(Arc<Compression>),
 }
 
 impl Builtin {
@@ -50,69 +51,64 @@ impl Builtin {
             Ok(h) => return Some(Builtin::DefaultHeaders(h)),
             Err(any) => any,
         };
-        match any.downcast::<Recorder>() {
-            Ok(h) => Some(Builtin::Metrics((*h).clone())),
+        let any = match any.downcast::<Recorder>() {
+            Ok(h) => return Some(Builtin::Metrics((*h).clone())),
+            Err(any) => any,
+        };
+        match any.downcast::<Compression>() {
+            Ok(h) => Some(Builtin::Compression(h)),
             Err(_) => None,
         }
     }
 
-    /// Runs the `before` of layer `i` (this one) and keeps what it leaves in
-    /// `carries`; `spans` is set if that opened a span. Done in each arm, so that
-    /// where a `before` is inlined, whether it left a carry is known there (a shared
-    /// test after the `match` measured ~20 instructions a request more for the
-    /// request id, CORS and request log stack in callgrind; see also
-    /// [`Carries::push`]).
+    /// Runs this layer's `before`, which leaves what its `after` needs in `carry`
+    /// (this layer's own slot of the connection's [`Carries`], written in place:
+    /// no copy of the carry, no push). `spans` is set if that opened a span: only
+    /// the request log's can, so only its arm looks.
     #[inline]
     pub(crate) fn before(
         &self,
         req: &mut HttpRequest,
-        i: usize,
-        carries: &mut Carries,
+        carry: &mut Carry,
         spans: &mut bool,
     ) -> Option<Response> {
-        match self {
-            Builtin::RequestId(h) => before_into(&**h, req, i, carries, spans),
-            Builtin::Cors(h) => before_into(&**h, req, i, carries, spans),
-            Builtin::RequestLog(h) => before_into(h, req, i, carries, spans),
-            Builtin::DefaultHeaders(h) => before_into(&**h, req, i, carries, spans),
-            Builtin::Metrics(h) => before_into(h, req, i, carries, spans),
+        let answer = match self {
+            Builtin::RequestId(h) => h.before(req, carry),
+            Builtin::Cors(h) => h.before(req, carry),
+            Builtin::RequestLog(h) => {
+                let answer = h.before(req, carry);
+                *spans |= carry.span().is_some();
+                answer
+            }
+            Builtin::DefaultHeaders(h) => h.before(req, carry),
+            Builtin::Metrics(h) => h.before(req, carry),
+            Builtin::Compression(h) => h.before(req, carry),
+        };
+        if answer.is_some() {
+            // What it left is dropped: its `after` does not run.
+            drop_carry(carry);
         }
+        answer
     }
 
     #[inline]
-    fn after(&self, carry: Carry, resp: &mut Response) {
+    fn after(&self, carry: &mut Carry, resp: &mut Response) {
         match self {
             Builtin::RequestId(h) => h.after(carry, resp),
             Builtin::Cors(h) => h.after(carry, resp),
             Builtin::RequestLog(h) => h.after(carry, resp),
             Builtin::DefaultHeaders(h) => h.after(carry, resp),
             Builtin::Metrics(h) => h.after(carry, resp),
+            Builtin::Compression(h) => h.after(carry, resp),
         }
     }
 }
 
-/// [`Builtin::before`] for one kind of layer.
-#[inline(always)]
-fn before_into<H: Hooks>(
-    hooks: &H,
-    req: &mut HttpRequest,
-    i: usize,
-    carries: &mut Carries,
-    spans: &mut bool,
-) -> Option<Response> {
-    let mut carry = Carry::Done;
-    if let Some(answer) = hooks.before(req, &mut carry) {
-        // What it left is dropped: its `after` does not run.
-        return Some(answer);
-    }
-    if matches!(carry, Carry::Done) {
-        // Owns nothing: skip the out-of-line drop glue (as in `Carry::set`).
-        std::mem::forget(carry);
-    } else {
-        *spans |= carry.span().is_some();
-        carries.push(i, carry);
-    }
-    None
+/// Drops what a layer that answered in its `before` left (out of line: a request
+/// answered by a layer is the uncommon case).
+#[cold]
+fn drop_carry(carry: &mut Carry) {
+    *carry = Carry::Done;
 }
 
 /// The layers of a route when all have hooks, outermost first.
@@ -124,23 +120,25 @@ pub(crate) struct HookStack {
     stack: Stack,
 }
 
-/// Where a connection keeps its request's [`Carry`]s: one per layer whose `before`
-/// ran (and did not answer). Owned by the connection loop rather than by the
-/// request's future, which so stays as small as without middleware (a future
-/// holding them measured ~180 instructions a request more in memcpy and drop on
-/// routes without middleware).
-/// Each entry is a layer's index and what its `after` needs; layers with nothing to do
-/// after (a `Carry::Done`) are not kept, so theirs costs nothing.
+/// Where a connection keeps its request's [`Carry`]s: one slot per layer of the
+/// route's stack (slot `i` is layer `i`'s), which its `before` writes in place and
+/// its `after` takes; a layer with nothing to do after leaves its slot
+/// [`Carry::Done`], and its `after` is skipped. Owned by the connection loop rather
+/// than by the request's future, which so stays as small as without middleware (a
+/// future holding them measured ~180 instructions a request more in memcpy and
+/// drop on routes without middleware).
 ///
-/// The first [`Carries::INLINE`] live in place: none of a `SmallVec`'s
-/// inline-or-heap tests on each push and pop.
+/// The first [`Carries::INLINE`] slots live in place. One slot per layer rather
+/// than a stack of the carries left: a `before` writes its slot directly (no copy
+/// of the carry, no out-of-line push, no index kept), and the `after`s walk the
+/// route's layers (a test of each slot) rather than popping until empty.
 pub(crate) struct Carries {
-    /// How many of `inline` are kept (the others are `Done`).
-    len: usize,
-    inline: [(usize, Carry); Carries::INLINE],
-    /// The carries past `INLINE`, in order (a stack of that many layers with
-    /// something to do after).
-    more: Vec<(usize, Carry)>,
+    inline: [Carry; Carries::INLINE],
+    /// The slots of the layers past `INLINE` (a stack of that many built-ins).
+    more: Vec<Carry>,
+    /// How many slots may hold something: the layers of the last request started,
+    /// 0 once its `after`s ran.
+    live: usize,
 }
 
 impl Carries {
@@ -148,69 +146,54 @@ impl Carries {
 
     pub(crate) fn new() -> Carries {
         Carries {
-            len: 0,
             inline: Default::default(),
             more: Vec::new(),
+            live: 0,
         }
     }
 
-    /// Drops what is kept (left over only by a request whose future was dropped
-    /// unfinished).
+    /// Empties every slot (what is left over only by a request whose future was
+    /// dropped unfinished), ready for a stack of `layers`.
     #[inline]
-    pub(crate) fn clear(&mut self) {
-        if self.len != 0 || !self.more.is_empty() {
-            self.clear_slow();
+    pub(crate) fn start(&mut self, layers: usize) {
+        if self.live != 0 || layers > Carries::INLINE {
+            self.start_slow(layers);
         }
+        self.live = layers;
     }
 
     #[cold]
-    fn clear_slow(&mut self) {
-        for (_, carry) in &mut self.inline[..self.len] {
+    fn start_slow(&mut self, layers: usize) {
+        for carry in &mut self.inline {
             *carry = Carry::Done;
         }
-        self.len = 0;
         self.more.clear();
+        self.more
+            .resize_with(layers.saturating_sub(Carries::INLINE), Carry::default);
     }
 
-    /// Keeps layer `i`'s `carry` (not `Done`). Out of line: [`Builtin::before`]
-    /// calls it from each arm, and four inlined copies in the connection loop cost
-    /// routes without middleware ~10 instructions a request (hello's pipelined
-    /// `/plaintext` in callgrind) by the code they moved.
-    #[inline(never)]
-    fn push(&mut self, i: usize, carry: Carry) {
-        match self.inline.get_mut(self.len) {
-            Some(entry) => {
-                entry.0 = i;
-                entry.1.set(carry);
-                self.len += 1;
-            }
-            None => self.more.push((i, carry)),
-        }
-    }
-
-    /// The kept carries, outermost first.
-    fn iter(&self) -> impl Iterator<Item = &Carry> {
-        self.inline[..self.len]
-            .iter()
-            .chain(&self.more)
-            .map(|(_, carry)| carry)
-    }
-
-    /// The innermost kept carry and its layer's index, taken out.
+    /// Layer `i`'s slot (within the stack [`start`](Self::start) was given).
     #[inline]
-    fn pop(&mut self) -> Option<(usize, Carry)> {
-        if !self.more.is_empty() {
-            return self.pop_more();
+    pub(crate) fn slot(&mut self, i: usize) -> &mut Carry {
+        if i < Carries::INLINE {
+            &mut self.inline[i]
+        } else {
+            self.more_slot(i)
         }
-        let len = self.len.checked_sub(1)?;
-        self.len = len;
-        let (i, carry) = self.inline.get_mut(len)?;
-        Some((*i, std::mem::take(carry)))
     }
 
     #[cold]
-    fn pop_more(&mut self) -> Option<(usize, Carry)> {
-        self.more.pop()
+    fn more_slot(&mut self, i: usize) -> &mut Carry {
+        &mut self.more[i - Carries::INLINE]
+    }
+
+    /// The slots that hold something, outermost first.
+    fn iter(&self) -> impl Iterator<Item = &Carry> {
+        self.inline
+            .iter()
+            .chain(&self.more)
+            .take(self.live)
+            .filter(|carry| !matches!(carry, Carry::Done))
     }
 }
 
@@ -263,12 +246,32 @@ impl After<'_> {
         self.spans.then(|| enter(self.carries))
     }
 
-    /// Runs the `after`s on `resp`, innermost first.
-    pub(crate) fn run(self, resp: &mut Response) {
-        while let Some((i, carry)) = self.carries.pop() {
-            if let Some(layer) = self.layers.get(i) {
+    /// Runs the `after`s on `resp`, innermost first: each layer's whose slot holds
+    /// something, which it takes.
+    #[inline]
+    pub(crate) fn run(&mut self, resp: &mut Response) {
+        let carries = &mut *self.carries;
+        if self.layers.len() > Carries::INLINE {
+            run_more(self.layers, carries, resp);
+        }
+        for (layer, carry) in self.layers.iter().zip(&mut carries.inline).rev() {
+            if !matches!(carry, Carry::Done) {
                 layer.after(carry, resp);
+                carry.clear();
             }
+        }
+        carries.live = 0;
+    }
+}
+
+/// The `after`s of the layers past [`Carries::INLINE`], innermost first.
+#[cold]
+fn run_more(layers: &[Builtin], carries: &mut Carries, resp: &mut Response) {
+    let inner = layers.get(Carries::INLINE..).unwrap_or_default();
+    for (layer, carry) in inner.iter().zip(&mut carries.more).rev() {
+        if !matches!(carry, Carry::Done) {
+            layer.after(carry, resp);
+            carry.clear();
         }
     }
 }

@@ -218,7 +218,7 @@ pub(crate) fn around<H: Hooks + Clone>(hooks: &H, mut req: HttpRequest, next: Ne
             let inner = span.in_scope(|| next.run(req)).instrument(span);
             Box::pin(async move {
                 let mut resp = inner.await;
-                hooks.after(carry, &mut resp);
+                hooks.after(&mut carry, &mut resp);
                 resp
             })
         }
@@ -226,7 +226,7 @@ pub(crate) fn around<H: Hooks + Clone>(hooks: &H, mut req: HttpRequest, next: Ne
             let inner = next.run(req);
             Box::pin(async move {
                 let mut resp = inner.await;
-                hooks.after(carry, &mut resp);
+                hooks.after(&mut carry, &mut resp);
                 resp
             })
         }

@@ -5,9 +5,13 @@ use std::io::Write;
 
 use bytes::Bytes;
 
+use std::sync::Arc;
+
+use super::chain::around;
+use super::hooks::{AnyHooks, Carry, Hooks};
 use super::{Middleware, Next};
 use crate::handler::BoxFuture;
-use crate::http::HttpRequest;
+use crate::http::{HttpRequest, StandardHeader};
 use crate::response::Response;
 
 /// Compresses response bodies the client accepts compressed.
@@ -24,6 +28,12 @@ use crate::response::Response;
 ///
 /// The body is compressed on the worker, in one go: meant for API responses and
 /// pages of up to a few hundred KiB (quality and level default to fast settings).
+///
+/// A response it leaves alone costs little: it is a built-in hook layer (no future,
+/// no clone of the request), its request half keeps the `Accept-Encoding` value
+/// without parsing it, and its response half looks at the body's size before
+/// anything else, so a small body or a stream costs a length test (no header
+/// lookup, no `Vary`). The value is parsed only for a response it may compress.
 ///
 /// ```
 /// use armature_core::middleware::Compression;
@@ -48,7 +58,7 @@ impl Default for Compression {
 /// A content coding this middleware produces (and precompressed static files are
 /// served in).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Coding {
+pub enum Coding {
     Brotli,
     Gzip,
 }
@@ -148,14 +158,24 @@ impl Compression {
     }
 
     /// Whether `resp` may be compressed at all (and so varies by `Accept-Encoding`).
+    /// The body's size first: it settles most responses (an API's answers are
+    /// mostly under `min_size`, a stream is never compressed), so they cost a
+    /// length test and no header lookup.
+    #[inline]
     fn eligible(&self, resp: &Response) -> bool {
+        if resp.body_bytes().is_none_or(|b| b.len() < self.min_size) {
+            return false;
+        }
+        self.eligible_otherwise(resp)
+    }
+
+    /// The rest of [`eligible`](Self::eligible), for a body of a size to compress.
+    fn eligible_otherwise(&self, resp: &Response) -> bool {
         let status = resp.status().as_u16();
         if status < 200 || matches!(status, 204 | 206 | 304) {
             return false;
         }
-        if resp.body_bytes().is_none_or(|b| b.len() < self.min_size)
-            || resp.header("content-encoding").is_some()
-        {
+        if resp.header("content-encoding").is_some() {
             return false;
         }
         if resp
@@ -165,6 +185,29 @@ impl Compression {
             return false;
         }
         !resp.header("content-type").is_some_and(precompressed)
+    }
+
+    /// Compresses an eligible response's body in the coding `accept` chooses, and
+    /// says that it varies by `Accept-Encoding`.
+    #[cold]
+    fn compress(&self, accept: &Accept, resp: &mut Response) {
+        resp.append_header("Vary", "Accept-Encoding");
+        let coding = match accept {
+            Accept::Raw { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|raw| std::str::from_utf8(raw).ok())
+                .and_then(|accept| self.choose(accept)),
+            Accept::Chosen(coding) => *coding,
+        };
+        let Some(coding) = coding else { return };
+        let body = resp.body_bytes().unwrap_or(&[]);
+        match self.encode(coding, body) {
+            Ok(out) if out.len() < body.len() => {
+                resp.set_body(Bytes::from(out));
+                resp.insert_header("Content-Encoding", coding.token());
+            }
+            _ => {}
+        }
     }
 
     fn encode(&self, coding: Coding, body: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -206,28 +249,80 @@ fn precompressed(content_type: &str) -> bool {
         )
 }
 
+/// What [`Compression`]'s `before` keeps of the request's `Accept-Encoding` for
+/// its `after` (a [`Carry::Accept`]): the value as it came, parsed only for a
+/// response that may be compressed (most are not: a small body, a stream), or, for
+/// a value too long to keep in place, the coding it chose at once.
+///
+/// `pub` in a private module, as [`Carry`].
+pub enum Accept {
+    /// The value's first `len` bytes.
+    Raw {
+        len: u8,
+        bytes: [u8; Accept::CAPACITY],
+    },
+    /// The coding chosen from a longer value.
+    Chosen(Option<Coding>),
+}
+
+impl Accept {
+    /// Values up to this long are kept as they came (Chrome's
+    /// `gzip, deflate, br, zstd` is 23 bytes).
+    const CAPACITY: usize = 30;
+}
+
+impl Hooks for Compression {
+    /// Keeps the request's `Accept-Encoding` (not parsed here: see [`Accept`]);
+    /// without one, the `after` only says that an eligible response varies by it.
+    #[inline]
+    fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
+        match req.headers.get_standard(StandardHeader::AcceptEncoding) {
+            None => carry.set(Carry::Run),
+            Some(value) => carry.set(Carry::Accept(self.keep(value))),
+        }
+        None
+    }
+
+    #[inline]
+    fn after(&self, carry: &mut Carry, resp: &mut Response) {
+        if !self.eligible(resp) {
+            return;
+        }
+        match carry {
+            Carry::Accept(accept) => self.compress(accept, resp),
+            _ => self.compress(&Accept::Chosen(None), resp),
+        }
+    }
+}
+
+impl Compression {
+    /// What to keep of an `Accept-Encoding` value (see [`Accept`]).
+    fn keep(&self, value: &[u8]) -> Accept {
+        let mut bytes = [0; Accept::CAPACITY];
+        match bytes.get_mut(..value.len()) {
+            Some(kept) => {
+                kept.copy_from_slice(value);
+                Accept::Raw {
+                    len: value.len() as u8,
+                    bytes,
+                }
+            }
+            None => Accept::Chosen(
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|accept| self.choose(accept)),
+            ),
+        }
+    }
+}
+
 impl Middleware for Compression {
     fn call(&self, req: HttpRequest, next: Next) -> BoxFuture {
-        let coding = self.choose(req.header_str("accept-encoding").unwrap_or(""));
-        let this = *self;
-        let inner = next.run(req);
-        Box::pin(async move {
-            let mut resp = inner.await;
-            if !this.eligible(&resp) {
-                return resp;
-            }
-            resp.append_header("Vary", "Accept-Encoding");
-            let Some(coding) = coding else { return resp };
-            let body = resp.body_bytes().unwrap_or(&[]);
-            match this.encode(coding, body) {
-                Ok(out) if out.len() < body.len() => {
-                    resp.set_body(Bytes::from(out));
-                    resp.insert_header("Content-Encoding", coding.token());
-                }
-                _ => {}
-            }
-            resp
-        })
+        around(self, req, next)
+    }
+
+    fn hooks(self: Arc<Self>) -> Option<AnyHooks> {
+        Some(AnyHooks(self))
     }
 }
 

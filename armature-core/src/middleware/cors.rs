@@ -221,9 +221,9 @@ impl Hooks for Cors {
         None
     }
 
-    fn after(&self, carry: Carry, resp: &mut Response) {
+    fn after(&self, carry: &mut Carry, resp: &mut Response) {
         let config = &*self.config;
-        if let Carry::Value(hooks::Value(allow_origin)) = carry {
+        if let Carry::Value(hooks::Value(allow_origin)) = carry.take() {
             config.tag(resp, allow_origin);
         }
         if config.varies() {

@@ -58,7 +58,7 @@ impl Hooks for DefaultHeaders {
         None
     }
 
-    fn after(&self, _carry: Carry, resp: &mut Response) {
+    fn after(&self, _carry: &mut Carry, resp: &mut Response) {
         for (name, value, replace) in self.headers.iter() {
             if *replace || resp.header(name).is_none() {
                 resp.insert_header(name, value.clone());

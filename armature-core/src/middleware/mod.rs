@@ -52,9 +52,10 @@
 //! An app without middleware pays nothing for the feature: no request is cloned and
 //! the route's handler is called as before (instructions per request measured equal).
 //! A route whose middleware is all built-in and future-free ([`RequestId`], [`Cors`],
-//! [`RequestLog`], [`DefaultHeaders`], [`Metrics`]) costs no more than their own work: they run as
-//! plain calls on the connection's request and on the response in place. With other
-//! middleware (an `async fn`, [`Timeout`], [`Compression`]) a request costs one clone
+//! [`RequestLog`], [`DefaultHeaders`], [`Metrics`], [`Compression`]) costs no more
+//! than their own work: they run as plain calls on the connection's request and on
+//! the response in place. With other middleware (an `async fn`, [`Timeout`]) a
+//! request costs one clone
 //! of the request (its bytes are shared, not copied) and one boxed future per layer.
 //!
 //! Built-in middleware, each configured by a builder: [`RequestId`], [`RequestLog`]

@@ -244,8 +244,8 @@ impl Hooks for RequestId {
 
     /// Inlined into the loop of `after`s, with `FastHeaders::insert_value`.
     #[inline(always)]
-    fn after(&self, carry: Carry, resp: &mut Response) {
-        if let Carry::Value(hooks::Value(id)) = carry {
+    fn after(&self, carry: &mut Carry, resp: &mut Response) {
+        if let Carry::Value(hooks::Value(id)) = carry.take() {
             resp.insert_value(self.header, id);
         }
     }

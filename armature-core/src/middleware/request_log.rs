@@ -86,8 +86,10 @@ impl Hooks for RequestLog {
         None
     }
 
-    fn after(&self, carry: Carry, resp: &mut Response) {
-        let Carry::Log(pending) = carry else { return };
+    fn after(&self, carry: &mut Carry, resp: &mut Response) {
+        let Carry::Log(pending) = carry.take() else {
+            return;
+        };
         let Pending {
             start,
             method,

@@ -140,7 +140,7 @@ impl HookStack {
         carries: &'a mut Carries,
         slot: &'a mut FutureSlot,
     ) -> CatchPanic<'a> {
-        carries.clear();
+        carries.start(self.layers.len());
         // Taken out of an `Option`: the borrow itself moves into the call (see
         // `CatchPanic::new`).
         let mut slot = Some(slot);
@@ -148,7 +148,7 @@ impl HookStack {
             let slot = slot.take().expect("called once");
             let mut spans = false;
             for (i, layer) in self.layers.iter().enumerate() {
-                if let Some(resp) = layer.before(req, i, carries, &mut spans) {
+                if let Some(resp) = layer.before(req, carries.slot(i), &mut spans) {
                     return (slot.put(std::future::ready(resp)), spans);
                 }
             }
@@ -375,10 +375,11 @@ fn poll_in_spans(
     }
 }
 
-/// Runs the hook middleware's `after`s on the handler's response.
+/// Runs the hook middleware's `after`s on the handler's response (in place: the
+/// future is not polled again).
 #[inline(always)]
 fn run_after(after: &mut Option<After<'_>>, resp: &mut Response) {
-    if let Some(after) = after.take() {
+    if let Some(after) = after {
         after.run(resp);
     }
 }

@@ -85,8 +85,8 @@ pub const DEFAULT_BUCKETS: [f64; 16] = [
 /// the request path), so it costs in proportion to routes × workers.
 ///
 /// On a route whose middleware is all built-in it runs as two plain calls around
-/// the handler; with an `async fn` layer (or [`Compression`](super::Compression),
-/// [`Timeout`](super::Timeout)) as a future. Either way a panic below it is
+/// the handler; with an `async fn` layer (or [`Timeout`](super::Timeout)) as a
+/// future. Either way a panic below it is
 /// counted as the `500` it is answered with.
 ///
 /// Clones share the counters: one `Metrics` may serve several apps (their counts
@@ -246,9 +246,9 @@ impl Hooks for Recorder {
     }
 
     #[inline]
-    fn after(&self, carry: Carry, resp: &mut Response) {
+    fn after(&self, carry: &mut Carry, resp: &mut Response) {
         if let Carry::Timed(started) = carry {
-            self.series.finish(&started, resp.status());
+            self.series.finish(started, resp.status());
         }
     }
 }
