@@ -101,6 +101,9 @@ impl Builtin {
             Builtin::Metrics(h) => h.after(carry, resp),
             Builtin::Compression(h) => h.after(carry, resp),
         }
+        // Each `after` has taken what owns memory (the request id's and CORS's
+        // values, the request log's record), or left nothing that does.
+        carry.forget_plain();
     }
 }
 
@@ -172,21 +175,6 @@ impl Carries {
             .resize_with(layers.saturating_sub(Carries::INLINE), Carry::default);
     }
 
-    /// Layer `i`'s slot (within the stack [`start`](Self::start) was given).
-    #[inline]
-    pub(crate) fn slot(&mut self, i: usize) -> &mut Carry {
-        if i < Carries::INLINE {
-            &mut self.inline[i]
-        } else {
-            self.more_slot(i)
-        }
-    }
-
-    #[cold]
-    fn more_slot(&mut self, i: usize) -> &mut Carry {
-        &mut self.more[i - Carries::INLINE]
-    }
-
     /// The slots that hold something, outermost first.
     fn iter(&self) -> impl Iterator<Item = &Carry> {
         self.inline
@@ -216,6 +204,27 @@ impl HookStack {
             layers,
             stack: stack.clone(),
         })
+    }
+
+    /// Runs the `before`s on `req`, outermost first, each into its layer's slot of
+    /// `carries` (made ready by [`Carries::start`]); stops at a layer that answers,
+    /// and returns its answer. `spans` is set if one opened a span.
+    #[inline]
+    pub(crate) fn before(
+        &self,
+        req: &mut HttpRequest,
+        carries: &mut Carries,
+        spans: &mut bool,
+    ) -> Option<Response> {
+        for (layer, carry) in self.layers.iter().zip(&mut carries.inline) {
+            if let Some(answer) = layer.before(req, carry, spans) {
+                return Some(answer);
+            }
+        }
+        if self.layers.len() > Carries::INLINE {
+            return before_more(&self.layers, req, &mut carries.more, spans);
+        }
+        None
     }
 
     /// The layers as general middleware, for the cold paths.
@@ -251,17 +260,41 @@ impl After<'_> {
     #[inline]
     pub(crate) fn run(&mut self, resp: &mut Response) {
         let carries = &mut *self.carries;
-        if self.layers.len() > Carries::INLINE {
+        let mut n = self.layers.len();
+        if n > Carries::INLINE {
             run_more(self.layers, carries, resp);
+            n = Carries::INLINE;
         }
-        for (layer, carry) in self.layers.iter().zip(&mut carries.inline).rev() {
+        while let Some(i) = n.checked_sub(1) {
+            n = i;
+            let (Some(layer), Some(carry)) = (self.layers.get(i), carries.inline.get_mut(i)) else {
+                break;
+            };
             if !matches!(carry, Carry::Done) {
                 layer.after(carry, resp);
-                carry.clear();
             }
         }
         carries.live = 0;
     }
+}
+
+/// The `before`s of the layers past [`Carries::INLINE`] (of `layers`, the whole
+/// stack), into `more`.
+#[cold]
+#[inline(never)]
+fn before_more(
+    layers: &[Builtin],
+    req: &mut HttpRequest,
+    more: &mut [Carry],
+    spans: &mut bool,
+) -> Option<Response> {
+    let inner = layers.get(Carries::INLINE..).unwrap_or_default();
+    for (layer, carry) in inner.iter().zip(more) {
+        if let Some(answer) = layer.before(req, carry, spans) {
+            return Some(answer);
+        }
+    }
+    None
 }
 
 /// The `after`s of the layers past [`Carries::INLINE`], innermost first.
@@ -271,7 +304,6 @@ fn run_more(layers: &[Builtin], carries: &mut Carries, resp: &mut Response) {
     for (layer, carry) in inner.iter().zip(&mut carries.more).rev() {
         if !matches!(carry, Carry::Done) {
             layer.after(carry, resp);
-            carry.clear();
         }
     }
 }

@@ -65,6 +65,7 @@
 
 mod builtin;
 mod chain;
+mod coding;
 pub(crate) mod compression;
 mod cors;
 mod default_headers;

@@ -147,10 +147,8 @@ impl HookStack {
         let started = catching(|| {
             let slot = slot.take().expect("called once");
             let mut spans = false;
-            for (i, layer) in self.layers.iter().enumerate() {
-                if let Some(resp) = layer.before(req, carries.slot(i), &mut spans) {
-                    return (slot.put(std::future::ready(resp)), spans);
-                }
+            if let Some(resp) = self.before(req, carries, &mut spans) {
+                return (slot.put(std::future::ready(resp)), spans);
             }
             let fut = if spans {
                 let _entered = middleware::enter(carries);

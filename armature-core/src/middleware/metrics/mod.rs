@@ -75,12 +75,12 @@ pub const DEFAULT_BUCKETS: [f64; 16] = [
 /// An app without it pays nothing. With it, a request costs two reads of the
 /// monotonic clock and two increments of cells that only its worker writes: no
 /// lock, no shared atomic, no allocation. Measured with callgrind on
-/// `examples/hello` (`METRICS=1`, one worker): `/json` 3,908 instructions per
-/// request against 3,713 without (+5.3%; +4.8% against 3,730 before the
-/// middleware existed), of which ~115 are the hook layer's own work, as for any
-/// built-in middleware, and ~70 the metrics' (two `clock_gettime` calls ~30; under
-/// callgrind requests are slow, so the bucket search also walks further than it
-/// does at full speed). A scrape sums every
+/// `examples/hello` (`METRICS=1`, one worker, 2026-12-06): `/json` ~3,849
+/// instructions per request against ~3,685 without (+4.4%; it was 3,906 against
+/// 3,713, +5.2%, before the hook path's carries were made cheaper), of which
+/// ~95 are the hook layer's own work, as for any built-in middleware, and ~70 the
+/// metrics' (two `clock_gettime` calls ~30; under callgrind requests are slow, so
+/// the bucket search also walks further than it does at full speed). A scrape sums every
 /// worker's cells (see the `series` module for how that is safe without locking
 /// the request path), so it costs in proportion to routes × workers.
 ///
