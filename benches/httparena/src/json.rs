@@ -8,7 +8,7 @@ use armature_core::{IntoResponse, Json, Path, Query, Response, State};
 use serde::{Deserialize, Serialize};
 
 /// One item of HttpArena's `dataset.json`.
-#[derive(Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 pub struct Item {
     id: i64,
     name: String,
@@ -20,13 +20,14 @@ pub struct Item {
     rating: Rating,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 struct Rating {
     score: i64,
     count: i64,
 }
 
-/// The items, read once at start-up (the app's state).
+/// The items, read once at start-up (the app's state; the json-tls app has a copy).
+#[derive(Clone)]
 pub struct Dataset {
     items: Vec<Item>,
 }

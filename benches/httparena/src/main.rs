@@ -3,7 +3,8 @@
 //!
 //! Run with: `cargo run --release -p armature-httparena` (listens on `HOST`/`PORT`,
 //! default `0.0.0.0:8080`; `DATA_DIR` [/data] holds `dataset.json` and `static/`,
-//! `CERTS_DIR` [/certs] the TLS pair, `DATABASE_URL` and `DATABASE_MAX_CONN` the
+//! `CERTS_DIR` [/certs] the TLS pair (json-tls on `TLS_PORT`, default 8081, when
+//! `server.crt` is there), `DATABASE_URL` and `DATABASE_MAX_CONN` the
 //! PostgreSQL server and its connection budget, `WORKERS` the worker count, one
 //! per core by default).
 //!
@@ -29,7 +30,7 @@ use std::path::PathBuf;
 
 use armature_core::middleware::Compression;
 use armature_core::ws::WebSocketUpgrade;
-use armature_core::{App, Error, Query, ServeDir, ServerConfig};
+use armature_core::{App, Error, Query, RunningServer, ServeDir, ServerConfig};
 use serde::Deserialize;
 
 /// Where HttpArena mounts its files and what it tells the container.
@@ -81,6 +82,7 @@ fn main() -> Result<(), Error> {
     }
     let dataset = json::Dataset::load(&env.data.join("dataset.json"));
     let workers = config.get_workers();
+    let json_tls = tls::serve_json_tls(&env, dataset.clone(), config.clone())?;
 
     let app = App::with_state(dataset)
         .get("/pipeline", || async { "ok" })
@@ -104,11 +106,18 @@ fn main() -> Result<(), Error> {
         });
     let app = db::routes(app, &env, workers).config(config);
 
-    tls::serve_json_tls(&env);
     let server = app.bind(armature_core::addr_from_env("0.0.0.0:8080").as_str())?;
+    // The first line says where the plain listener is; the json-tls one, when
+    // served, follows (tests/arena reads both).
     println!(
         "armature-httparena listening on http://{}",
         server.local_addr()
     );
-    server.run()
+    if let Some(tls) = &json_tls {
+        println!("armature-httparena json-tls on https://{}", tls.addr());
+    }
+    let served = server.run();
+    // SIGTERM has stopped the TLS server too; an error of its own comes second.
+    let tls_stopped = json_tls.map_or(Ok(()), RunningServer::shutdown);
+    served.and(tls_stopped)
 }

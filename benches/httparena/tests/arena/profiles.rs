@@ -1,7 +1,6 @@
 //! The profiles without a database: validate.sh's sections "Baseline",
 //! "Pipelined", "JSON Processing", "JSON Compressed", "Upload",
-//! "Static Files H1" and "WebSocket Echo" (validate-ws.py). "JSON TLS" has no
-//! test until the entry serves TLS (src/tls.rs).
+//! "JSON TLS", "Static Files H1" and "WebSocket Echo" (validate-ws.py).
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -159,6 +158,73 @@ fn json_comp() {
     assert_eq!(gzip.header("content-encoding"), Some("gzip"));
     let plain = e.get("/json/50?m=1");
     assert_eq!(plain.header("content-encoding"), None, "{plain:?}");
+}
+
+/// validate.sh's "JSON TLS" section (on HttpArena's 8081, here `TLS_PORT=0`):
+/// HTTP/1.1 negotiated (curl --http1.1 offers ALPN `http/1.1` alone), three
+/// (count, m) pairs, `Content-Type: application/json`. Beyond it: a client that
+/// also offers `h2` (curl's default) still gets `http/1.1`, and the body is the
+/// plain listener's `/json` body byte for byte (the profile's client asks for no
+/// compression).
+#[test]
+fn json_tls() {
+    let e = Entry::start_tls(&[]);
+    for offer in [&[&b"http/1.1"[..]][..], &[b"h2", b"http/1.1"]] {
+        let (alpn, reply) = e.get_tls("/json/1?m=1", offer);
+        assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]), "offered {offer:?}");
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(content_type_is(&reply, "application/json"), "{reply:?}");
+    }
+    for (count, m) in [(7, 2), (23, 11), (50, 1)] {
+        let target = format!("/json/{count}?m={m}");
+        let (_, reply) = e.get_tls(&target, &[b"http/1.1"]);
+        check_items(&reply.json(), count, m);
+        assert_eq!(reply.header("content-encoding"), None, "{reply:?}");
+        assert_eq!(
+            reply.body,
+            e.get(&target).body,
+            "{target}: TLS and plain differ"
+        );
+    }
+}
+
+/// The certificate without its key: the entry refuses to start (a failure
+/// status, promptly) rather than run without the json-tls listener.
+#[test]
+fn json_tls_without_a_key_fails_to_start() {
+    let certs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("httparena-no-key");
+    let _ = std::fs::remove_dir_all(&certs);
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(
+        crate::support::test_certs().join("a.pem"),
+        certs.join("server.crt"),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_armature-httparena"))
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("TLS_PORT", "0")
+        .env("WORKERS", "1")
+        .env("DATA_DIR", crate::support::data_dir())
+        .env("CERTS_DIR", &certs)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the entry ran for 30 s without server.key");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "{status}");
 }
 
 #[test]

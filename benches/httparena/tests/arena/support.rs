@@ -82,23 +82,69 @@ fn make_data_dir() -> PathBuf {
     dir
 }
 
+/// HttpArena's `/certs` mount: `server.crt` and `server.key`, copies of
+/// armature-core's committed test pair `a.pem`/`a.key` (ECDSA P-256, for
+/// `localhost` and 127.0.0.1, signed by `ca.pem`; nothing is generated here).
+pub fn certs_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("httparena-certs");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let test_certs = test_certs();
+        std::fs::copy(test_certs.join("a.pem"), dir.join("server.crt")).unwrap();
+        std::fs::copy(test_certs.join("a.key"), dir.join("server.key")).unwrap();
+        dir
+    })
+}
+
+/// armature-core's `tests/certs`.
+pub fn test_certs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../armature-core/tests/certs")
+}
+
 /// The entry's binary, running with HttpArena's environment; killed on drop.
 pub struct Entry {
     child: Child,
     pub addr: SocketAddr,
+    /// The json-tls listener (`TLS_PORT`), when started with the certificates.
+    pub tls_addr: Option<SocketAddr>,
+}
+
+/// The address after `scheme` in one of the entry's "listening" lines.
+fn listen_addr(line: &str, scheme: &str) -> SocketAddr {
+    line.trim()
+        .rsplit(scheme)
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("the entry did not say where it listens ({scheme}): {line:?}"))
 }
 
 impl Entry {
     /// Starts the entry on `127.0.0.1:0` with two workers (so that state shared
-    /// by the workers is tested as such), the data mount, and `env`.
+    /// by the workers is tested as such), the data mount, no certificates, and `env`.
     pub fn start(env: &[(&str, &str)]) -> Entry {
+        Entry::start_with(env, None)
+    }
+
+    /// [`start`](Entry::start) with HttpArena's `/certs` mount ([`certs_dir`]) and
+    /// `TLS_PORT=0`: the json-tls listener too.
+    pub fn start_tls(env: &[(&str, &str)]) -> Entry {
+        Entry::start_with(env, Some(certs_dir()))
+    }
+
+    fn start_with(env: &[(&str, &str)], certs: Option<&Path>) -> Entry {
         let data = data_dir();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_armature-httparena"));
         cmd.env("HOST", "127.0.0.1")
             .env("PORT", "0")
+            .env("TLS_PORT", "0")
             .env("WORKERS", "2")
             .env("DATA_DIR", data)
-            .env("CERTS_DIR", data.join("no-certs"))
+            .env(
+                "CERTS_DIR",
+                certs.map_or_else(|| data.join("no-certs"), Path::to_path_buf),
+            )
             .env_remove("DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -109,16 +155,20 @@ impl Entry {
         let mut line = String::new();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         stdout.read_line(&mut line).unwrap();
+        let addr = listen_addr(&line, "http://");
+        let tls_addr = certs.map(|_| {
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            listen_addr(&line, "https://")
+        });
         // The rest of its output is read on, so that the server never writes to a
         // closed pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("the entry did not say where it listens: {line:?}"));
-        let entry = Entry { child, addr };
+        let entry = Entry {
+            child,
+            addr,
+            tls_addr,
+        };
         entry.wait_until_answering();
         entry
     }
@@ -197,6 +247,47 @@ impl Entry {
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).unwrap();
         Reply::parse(&raw)
+    }
+
+    /// `GET target` over TLS to the json-tls listener on a new connection, the
+    /// client offering `alpn` and trusting armature-core's test CA only (a
+    /// certificate check curl -k skips): the protocol ALPN chose and the reply,
+    /// read to a clean TLS close.
+    pub fn get_tls(&self, target: &str, alpn: &[&[u8]]) -> (Option<Vec<u8>>, Reply) {
+        use armature_core::tls::rustls::{
+            self, pki_types::pem::PemObject, pki_types::CertificateDer, pki_types::ServerName,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(test_certs().join("ca.pem")).unwrap() {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        // The provider the server is built with.
+        #[allow(deprecated)]
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let addr = self.tls_addr.expect("the entry was started with start_tls");
+        let sock = TcpStream::connect(addr).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(std::sync::Arc::new(cfg), name).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        write!(
+            tls,
+            "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        tls.flush().unwrap();
+        let mut raw = Vec::new();
+        tls.read_to_end(&mut raw)
+            .unwrap_or_else(|e| panic!("GET {target} over TLS: {e}"));
+        let alpn = tls.conn.alpn_protocol().map(<[u8]>::to_vec);
+        (alpn, Reply::parse(&raw))
     }
 
     pub fn connect(&self) -> TcpStream {
