@@ -10,7 +10,8 @@
 #   - the Postgres sidecar is the server at ARMATURE_TEST_POSTGRES_URL, seeded in a
 #     schema of its own with HttpArena's data/pgdb-seed.sql as its
 #     scripts/generate-pgdb.py writes it (100,000 rows);
-#   - the ports 8080 and 8081 are PORT [18480] and TLS_PORT [18481].
+#   - the ports 8080 and 8081 are PORT [18480] and TLS_PORT [18481] (the entry is
+#     given both; json-tls uses HttpArena's certs/ as its /certs mount).
 # Every check is HttpArena's, unchanged. Without ARMATURE_TEST_POSTGRES_URL it runs
 # itself under scripts/with-postgres.sh.
 #
@@ -79,7 +80,7 @@ start = s.index('    echo "[postgres] Starting Postgres sidecar for validation..
 end = s.index('    docker_args+=(-e "DATABASE_URL=postgres://bench:bench@localhost:5432/benchmark")')
 s = s[:start] + '    echo "[postgres] the seeded server of ARMATURE_TEST_POSTGRES_URL"\n' + s[end:]
 sub('-e "DATABASE_URL=postgres://bench:bench@localhost:5432/benchmark"', f'-e "DATABASE_URL={db_url}"')
-sub('    docker run "${docker_args[@]}" "$IMAGE_NAME"\n', f'''    arena_env=(HOST=127.0.0.1 PORT="$PORT" DATA_DIR="$DATA_DIR" CERTS_DIR="$CERTS_DIR")
+sub('    docker run "${docker_args[@]}" "$IMAGE_NAME"\n', f'''    arena_env=(HOST=127.0.0.1 PORT="$PORT" TLS_PORT="$H1TLS_PORT" DATA_DIR="$DATA_DIR" CERTS_DIR="$CERTS_DIR")
     for ((i = 0; i < ${{#docker_args[@]}}; i++)); do
         [ "${{docker_args[$i]}}" = -e ] && arena_env+=("${{docker_args[$((i + 1))]}}")
     done
