@@ -14,7 +14,7 @@ fn main() -> Result<(), Error> {
     if let Some(n) = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
         config = config.workers(n);
     }
-    let server = App::new()
+    App::new()
         .get("/", ServeFile::new(format!("{dir}/index.html")))
         .get("/static/{*path}", ServeDir::new(&dir))
         .get("/text", || async { "Hello, World!" })
@@ -29,10 +29,10 @@ fn main() -> Result<(), Error> {
                 })
         })
         .config(config)
-        .bind(armature_core::addr_from_env("127.0.0.1:8080").as_str())?;
-    println!(
-        "files_and_sockets listening on http://{} (files from {dir})",
-        server.local_addr()
-    );
-    server.run()
+        .bind(armature_core::addr_from_env("127.0.0.1:8080").as_str())?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(move |addr| {
+            println!("files_and_sockets listening on http://{addr} (files from {dir})")
+        })
+        .run()
 }

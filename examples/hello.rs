@@ -54,7 +54,9 @@ fn main() -> Result<(), Error> {
         let metrics = Metrics::new();
         app = app.get("/metrics", metrics.handler()).middleware(metrics);
     }
-    let server = app.config(config).bind(addr.as_str())?;
-    println!("hello listening on http://{}", server.local_addr());
-    server.run()
+    app.config(config)
+        .bind(addr.as_str())?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(|addr| println!("hello listening on http://{addr}"))
+        .run()
 }

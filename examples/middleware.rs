@@ -51,12 +51,9 @@ fn main() -> Result<(), Error> {
             other => panic!("unknown layer {other:?} (noop, id, log, cors, gzip)"),
         };
     }
-    let server = app
-        .config(config)
-        .bind(armature_core::addr_from_env("127.0.0.1:8080"))?;
-    println!(
-        "middleware ({layers}) listening on http://{}",
-        server.local_addr()
-    );
-    server.run()
+    app.config(config)
+        .bind(armature_core::addr_from_env("127.0.0.1:8080"))?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(move |addr| println!("middleware ({layers}) listening on http://{addr}"))
+        .run()
 }

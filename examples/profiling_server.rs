@@ -56,16 +56,14 @@ fn main() -> Result<(), Error> {
     if let Some(n) = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
         config = config.workers(n);
     }
-    let server = App::new()
+    App::new()
         .get("/health", || async { fast::ok() })
         .get("/users/:id", user)
         .get("/search", search)
         .post("/orders", echo)
         .config(config)
-        .bind(armature_core::addr_from_env("127.0.0.1:8080"))?;
-    println!(
-        "profiling_server listening on http://{}",
-        server.local_addr()
-    );
-    server.run()
+        .bind(armature_core::addr_from_env("127.0.0.1:8080"))?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(|addr| println!("profiling_server listening on http://{addr}"))
+        .run()
 }

@@ -134,7 +134,9 @@ fn app() -> App<AppState> {
 }
 
 fn main() -> Result<(), Error> {
-    let server = app().bind(armature_core::addr_from_env("127.0.0.1:8080"))?;
-    println!("rest_api listening on http://{}", server.local_addr());
-    server.run()
+    app()
+        .bind(armature_core::addr_from_env("127.0.0.1:8080"))?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(|addr| println!("rest_api listening on http://{addr}"))
+        .run()
 }

@@ -604,6 +604,10 @@ pub struct Server {
 
 impl Server {
     /// The address the listeners are bound to (the real port when `:0` was asked).
+    ///
+    /// Known from [`App::bind`] on, but nothing listens on it yet: a connection made
+    /// before [`run`](Server::run) has every worker ready is refused. A "listening
+    /// on" line for clients to act on belongs in [`on_ready`](Server::on_ready).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -631,9 +635,14 @@ impl Server {
         }))
     }
 
-    /// Calls `f` with the address once, when every worker is ready and the sockets
-    /// listen (from [`run`](Server::run) or [`spawn`](Server::spawn)): the moment a
-    /// "listening on" line is true. Not called when the server stops before that.
+    /// Calls `f` with the address once, when the server is ready: every worker has
+    /// started (its [`worker_state`](App::worker_state) built) and every worker's
+    /// socket has had `listen()` called on it, so a connection made from then on
+    /// (from inside `f` too) is accepted, never refused; one made before is refused.
+    /// Called from [`run`](Server::run) or [`spawn`](Server::spawn): the moment a
+    /// "listening on" line is true, and the place to print it (printed after
+    /// [`App::bind`] instead, a client that connects on seeing it may be refused).
+    /// Not called when the server stops before that.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), armature_core::Error> {
@@ -649,8 +658,9 @@ impl Server {
         self
     }
 
-    /// Runs the server on a background thread, returning once it listens (every
-    /// worker ready) or has stopped before that: a startup error, such as a failed
+    /// Runs the server on a background thread, returning once it is ready (as for
+    /// [`on_ready`](Server::on_ready): every worker's socket listens) or has stopped
+    /// before that: a startup error, such as a failed
     /// [`worker_state`](App::worker_state) factory, is then what
     /// [`RunningServer::shutdown`] returns.
     pub fn spawn(self) -> RunningServer {

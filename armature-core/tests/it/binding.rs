@@ -117,3 +117,82 @@ fn the_workers_of_one_server_share_its_port() {
         support::stop(server);
     }
 }
+
+/// "Ready" means listening: a connection made the moment `on_ready` is called (from
+/// inside the callback), or the moment `spawn` returns, is accepted and served on
+/// every start, with one worker or several, on a port of the kernel's choice.
+#[test]
+fn a_connection_made_as_soon_as_the_server_is_ready_is_accepted() {
+    const STARTS: usize = 100;
+    let mut refused = Vec::new();
+    for workers in [1, 3] {
+        for start in 0..STARTS {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let server = app()
+                .config(support::config().workers(workers))
+                .bind("127.0.0.1:0")
+                .expect("bind")
+                .on_ready(move |addr| {
+                    let _ = tx.send(std::net::TcpStream::connect(addr).map(|_| ()));
+                })
+                .spawn();
+            let in_callback = rx.recv().expect("on_ready was called");
+            let after_spawn = std::net::TcpStream::connect(server.addr()).map(RawConn::over);
+            match (in_callback, after_spawn) {
+                (Ok(()), Ok(mut c)) => {
+                    c.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                    assert_eq!(c.read_response().status, 200);
+                }
+                (a, b) => refused.push(format!(
+                    "{workers} workers, start {start}: in on_ready {:?}, after spawn {:?}",
+                    a.err(),
+                    b.err()
+                )),
+            }
+            support::stop(server);
+        }
+    }
+    assert!(refused.is_empty(), "refused:\n{}", refused.join("\n"));
+}
+
+/// The repository's servers (examples, benchmark binaries) print their "listening
+/// on" line from `on_ready`: printed between `bind` and `run`, it came before the
+/// sockets listened, and a client that connected on seeing it was refused (most
+/// starts of `PORT=0 hello`).
+#[test]
+fn the_repositorys_servers_announce_their_address_when_ready() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = vec![root.join("benches/httparena/src/main.rs")];
+    for dir in ["examples", "benches/src/bin"] {
+        for entry in std::fs::read_dir(root.join(dir)).expect(dir) {
+            let path = entry.expect(dir).path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut early = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("reading a server's source");
+        if !text.contains("armature_core") {
+            continue;
+        }
+        for (at, _) in text.match_indices("listening on") {
+            checked += 1;
+            let from = (0..=at.saturating_sub(200))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let before = &text[from..at];
+            if !before.contains(".on_ready(") || text.contains("server.local_addr()") {
+                early.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(checked >= 9, "only {checked} servers found under {root:?}");
+    assert!(
+        early.is_empty(),
+        "these print their address before it listens (print it from `on_ready`): {early:?}"
+    );
+}

@@ -106,17 +106,20 @@ fn main() -> Result<(), Error> {
         });
     let app = db::routes(app, &env, workers).config(config);
 
-    let server = app.bind(armature_core::addr_from_env("0.0.0.0:8080").as_str())?;
-    // The first line says where the plain listener is; the json-tls one, when
-    // served, follows (tests/arena reads both).
-    println!(
-        "armature-httparena listening on http://{}",
-        server.local_addr()
-    );
-    if let Some(tls) = &json_tls {
-        println!("armature-httparena json-tls on https://{}", tls.addr());
-    }
-    let served = server.run();
+    let tls_addr = json_tls.as_ref().map(RunningServer::addr);
+    let served = app
+        .bind(armature_core::addr_from_env("0.0.0.0:8080").as_str())?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        // The first line says where the plain listener is; the json-tls one, when
+        // served (already listening: `spawn` returned), follows (tests/arena reads
+        // both).
+        .on_ready(move |addr| {
+            println!("armature-httparena listening on http://{addr}");
+            if let Some(tls) = tls_addr {
+                println!("armature-httparena json-tls on https://{tls}");
+            }
+        })
+        .run();
     // SIGTERM has stopped the TLS server too; an error of its own comes second.
     let tls_stopped = json_tls.map_or(Ok(()), RunningServer::shutdown);
     served.and(tls_stopped)

@@ -64,7 +64,7 @@ fn main() -> Result<(), Error> {
     }
     let url = db::url_from_env();
     let addr = armature_core::addr_from_env("127.0.0.1:8085");
-    let server = App::new()
+    App::new()
         .worker_state(move |_| {
             let url = url.clone();
             async move { Db::connect(&url).await }
@@ -74,7 +74,8 @@ fn main() -> Result<(), Error> {
         .get("/updates", updates)
         .get("/fortunes", fortunes)
         .config(config)
-        .bind(addr.as_str())?;
-    println!("armature_db listening on http://{}", server.local_addr());
-    server.run()
+        .bind(addr.as_str())?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(|addr| println!("armature_db listening on http://{addr}"))
+        .run()
 }

@@ -32,7 +32,7 @@ fn main() -> Result<(), Error> {
     if let Some(n) = std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()) {
         config = config.workers(n);
     }
-    let server = App::new()
+    App::new()
         .get("/plaintext", || async { "Hello, World!" })
         .get("/json", || async {
             Json(Message {
@@ -47,10 +47,8 @@ fn main() -> Result<(), Error> {
         })
         .post("/echo", |Json(body): Json<Echo>| async move { Json(body) })
         .config(config)
-        .bind(armature_core::addr_from_env("127.0.0.1:8091"))?;
-    println!(
-        "armature_routes listening on http://{}",
-        server.local_addr()
-    );
-    server.run()
+        .bind(armature_core::addr_from_env("127.0.0.1:8091"))?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(|addr| println!("armature_routes listening on http://{addr}"))
+        .run()
 }

@@ -53,11 +53,12 @@ fn main() -> Result<(), Error> {
     if let Some(bytes) = env("MAX_PENDING_OUTPUT") {
         config = config.max_pending_output(bytes);
     }
-    let server = App::new()
+    App::new()
         .get("/health", || async { "ok" })
         .get("/todos", list)
         .config(config)
-        .bind(armature_core::addr_from_env("127.0.0.1:8090"))?;
-    println!("armature_todos listening on http://{}", server.local_addr());
-    server.run()
+        .bind(armature_core::addr_from_env("127.0.0.1:8090"))?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(|addr| println!("armature_todos listening on http://{addr}"))
+        .run()
 }

@@ -174,8 +174,9 @@ impl Entry {
     }
 
     /// validate.sh's "[wait] Waiting for server..." loop: `GET /baseline11?a=1&b=1`
-    /// until it is answered. (Right after the "listening" line a connection is
-    /// sometimes refused: 1 in 10 starts, here, in armature-core at 76cdf6e.)
+    /// until it is answered. (The entry prints its "listening" line from
+    /// `on_ready`, once its sockets listen, so the first try is answered; printed
+    /// after `bind`, as it was, 1 start in 10 was refused here.)
     fn wait_until_answering(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
