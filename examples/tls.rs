@@ -47,7 +47,7 @@ fn main() -> Result<(), Error> {
     if std::env::var("IO_URING").is_ok_and(|v| v == "1") {
         config = config.io_uring(armature_core::io_uring::IoUringConfig::default());
     }
-    let server = App::new()
+    App::new()
         .get("/plaintext", plaintext)
         .get("/json", json)
         .get("/tls-errors", move || {
@@ -55,7 +55,8 @@ fn main() -> Result<(), Error> {
             async move { n.to_string() }
         })
         .config(config)
-        .bind(armature_core::addr_from_env("127.0.0.1:8443"))?;
-    println!("tls listening on https://{} ({cert})", server.local_addr());
-    server.run()
+        .bind(armature_core::addr_from_env("127.0.0.1:8443"))?
+        // Once every worker listens (after `bind` alone, connections are refused).
+        .on_ready(move |addr| println!("tls listening on https://{addr} ({cert})"))
+        .run()
 }

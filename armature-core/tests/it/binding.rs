@@ -190,7 +190,7 @@ fn the_repositorys_servers_announce_their_address_when_ready() {
             }
         }
     }
-    assert!(checked >= 9, "only {checked} servers found under {root:?}");
+    assert!(checked >= 10, "only {checked} servers found under {root:?}");
     assert!(
         early.is_empty(),
         "these print their address before it listens (print it from `on_ready`): {early:?}"
