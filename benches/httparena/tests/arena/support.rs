@@ -109,6 +109,9 @@ pub struct Entry {
     pub addr: SocketAddr,
     /// The json-tls listener (`TLS_PORT`), when started with the certificates.
     pub tls_addr: Option<SocketAddr>,
+    /// How a connection made the moment the "listening" line was read went (and,
+    /// with json-tls, one to its address after its line): `Err` when refused.
+    pub first_connect: std::io::Result<()>,
 }
 
 /// The address after `scheme` in one of the entry's "listening" lines.
@@ -161,6 +164,8 @@ impl Entry {
             stdout.read_line(&mut line).unwrap();
             listen_addr(&line, "https://")
         });
+        let first_connect = TcpStream::connect(addr)
+            .and_then(|_| tls_addr.map_or(Ok(()), |a| TcpStream::connect(a).map(drop)));
         // The rest of its output is read on, so that the server never writes to a
         // closed pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
@@ -168,6 +173,7 @@ impl Entry {
             child,
             addr,
             tls_addr,
+            first_connect,
         };
         entry.wait_until_answering();
         entry
