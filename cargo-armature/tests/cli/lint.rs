@@ -241,7 +241,7 @@ fn repository_workflows_pass_actionlint() {
             assert_eq!(version, expected, "{name}: {action}");
         }
     }
-    // The test workflow: both backends' clippy, the README's test command, and the
+    // The test workflow: clippy on both backends and TLS, the README's test command, and the
     // MSRV read from the line of Cargo.toml that declares it.
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     assert!(
@@ -251,7 +251,7 @@ fn repository_workflows_pass_actionlint() {
     for needle in [
         "cargo fmt --all -- --check",
         "cargo clippy --workspace --all-targets --locked -- -D warnings",
-        "--features io_uring -- -D warnings",
+        "--features io_uring,tls -- -D warnings",
         "- run: ./scripts/test.sh",
         "sed -n 's/^rust-version = \"\\(.*\\)\"$/\\1/p' Cargo.toml",
         "toolchain: ${{ steps.msrv.outputs.version }}",
