@@ -15,8 +15,8 @@ use tokio::time::Instant;
 /// fires first, the write fails with `TimedOut` and the connection closes. A write
 /// that completes at once (the usual case: the socket buffer has room) touches no
 /// timer. The timer is the connection's read timer: the read path only ever moves
-/// it earlier and re-arms it lazily (see `serve`), so borrowing it here costs the
-/// read path nothing.
+/// it earlier and re-arms it lazily (see `Conn::begin_read` in `conn`), so
+/// borrowing it here costs the read path nothing.
 pub(super) struct SendTimeout<'a, T> {
     io: &'a mut T,
     timer: std::pin::Pin<&'a mut tokio::time::Sleep>,
