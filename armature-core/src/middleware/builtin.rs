@@ -65,7 +65,10 @@ impl Builtin {
     /// (this layer's own slot of the connection's [`Carries`], written in place:
     /// no copy of the carry, no push). `spans` is set if that opened a span: only
     /// the request log's can, so only its arm looks.
-    #[inline]
+    // Always: `HookStack::before` is inlined into both instances of
+    // `HookStack::start` (the connection loop's and a streamed body's), and
+    // `before_more` calls it too; with those callers LLVM kept it out of line.
+    #[inline(always)]
     pub(crate) fn before(
         &self,
         req: &mut HttpRequest,
@@ -91,7 +94,10 @@ impl Builtin {
         answer
     }
 
-    #[inline]
+    // Always: `After::run` is inlined into both instances of
+    // `CatchPanic::poll_with` (the connection loop's and a streamed body's), and
+    // `run_more` calls it too; with those callers LLVM kept it out of line.
+    #[inline(always)]
     fn after(&self, carry: &mut Carry, resp: &mut Response) {
         match self {
             Builtin::RequestId(h) => h.after(carry, resp),
@@ -209,7 +215,10 @@ impl HookStack {
     /// Runs the `before`s on `req`, outermost first, each into its layer's slot of
     /// `carries` (made ready by [`Carries::start`]); stops at a layer that answers,
     /// and returns its answer. `spans` is set if one opened a span.
-    #[inline]
+    // Always: `HookStack::start` is inlined into both callers of `route` (the
+    // connection loop and a streamed body's `body::respond`); with a second caller
+    // LLVM kept this out of line.
+    #[inline(always)]
     pub(crate) fn before(
         &self,
         req: &mut HttpRequest,
@@ -257,7 +266,9 @@ impl After<'_> {
 
     /// Runs the `after`s on `resp`, innermost first: each layer's whose slot holds
     /// something, which it takes.
-    #[inline]
+    // Always: called from both instances of `CatchPanic::poll_with` (the connection
+    // loop's and a streamed body's); with two callers LLVM kept it out of line.
+    #[inline(always)]
     pub(crate) fn run(&mut self, resp: &mut Response) {
         let carries = &mut *self.carries;
         let mut n = self.layers.len();

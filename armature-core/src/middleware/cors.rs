@@ -188,7 +188,10 @@ impl Config {
 }
 
 impl Hooks for Cors {
-    #[inline]
+    // Always: `Builtin::before` is inlined into both instances of `HookStack::start`
+    // (the connection loop's and a streamed body's); with a third caller LLVM kept
+    // this out of line.
+    #[inline(always)]
     fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
         let config = &*self.config;
         // A request without `Origin` (most of them) costs this one lookup.

@@ -65,7 +65,10 @@ impl RequestLog {
 }
 
 impl Hooks for RequestLog {
-    #[inline]
+    // Always: `Builtin::before` is inlined into both instances of `HookStack::start`
+    // (the connection loop's and a streamed body's); with a third caller LLVM kept
+    // this out of line.
+    #[inline(always)]
     fn before(&self, req: &mut HttpRequest, carry: &mut Carry) -> Option<Response> {
         // The one check a request pays without a subscriber for the access log: the
         // callsite's interest is cached by `tracing`.

@@ -305,7 +305,7 @@ impl<'a, S: Send + Sync + 'static, T: Io + 'static> Conn<'a, S, T> {
         // Checked after the handler: a shutdown that began meanwhile ends the
         // connection with this response, announced by `Connection: close`.
         let keep_alive = move || wants_keep_alive && !ctx.shutting_down.get();
-        let call = route(
+        let call = route::<_, false>(
             ctx,
             &mut self.req,
             &mut self.carries,

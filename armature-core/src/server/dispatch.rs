@@ -26,10 +26,12 @@ use crate::IntoResponse;
 // The large `Err` (a whole response) never travels: `route` is inlined into the
 // loop, which matches on the result at once. Always: with a second caller (a
 // streamed body's, `body::respond`) LLVM kept it out of line, +14 instructions a
-// request on pipelined `/plaintext` in callgrind.
+// request on pipelined `/plaintext` in callgrind. `STREAMED`: which caller (a
+// streamed body's `body::respond`, or the connection loop), so that each has its
+// own instance of what `route` inlines (see `HookStack::start`).
 #[allow(clippy::result_large_err)]
 #[inline(always)]
-pub(crate) fn route<'a, S: Send + Sync + 'static>(
+pub(crate) fn route<'a, S: Send + Sync + 'static, const STREAMED: bool>(
     ctx: &'a WorkerCtx<S>,
     req: &mut HttpRequest,
     carries: &'a mut Carries,
@@ -42,7 +44,9 @@ pub(crate) fn route<'a, S: Send + Sync + 'static>(
     };
     Ok(match &endpoint.hooks {
         None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
-        Some(hooks) => hooks.start(req, &*endpoint.handler, &shared.state, carries, slot),
+        Some(hooks) => {
+            hooks.start::<S, STREAMED>(req, &*endpoint.handler, &shared.state, carries, slot)
+        }
     })
 }
 
@@ -132,7 +136,12 @@ impl HookStack {
     // is the hook path's half of running the routed handler.
     /// Runs the `before`s on `req`, then starts `handler`; the future answers `500`
     /// for a panic anywhere in the chain, as the general path does.
-    pub(crate) fn start<'a, S>(
+    // Always, and an instance per caller of `route` (`STREAMED`): with one function
+    // (and one closure for `catching`) called from both the connection loop and a
+    // streamed body's `body::respond`, LLVM kept both out of line (+~110
+    // instructions a request behind request id, CORS and request log in callgrind).
+    #[inline(always)]
+    pub(crate) fn start<'a, S, const STREAMED: bool>(
         &'a self,
         req: &mut HttpRequest,
         handler: &dyn ErasedHandler<S>,
@@ -285,6 +294,7 @@ impl CatchPanic<'_> {
     /// `after`) answers `500`. Built with `panic = "abort"` (the release-fat
     /// profile) a panic never returns, and `catching` is a plain call.
     #[inline]
+    #[allow(clippy::redundant_closure)] // `run_after` in a closure: see below
     pub(crate) fn poll_with<R>(
         &mut self,
         cx: &mut Context<'_>,
@@ -303,7 +313,17 @@ impl CatchPanic<'_> {
         let answered = if after.is_none() {
             answer(after, |_| Pin::new(&mut *fut).poll(cx), |_, _| {}, f)
         } else {
-            answer(after, |after| poll_in_spans(fut, after, cx), run_after, f)
+            // A closure, not `run_after` itself: a function item is called through
+            // `FnOnce::call_once` for its type, one function for both callers of
+            // `poll_with` (the connection loop's and `body::respond`'s), which LLVM
+            // kept out of line with the `after`s in it; a closure's type is this
+            // instance's own.
+            answer(
+                after,
+                |after| poll_in_spans(fut, after, cx),
+                |after, resp| run_after(after, resp),
+                f,
+            )
         };
         answered.unwrap_or_else(|panicked| {
             self.inner = None;

@@ -80,11 +80,11 @@ pub const DEFAULT_BUCKETS: [f64; 16] = [
 /// 3,713, +5.2%, before the hook path's carries were made cheaper), of which
 /// ~95 are the hook layer's own work, as for any built-in middleware, and ~70 the
 /// metrics' (two `clock_gettime` calls ~30; under callgrind requests are slow, so
-/// the bucket search also walks further than it does at full speed). Since a
-/// streamed body's loop became the second caller of the routing (`body::respond`),
-/// LLVM keeps `HookStack::start` and the `after`s out of line: `/json` ~3,993
-/// against ~3,735 (+6.9%; before the hook path changes: 4,020 against 3,736,
-/// +7.6%), to be won back. A scrape sums every
+/// the bucket search also walks further than it does at full speed). A streamed
+/// body's loop (`body::respond`) became a second caller of the routing, and LLVM
+/// kept `HookStack::start` and the `after`s out of line (`/json` ~4,008 against
+/// ~3,746, +7.0%); with each caller given its own instance of what the hook path
+/// inlines: ~3,875 against ~3,700 (+4.7%, 2026-12-06). A scrape sums every
 /// worker's cells (see the `series` module for how that is safe without locking
 /// the request path), so it costs in proportion to routes × workers.
 ///
