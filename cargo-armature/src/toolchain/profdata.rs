@@ -192,14 +192,7 @@ fn rustup_llvm_profdata(rustc: &RustcInfo, sysroot: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    const RUSTC_VV: &str = "rustc 1.95.0 (59807616e 2026-04-14)
-binary: rustc
-commit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860
-commit-date: 2026-04-14
-host: x86_64-unknown-linux-gnu
-release: 1.95.0
-LLVM version: 22.1.2
-";
+    use crate::toolchain::rustc::tests::RUSTC_VV;
 
     #[cfg(unix)]
     fn fake_tool(dir: &Path, name: &str, version_line: &str) -> PathBuf {

@@ -100,10 +100,11 @@ pub fn rustc_path() -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const RUSTC_VV: &str = "rustc 1.95.0 (59807616e 2026-04-14)
+    /// `rustc -vV` of rustc 1.95.0 on x86-64 Linux: the other toolchain tests' rustc too.
+    pub(crate) const RUSTC_VV: &str = "rustc 1.95.0 (59807616e 2026-04-14)
 binary: rustc
 commit-hash: 59807616e1fa2540724bfbac14d7976d7e4a3860
 commit-date: 2026-04-14
