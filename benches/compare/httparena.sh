@@ -17,8 +17,10 @@
 #   baseline   get.raw, post_cl.raw, post_chunked.raw     armature actix hyper rust-epoll
 #   pipelined  pipeline.raw, 16 deep                      armature actix hyper rust-epoll
 #   json       json-{1,5,10,15,25,40,50}.raw              armature actix
-#   upload     upload-500k.raw, upload-2m.raw (the 10 and 20 MB files are not in the
-#              stored snapshot of HttpArena)               armature actix
+#   upload     upload-{500k,2m,10m,20m}.raw, rotated per   armature actix
+#              request (gcannon: per connection of 5 requests)
+#   upload-500k, upload-2m, upload-10m, upload-20m: one of those sizes alone (the
+#              servers subscribed to upload)
 #   static     static-rotate.lua (Accept-Encoding br, gzip) armature actix
 #
 # Environment (defaults in brackets):
@@ -27,6 +29,9 @@
 #   SERVERS [armature actix hyper rust-epoll]  WORKLOADS [baseline pipelined json]
 #   CONNS [64]  DURATION [5]  WARMUP [2]  PAIRS [3]  MAX_LOAD, NO_BUILD=1 as in run.sh;
 #   BUILD_ONLY=1 stops after the builds
+# upload-10m.raw and upload-20m.raw, when the clone lacks them (the stored snapshot
+# of HttpArena does: missing blobs, as its data/upload.bin), are made by
+# make_upload_requests below, in ARENA_SRC/requests (never in this repository).
 # Every server is built as its Dockerfile builds it: `cargo build --release` with
 # `-C target-cpu=native` (each with its own release profile; Armature's is the
 # workspace's: thin LTO, one codegen unit).
@@ -72,14 +77,14 @@ port_of() {
 }
 SERVER_ENV=(DATA_DIR="$arena/data")
 
-# The servers subscribed to profile $1, in SERVERS' order.
+# The servers subscribed to profile $1 (upload-SIZE: to upload), in SERVERS' order.
 servers_for() {
-    local s subscribed=()
+    local s subscribed=() profile="${1%%-[0-9]*}"
     for s in $SERVERS_ALL; do
         case "$s" in
             armature) subscribed+=("$s") ;;
             *) python3 -c 'import json,sys; sys.exit(sys.argv[2] not in json.load(open(sys.argv[1]))["tests"])' \
-                "$arena/frameworks/$s/meta.json" "$1" && subscribed+=("$s") ;;
+                "$arena/frameworks/$s/meta.json" "$profile" && subscribed+=("$s") ;;
         esac
     done
     echo "${subscribed[*]}"
@@ -102,6 +107,11 @@ fetch_httparena() {
         upload-500k upload-2m; do
         git -C "$HTTPARENA_GIT" show "$HTTPARENA_COMMIT:requests/$f.raw" >"$arena/requests/$f.raw"
     done
+    # Upstream's own 10 and 20 MB files where the clone has them (a full clone does).
+    for f in upload-10m upload-20m; do
+        git -C "$HTTPARENA_GIT" show "$HTTPARENA_COMMIT:requests/$f.raw" >"$arena/requests/$f.raw" 2>/dev/null \
+            || rm -f "$arena/requests/$f.raw"
+    done
     # The patches: their data directory, and each its own port.
     local s
     for s in actix hyper rust-epoll; do
@@ -110,6 +120,40 @@ fetch_httparena() {
             "$arena/frameworks/$s/src/main.rs"
         grep -q "$(port_of "$s")" "$arena/frameworks/$s/src/main.rs" || die "cannot patch $s's port"
     done
+}
+
+# HttpArena's upload-10m.raw and upload-20m.raw where they are absent: upload-2m.raw's
+# head with its Content-Length changed (to validate.sh's sizes, 10 and 20 MiB), then
+# that many bytes. Upstream's bodies are uniformly random bytes (those of upload-500k
+# and upload-2m: all 256 values, 7.997 bits of entropy per byte, zlib cannot shrink
+# them); these are too, and the same on every machine: SHAKE-256 (FIPS 202) of the
+# file's name, checked against the SHA-256 recorded here.
+make_upload_requests() {
+    python3 - "$arena/requests" <<'PY' || die "cannot make the upload request files in $arena/requests"
+import hashlib, os, sys
+
+folder = sys.argv[1]
+model = open(os.path.join(folder, "upload-2m.raw"), "rb").read()
+head, sep, body = model.partition(b"\r\n\r\n")
+length_line = b"\r\nContent-Length: %d" % len(body)
+assert sep and head.count(length_line) == 1, "upload-2m.raw: no single Content-Length of its body"
+sha256 = {
+    "upload-10m": (10 << 20, "e3a92d6b0924c3315f193531765d7a7c42dcd0a5634141fff019908665276f27"),
+    "upload-20m": (20 << 20, "15b12ff99a5e329ab366f36421c11bcaab1ff0b971c944f5389191f50c387dc7"),
+}
+for name, (size, want) in sha256.items():
+    path = os.path.join(folder, name + ".raw")
+    if os.path.exists(path):
+        continue  # upstream's own file
+    data = head.replace(length_line, b"\r\nContent-Length: %d" % size) + sep
+    data += hashlib.shake_256(f"HttpArena requests/{name}.raw".encode()).digest(size)
+    got = hashlib.sha256(data).hexdigest()
+    assert got == want, f"{name}.raw: SHA-256 {got}, expected {want}"
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+    print(f"== made {path} ({len(data)} bytes)", file=sys.stderr)
+PY
 }
 
 if [[ "${NO_BUILD:-0}" != 1 ]]; then
@@ -127,6 +171,8 @@ if [[ "${NO_BUILD:-0}" != 1 ]]; then
         esac
     done
 fi
+[[ -f "$arena/requests/upload-2m.raw" ]] || die "$arena has no request files: run without NO_BUILD"
+make_upload_requests
 [[ "${BUILD_ONLY:-0}" == 1 ]] && exit 0
 
 # wrk's request script reads these (lib.sh gives wrk DEPTH after `--`).
@@ -138,9 +184,10 @@ request_of() {
         baseline) files=("$r/get.raw" "$r/post_cl.raw" "$r/post_chunked.raw") ;;
         pipelined) files=("$r/pipeline.raw") DEPTH=16 ;;
         json) for f in 1 5 10 15 25 40 50; do files+=("$r/json-$f.raw"); done ;;
-        upload) files=("$r/upload-500k.raw" "$r/upload-2m.raw") ;;
+        upload) for f in 500k 2m 10m 20m; do files+=("$r/upload-$f.raw"); done ;;
+        upload-500k | upload-2m | upload-10m | upload-20m) files=("$r/$1.raw") ;;
         static) req_script=(-s "$r/static-rotate.lua") ;;
-        *) die "unknown profile '$1' (known: baseline pipelined json upload static)" ;;
+        *) die "unknown profile '$1' (known: baseline pipelined json upload upload-{500k,2m,10m,20m} static)" ;;
     esac
     export ARENA_REQUESTS="${files[*]}"
 }

@@ -72,12 +72,23 @@ start_server() {
     die "$s did not answer on port $port within 10 s"
 }
 
-# Every thread of every server must stay on SERVER_CPU (some runtimes pin their own).
+# The server's process and its direct children (a Node.js server in cluster mode is a
+# primary and its workers; every other server is one process).
+server_pids() {
+    echo "$1"
+    pgrep -P "$1" || true
+}
+
+# Every thread of every server process must stay on SERVER_CPU (some runtimes pin
+# their own). The kernel's own spelling of the list (`0,1` reads back as `0-1`).
 check_pinned() {
-    local s bad
+    local s bad want pid
+    want="$(taskset -c "$SERVER_CPU" grep Cpus_allowed_list: /proc/self/status | cut -f2)"
     for s in $SERVERS; do
-        bad="$(grep -h Cpus_allowed_list "/proc/${PID[$s]}"/task/*/status | grep -cv $'\t'"$SERVER_CPU"'$' || true)"
-        [[ "$bad" == 0 ]] || die "$s has $bad thread(s) not pinned to core $SERVER_CPU"
+        bad="$(for pid in $(server_pids "${PID[$s]}"); do
+            grep -h Cpus_allowed_list "/proc/$pid"/task/*/status
+        done | grep -cv $'\t'"$want"'$' || true)"
+        [[ "$bad" == 0 ]] || die "$s has $bad thread(s) not pinned to core(s) $want"
     done
 }
 
@@ -89,30 +100,53 @@ cpu_ticks() {
     echo "${stat##*) }" | awk '{ print $12, $13 }'
 }
 
-# "utime stime" of a server: its process and its direct children (a Node.js server in
-# cluster mode is a primary and its workers; every other server is one process).
+# "utime stime" of a server, over server_pids.
 server_ticks() {
     local pid t user=0 system=0
-    for pid in $1 $(pgrep -P "$1" || true); do
+    for pid in $(server_pids "$1"); do
         read -r -a t <<<"$(cpu_ticks "$pid")"
         user=$((user + t[0])) system=$((system + t[1]))
     done
     echo "$user $system"
 }
 
+# Resident memory of a server in KiB, summed over server_pids: `rss_kib PID VmRSS`
+# (now) or `rss_kib PID VmHWM` (the peak since reset_peak_rss; for a cluster the sum
+# of each process's peak, an upper bound of the peak of the sum).
+rss_kib() {
+    local pid kib total=0
+    for pid in $(server_pids "$1"); do
+        kib="$(awk -v key="$2:" '$1 == key { print $2 }' "/proc/$pid/status")" || die "pid $pid is gone"
+        total=$((total + ${kib:-0}))
+    done
+    echo "$total"
+}
+
+# Starts each server process's peak RSS (VmHWM) again from its current RSS
+# (`5` > /proc/PID/clear_refs, Linux 4.0+), so that the peak is the run's own.
+reset_peak_rss() {
+    local pid
+    for pid in $(server_pids "$1"); do
+        echo 5 >"/proc/$pid/clear_refs" || die "cannot reset the peak RSS of pid $pid"
+    done
+}
+
 # measure <server> <workload> <conns> <seconds> <tag>  -> appends a line to runs.tsv
 measure() {
-    local s="$1" w="$2" c="$3" d="$4" tag="$5" log before after extra0 extra1 load1
+    local s="$1" w="$2" c="$3" d="$4" tag="$5" log before after extra0 extra1 load1 rss0 peak
     req_path="" req_script=()
     request_of "$w"
     log="$logs/$w-c$c-$s-$tag.txt"
     load1="$(cut -d' ' -f1 /proc/loadavg)"
     extra0="$(extra_of "$s")"
+    reset_peak_rss "${PID[$s]}"
+    rss0="$(rss_kib "${PID[$s]}" VmRSS)"
     read -r -a before <<<"$(server_ticks "${PID[$s]}")"
     local args=(-t1 -c"$c" -d"${d}s" --timeout 5s "${req_script[@]}" "$(url "$s" "$req_path")")
     [[ ${#req_script[@]} -gt 0 ]] && args+=(-- "$DEPTH")
     timeout $((d + 30)) taskset -c "$LOAD_CPU" wrk "${args[@]}" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
     read -r -a after <<<"$(server_ticks "${PID[$s]}")"
+    peak="$(rss_kib "${PID[$s]}" VmHWM)"
     extra1="$(extra_of "$s")"
     kill -0 "${PID[$s]}" 2>/dev/null || die "$s died during the run (see $logs/$s.server.log)"
     [[ "$tag" == warmup ]] && return 0
@@ -122,9 +156,9 @@ measure() {
     errors="$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$log")"
     non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$log")"
     [[ -n "$requests" && -n "$rps" ]] || die "cannot read wrk output: $(cat "$log")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$s" "$tag" "$rps" "$requests" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$s" "$tag" "$rps" "$requests" \
         "$((after[0] - before[0]))" "$((after[1] - before[1]))" "$((extra1 - extra0))" \
-        "${errors:-0}" "${non2xx:-0}" "$d" "$load1" >>"$runs"
+        "${errors:-0}" "${non2xx:-0}" "$d" "$load1" "$rss0" "$peak" >>"$runs"
 }
 
 extra_of() {

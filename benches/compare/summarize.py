@@ -2,14 +2,16 @@
 """Summary of a run.sh comparison: a markdown table and a JSON file.
 
 Input: runs.tsv lines `workload conns server pair req/s requests user_ticks
-system_ticks extra_ticks socket_errors non2xx seconds load1` (lib.sh's `measure`).
+system_ticks extra_ticks socket_errors non2xx seconds load1 rss_before_kib
+peak_rss_kib` (lib.sh's `measure`; the two RSS fields are absent from older files).
 Per workload and connection count it reports the median req/s of each server, the
 per-pair ratio armature/peer of req/s, the median server CPU microseconds per request
 split into user and system, the per-pair ratio peer/armature of that CPU (both ratios
 as median and min..max spread over the pairs; above 1 means Armature is ahead), and
 with `--extra-label` the median CPU of what `extra_ticks` measured (db.sh: the
-server's PostgreSQL backend) per request. Void runs (socket errors or non-2xx
-responses) are listed and left out of every figure.
+server's PostgreSQL backend) per request, and the median peak resident memory of
+the server during a run (VmHWM, reset before each run). Void runs (socket errors or
+non-2xx responses) are listed and left out of every figure.
 """
 
 import argparse
@@ -34,7 +36,8 @@ def main() -> int:
     with open(args.runs) as f:
         for line in f:
             fields = line.rstrip("\n").split("\t")
-            w, c, s, pair, rps, req, user, system, extra, errs, non2xx, secs, load1 = fields
+            w, c, s, pair, rps, req, user, system, extra, errs, non2xx, secs, load1 = fields[:13]
+            rss0, peak = (int(v) for v in fields[13:15]) if len(fields) >= 15 else (None, None)
             req = int(req)
             tick_us = 1e6 / args.clk_tck
             run = {
@@ -53,6 +56,8 @@ def main() -> int:
                 "non_2xx": int(non2xx),
                 "seconds": int(secs),
                 "load1_before": float(load1),
+                "rss_before_kib": rss0,
+                "peak_rss_kib": peak,
             }
             run["void"] = run["socket_errors"] > 0 or run["non_2xx"] > 0 or req == 0
             runs.append(run)
@@ -70,8 +75,8 @@ def main() -> int:
     lines = [
         "| workload | conns | server | req/s | req/s armature/peer per pair "
         "| CPU µs/req user | system | total | CPU peer/armature per pair |"
-        f"{extra_col} valid runs |",
-        "|---|---:|---|---:|---|---:|---:|---:|---|" + ("---:|" if extra_col else "") + "---:|",
+        f"{extra_col} peak RSS MiB | valid runs |",
+        "|---|---:|---|---:|---|---:|---:|---:|---|" + ("---:|" if extra_col else "") + "---:|---:|",
     ]
     for key in order:
         rs = groups[key]
@@ -85,6 +90,7 @@ def main() -> int:
             user = median_of(valid, "user_us_per_req")
             system = median_of(valid, "system_us_per_req")
             extra = median_of(valid, "extra_us_per_req")
+            peak = median_of(valid, "peak_rss_kib")
             ratios = [arm[r["pair"]]["req_per_s"] / r["req_per_s"] for r in valid if r["pair"] in arm]
             cpu_ratios = [
                 r["cpu_us_per_req"] / arm[r["pair"]]["cpu_us_per_req"]
@@ -101,6 +107,8 @@ def main() -> int:
                 "median_user_us_per_req": user,
                 "median_system_us_per_req": system,
                 "median_extra_us_per_req": extra if args.extra_label else None,
+                "median_peak_rss_kib": peak,
+                "median_rss_before_kib": median_of(valid, "rss_before_kib"),
                 "ratios_armature_over_peer": ratios if s != "armature" else None,
                 "cpu_ratios_peer_over_armature": cpu_ratios if s != "armature" else None,
                 "valid_runs": len(valid),
@@ -113,7 +121,8 @@ def main() -> int:
                 f"| {key[0]} | {key[1]} | {s} | {fmt(med, '{:,.0f}')} "
                 f"| {spread(ratios if peer else [])} "
                 f"| {fmt(user, '{:.2f}')} | {fmt(system, '{:.2f}')} | {fmt(cpu, '{:.2f}')} "
-                f"| {spread(cpu_ratios if peer else [])} |{extra_txt} {len(valid)}/{total} |"
+                f"| {spread(cpu_ratios if peer else [])} |{extra_txt} "
+                f"{fmt(peak and peak / 1024, '{:.1f}')} | {len(valid)}/{total} |"
             )
 
     void = [r for r in runs if r["void"]]
