@@ -85,7 +85,11 @@ impl Builtin {
             }
             Builtin::DefaultHeaders(h) => h.before(req, carry),
             Builtin::Metrics(h) => h.before(req, carry),
-            Builtin::Compression(h) => h.before(req, carry),
+            // Nothing to keep: its `after` reads the request (see `After::req`).
+            Builtin::Compression(_) => {
+                carry.set(Carry::Run);
+                None
+            }
         };
         if answer.is_some() {
             // What it left is dropped: its `after` does not run.
@@ -98,14 +102,14 @@ impl Builtin {
     // `CatchPanic::poll_with` (the connection loop's and a streamed body's), and
     // `run_more` calls it too; with those callers LLVM kept it out of line.
     #[inline(always)]
-    fn after(&self, carry: &mut Carry, resp: &mut Response) {
+    fn after(&self, carry: &mut Carry, req: &HttpRequest, resp: &mut Response) {
         match self {
             Builtin::RequestId(h) => h.after(carry, resp),
             Builtin::Cors(h) => h.after(carry, resp),
             Builtin::RequestLog(h) => h.after(carry, resp),
             Builtin::DefaultHeaders(h) => h.after(carry, resp),
             Builtin::Metrics(h) => h.after(carry, resp),
-            Builtin::Compression(h) => h.after(carry, resp),
+            Builtin::Compression(h) => h.after_request(req, resp),
         }
         // Each `after` has taken what owns memory (the request id's and CORS's
         // values, the request log's record), or left nothing that does.
@@ -123,6 +127,14 @@ fn drop_carry(carry: &mut Carry) {
 /// The layers of a route when all have hooks, outermost first.
 pub(crate) struct HookStack {
     pub(crate) layers: Box<[Builtin]>,
+    /// The stack's one layer when it is a [`Compression`] (app-wide compression
+    /// in an app without other built-ins), which has nothing to do before the
+    /// handler (its `after` reads the request: see [`After::req`]): a request runs
+    /// no `before` loop and keeps no carries, its handler is started as without
+    /// middleware, and this `after` is all that runs after it. Decided for each
+    /// request instead (a flag, the loops over the layers and their carries): ~18
+    /// instructions more on pipelined `/plaintext` in callgrind.
+    pub(crate) alone: Option<Compression>,
     /// The same layers as general middleware, for the cold paths (a request refused
     /// before its handler could run): run there as futures ([`around`]), the hot
     /// path's inlined code keeps its one caller.
@@ -148,6 +160,12 @@ pub(crate) struct Carries {
     /// How many slots may hold something: the layers of the last request started,
     /// 0 once its `after`s ran.
     live: usize,
+    /// Whether a carry of the request started holds a span, entered around each
+    /// poll of its handler (set for each request). Here rather than in [`After`],
+    /// which so stays three pointers: with it there, the connection loop's code
+    /// moved the `After` about field by field, ~8 instructions a request more
+    /// on every route, hooks or not (callgrind, pipelined `/plaintext`).
+    pub(crate) spans: bool,
 }
 
 impl Carries {
@@ -158,6 +176,7 @@ impl Carries {
             inline: Default::default(),
             more: Vec::new(),
             live: 0,
+            spans: false,
         }
     }
 
@@ -193,10 +212,18 @@ impl Carries {
 
 /// The state of the layers' `after`s while the handler runs.
 pub(crate) struct After<'a> {
-    pub(crate) layers: &'a [Builtin],
+    /// The route's layers (one pointer: the `After` is part of the connection's
+    /// future, moved with it).
+    pub(crate) hooks: &'a HookStack,
+    /// The layers' carries (but `spans`, untouched for a `Compression` alone:
+    /// [`HookStack::alone`]).
     pub(crate) carries: &'a mut Carries,
-    /// Whether a carry holds a span, entered around each poll of the handler.
-    pub(crate) spans: bool,
+    /// The connection's request, still whole (but a streamed body's handle, let
+    /// go when the handler started): an `after` may read its headers
+    /// (`Compression`'s `Accept-Encoding`, read only for a response it may
+    /// compress, so the request costs nothing more). It lets go of the read
+    /// buffer's bytes once the `after`s ran (before the response is encoded).
+    pub(crate) req: &'a mut HttpRequest,
 }
 
 impl HookStack {
@@ -207,6 +234,10 @@ impl HookStack {
             .map(|layer| layer.clone().hooks().and_then(Builtin::of))
             .collect::<Option<Box<[_]>>>()?;
         Some(HookStack {
+            alone: match &*layers {
+                [Builtin::Compression(c)] => Some(**c),
+                _ => None,
+            },
             layers,
             stack: stack.clone(),
         })
@@ -255,34 +286,48 @@ impl After<'_> {
     /// Whether a layer opened a span for this request.
     #[inline]
     pub(crate) fn has_spans(&self) -> bool {
-        self.spans
+        self.carries.spans
     }
 
     /// Enters the layers' spans (outermost first) until the guard drops.
     #[inline]
     pub(crate) fn enter(&self) -> Option<SmallVec<[tracing::span::Entered<'_>; 1]>> {
-        self.spans.then(|| enter(self.carries))
+        self.carries.spans.then(|| enter(self.carries))
     }
 
     /// Runs the `after`s on `resp`, innermost first: each layer's whose slot holds
-    /// something, which it takes.
+    /// something, which it takes (a `Compression` alone's, which keeps nothing);
+    /// then the request lets go of the read buffer.
     // Always: called from both instances of `CatchPanic::poll_with` (the connection
     // loop's and a streamed body's); with two callers LLVM kept it out of line.
     #[inline(always)]
     pub(crate) fn run(&mut self, resp: &mut Response) {
+        match &self.hooks.alone {
+            Some(compression) => compression.after_request(self.req, resp),
+            None => self.run_kept(resp),
+        }
+        self.req.release();
+    }
+
+    /// [`run`](Self::run) after the `before`s: the layers whose slot holds
+    /// something.
+    #[inline(always)]
+    fn run_kept(&mut self, resp: &mut Response) {
         let carries = &mut *self.carries;
-        let mut n = self.layers.len();
+        let req = &*self.req;
+        let layers = &*self.hooks.layers;
+        let mut n = layers.len();
         if n > Carries::INLINE {
-            run_more(self.layers, carries, resp);
+            run_more(layers, carries, req, resp);
             n = Carries::INLINE;
         }
         while let Some(i) = n.checked_sub(1) {
             n = i;
-            let (Some(layer), Some(carry)) = (self.layers.get(i), carries.inline.get_mut(i)) else {
+            let (Some(layer), Some(carry)) = (layers.get(i), carries.inline.get_mut(i)) else {
                 break;
             };
             if !matches!(carry, Carry::Done) {
-                layer.after(carry, resp);
+                layer.after(carry, req, resp);
             }
         }
         carries.live = 0;
@@ -310,11 +355,11 @@ fn before_more(
 
 /// The `after`s of the layers past [`Carries::INLINE`], innermost first.
 #[cold]
-fn run_more(layers: &[Builtin], carries: &mut Carries, resp: &mut Response) {
+fn run_more(layers: &[Builtin], carries: &mut Carries, req: &HttpRequest, resp: &mut Response) {
     let inner = layers.get(Carries::INLINE..).unwrap_or_default();
     for (layer, carry) in inner.iter().zip(&mut carries.more).rev() {
         if !matches!(carry, Carry::Done) {
-            layer.after(carry, resp);
+            layer.after(carry, req, resp);
         }
     }
 }

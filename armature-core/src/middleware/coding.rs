@@ -74,7 +74,8 @@ pub(crate) fn acceptable(accept: &str, brotli: bool, gzip: bool) -> [Option<Codi
 }
 
 /// What [`Compression`](super::Compression)'s `before` keeps of the request's `Accept-Encoding` for
-/// its `after` (a [`Carry::Accept`](super::hooks::Carry::Accept)): the value as it came, parsed only for a
+/// its `after` (a [`Carry::Accept`](super::hooks::Carry::Accept)) as general middleware (on the hook
+/// path its `after` reads the connection's request instead): the value as it came, parsed only for a
 /// response that may be compressed (most are not: a small body, a stream), or, for
 /// a value too long to keep in place, the coding it chose at once.
 ///

@@ -32,10 +32,10 @@ use crate::response::Response;
 /// pages of up to a few hundred KiB (quality and level default to fast settings).
 ///
 /// A response it leaves alone costs little: it is a built-in hook layer (no future,
-/// no clone of the request), its request half keeps the `Accept-Encoding` value
-/// without parsing it, and its response half looks at the body's size before
-/// anything else, so a small body or a stream costs a length test (no header
-/// lookup, no `Vary`). The value is parsed only for a response it may compress.
+/// no clone of the request) with nothing to do before the handler, and after it
+/// looks at the body's size before anything else, so a small body or a stream
+/// costs a length test (no header lookup, no `Vary`). The request's
+/// `Accept-Encoding` is looked up and parsed only for a response it may compress.
 ///
 /// ```
 /// use armature_core::middleware::Compression;
@@ -120,18 +120,35 @@ impl Compression {
         !resp.header("content-type").is_some_and(precompressed)
     }
 
-    /// Compresses an eligible response's body in the coding `accept` chooses, and
-    /// says that it varies by `Accept-Encoding`.
+    /// The coding for the `Accept-Encoding` value `accept` (`None`: no header).
+    fn coding(&self, accept: Option<&[u8]>) -> Option<Coding> {
+        accept
+            .and_then(|raw| std::str::from_utf8(raw).ok())
+            .and_then(|accept| self.choose(accept))
+    }
+
+    /// The response half on the hook path (`Builtin::after`): `req` is the
+    /// connection's request, its head still there, and its `Accept-Encoding` is
+    /// looked up only for a response that may be compressed.
+    #[inline(always)]
+    pub(crate) fn after_request(&self, req: &HttpRequest, resp: &mut Response) {
+        if self.eligible(resp) {
+            self.compress_for(req, resp);
+        }
+    }
+
+    /// [`after_request`](Self::after_request) for an eligible response.
     #[cold]
-    fn compress(&self, accept: &Accept, resp: &mut Response) {
+    fn compress_for(&self, req: &HttpRequest, resp: &mut Response) {
+        let accept = req.headers.get_standard(StandardHeader::AcceptEncoding);
+        self.compress(self.coding(accept), resp);
+    }
+
+    /// Compresses an eligible response's body in `coding` (`None`: the body is
+    /// left as it is), and says that it varies by `Accept-Encoding`.
+    #[cold]
+    fn compress(&self, coding: Option<Coding>, resp: &mut Response) {
         resp.append_header("Vary", "Accept-Encoding");
-        let coding = match accept {
-            Accept::Raw { len, bytes } => bytes
-                .get(..usize::from(*len))
-                .and_then(|raw| std::str::from_utf8(raw).ok())
-                .and_then(|accept| self.choose(accept)),
-            Accept::Chosen(coding) => *coding,
-        };
         let Some(coding) = coding else { return };
         let body = resp.body_bytes().unwrap_or(&[]);
         match self.encode(coding, body) {
@@ -182,6 +199,11 @@ fn precompressed(content_type: &str) -> bool {
         )
 }
 
+/// Compression as general middleware (`around`: beside an `async fn` layer or
+/// `Timeout`), where the request moves on to the inner layers: its `before` keeps
+/// what its `after` needs of it. On the hook path, where the connection's request
+/// is still whole after the handler, neither runs: [`Compression::after_request`]
+/// does (see `middleware::After`).
 impl Hooks for Compression {
     /// Keeps the request's `Accept-Encoding` (not parsed here: see [`Accept`]);
     /// without one, the `after` only says that an eligible response varies by it.
@@ -199,10 +221,14 @@ impl Hooks for Compression {
         if !self.eligible(resp) {
             return;
         }
-        match carry {
-            Carry::Accept(accept) => self.compress(accept, resp),
-            _ => self.compress(&Accept::Chosen(None), resp),
-        }
+        let coding = match carry {
+            Carry::Accept(Accept::Raw { len, bytes }) => {
+                self.coding(bytes.get(..usize::from(*len)))
+            }
+            Carry::Accept(Accept::Chosen(coding)) => *coding,
+            _ => None,
+        };
+        self.compress(coding, resp);
     }
 }
 
@@ -218,11 +244,7 @@ impl Compression {
                     bytes,
                 }
             }
-            None => Accept::Chosen(
-                std::str::from_utf8(value)
-                    .ok()
-                    .and_then(|accept| self.choose(accept)),
-            ),
+            None => Accept::Chosen(self.coding(Some(value))),
         }
     }
 }

@@ -366,9 +366,8 @@ pub(super) async fn respond<S: Send + Sync + 'static, T: Io>(
     req.incoming = Some(driver.incoming.clone());
     let reusable = Cell::new(driver.reusable());
     let (pending, keep_alive) = {
+        // Lets go of the request's `incoming` and its bytes (see `route`).
         let call = route::<_, true>(ctx, req, carries, &mut bufs.futures);
-        req.release();
-        req.incoming = None;
         let out = &mut bufs.out;
         let rbuf = &mut bufs.rbuf;
         let mut encode = |resp: &mut Response| {

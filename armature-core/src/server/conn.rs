@@ -305,15 +305,15 @@ impl<'a, S: Send + Sync + 'static, T: Io + 'static> Conn<'a, S, T> {
         // Checked after the handler: a shutdown that began meanwhile ends the
         // connection with this response, announced by `Connection: close`.
         let keep_alive = move || wants_keep_alive && !ctx.shutting_down.get();
+        // Extractors take what they need: the request's hold on the read buffer
+        // ends before the handler's await (but for what hook middleware's `after`s
+        // may read: see `route`).
         let call = route::<_, false>(
             ctx,
             &mut self.req,
             &mut self.carries,
             &mut self.bufs.futures,
         );
-        // Extractors have taken what they need: the request's hold on the read
-        // buffer ends before the handler's await.
-        self.req.release();
         let out = &mut self.bufs.out;
         let mut encode = move |resp: &mut Response| {
             let keep_alive = keep_alive();

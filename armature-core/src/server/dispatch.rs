@@ -23,6 +23,11 @@ use crate::IntoResponse;
 
 /// Routes a request and starts its handler (extractors run here). Routing failures
 /// and rejections answer at once; a panic in the handler becomes `500`.
+///
+/// The request lets go of the read buffer here, before the handler's first poll
+/// (its extractors have taken what they need), unless the route's hook
+/// middleware run `after`s, which may read its head (see [`After`]): then the
+/// `after`s let it go once they ran.
 // The large `Err` (a whole response) never travels: `route` is inlined into the
 // loop, which matches on the result at once. Always: with a second caller (a
 // streamed body's, `body::respond`) LLVM kept it out of line, +14 instructions a
@@ -33,21 +38,40 @@ use crate::IntoResponse;
 #[inline(always)]
 pub(crate) fn route<'a, S: Send + Sync + 'static, const STREAMED: bool>(
     ctx: &'a WorkerCtx<S>,
-    req: &mut HttpRequest,
+    req: &'a mut HttpRequest,
     carries: &'a mut Carries,
     slot: &'a mut FutureSlot,
 ) -> Result<CatchPanic<'a>, Response> {
     let shared = &*ctx.shared;
     let endpoint = match find(ctx, req) {
         Ok(endpoint) => endpoint,
-        Err(e) => return unmatched(shared, req, e, slot),
+        Err(e) => {
+            let answer = unmatched(shared, req, e, slot);
+            let_go::<STREAMED>(req);
+            return answer;
+        }
     };
     Ok(match &endpoint.hooks {
-        None => CatchPanic::new(&*endpoint.handler, req, &shared.state, slot),
+        None => {
+            let call = CatchPanic::new(&*endpoint.handler, req, &shared.state, slot);
+            let_go::<STREAMED>(req);
+            call
+        }
         Some(hooks) => {
             hooks.start::<S, STREAMED>(req, &*endpoint.handler, &shared.state, carries, slot)
         }
     })
+}
+
+/// Lets go of what the request holds that its handler, once started, does not
+/// need: the read buffer's bytes (head and body), and a streamed body's handle
+/// (the handler's `StreamingBody` has its own).
+#[inline(always)]
+fn let_go<const STREAMED: bool>(req: &mut HttpRequest) {
+    req.release();
+    if STREAMED {
+        req.incoming = None;
+    }
 }
 
 /// The route `req` matches (its path parameters set on `req`), or why none does.
@@ -143,21 +167,32 @@ impl HookStack {
     #[inline(always)]
     pub(crate) fn start<'a, S, const STREAMED: bool>(
         &'a self,
-        req: &mut HttpRequest,
+        req: &'a mut HttpRequest,
         handler: &dyn ErasedHandler<S>,
         state: &Arc<S>,
         carries: &'a mut Carries,
         slot: &'a mut FutureSlot,
     ) -> CatchPanic<'a> {
-        carries.start(self.layers.len());
+        // `Compression` alone: nothing runs before the handler, no carry is kept
+        // (see `HookStack::alone`).
+        let alone = self.alone.is_some();
+        if !alone {
+            carries.start(self.layers.len());
+        }
         // Taken out of an `Option`: the borrow itself moves into the call (see
         // `CatchPanic::new`).
         let mut slot = Some(slot);
+        // One closure for both, and one way to the handler: with a second closure
+        // (for `alone`), LLVM kept this one out of line (+~65 instructions a
+        // request behind `Metrics` on `/json` in callgrind), and with a return of
+        // its own for `alone`, ~5 more there.
         let started = catching(|| {
             let slot = slot.take().expect("called once");
             let mut spans = false;
-            if let Some(resp) = self.before(req, carries, &mut spans) {
-                return (slot.put(std::future::ready(resp)), spans);
+            if !alone {
+                if let Some(resp) = self.before(req, carries, &mut spans) {
+                    return (slot.put(std::future::ready(resp)), spans);
+                }
             }
             let fut = if spans {
                 let _entered = middleware::enter(carries);
@@ -167,16 +202,29 @@ impl HookStack {
             };
             (fut, spans)
         });
+        // The `after`s read the request's head (see `After`), and let go of the
+        // read buffer's bytes (head and body, in one place: the body let go here
+        // measured the same) once they ran; a streamed body's handle is let go
+        // now.
+        if STREAMED {
+            req.incoming = None;
+        }
         match started {
-            Some((fut, spans)) => CatchPanic::with_after(
-                fut,
-                After {
-                    layers: &self.layers,
-                    carries,
-                    spans,
-                },
-            ),
-            None => CatchPanic::panicked(),
+            Some((fut, spans)) => {
+                carries.spans = spans;
+                CatchPanic::with_after(
+                    fut,
+                    After {
+                        hooks: self,
+                        carries,
+                        req,
+                    },
+                )
+            }
+            None => {
+                let_go::<STREAMED>(req);
+                CatchPanic::panicked()
+            }
         }
     }
 }

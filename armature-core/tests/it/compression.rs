@@ -1,14 +1,16 @@
 //! `Compression` over TCP: gzip and brotli by `Accept-Encoding` (decoded back and
-//! compared), and the responses it must leave alone; each alone (the hook path) and
-//! beside an `async fn` layer (the general path, a future per layer).
+//! compared), and the responses it must leave alone; alone (the hook path, where
+//! its `after` reads the connection's request), beside another built-in (the hook
+//! path with `before`s) and beside an `async fn` layer (the general path, a future
+//! per layer); pipelined requests and streamed request bodies.
 
 use std::io::Read;
 
-use armature_core::middleware::Compression;
-use armature_core::middleware::Next;
+use armature_core::extract::StreamingBody;
+use armature_core::middleware::{Compression, Next, RequestId};
 use armature_core::{App, Bytes, HttpRequest, HttpResponse, Response};
 
-use crate::support::{hyper_request, hyper_send, start, stop_async};
+use crate::support::{hyper_request, hyper_send, show, start, stop, stop_async, RawConn};
 
 fn big() -> String {
     (0..400)
@@ -51,8 +53,21 @@ async fn pass(req: HttpRequest, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The app, with `Compression` the only middleware or beside an `async fn`.
-fn app(with_fn: bool) -> App {
+/// What else than `Compression` the app's middleware are.
+#[derive(Clone, Copy, Debug)]
+enum Beside {
+    /// Nothing: the hook path without `before`s.
+    Nothing,
+    /// `RequestId` (outside it): the hook path with `before`s.
+    Builtin,
+    /// An `async fn` (outside it): the general path.
+    Fn,
+}
+
+const BESIDE: [Beside; 3] = [Beside::Nothing, Beside::Builtin, Beside::Fn];
+
+/// The app, with `Compression` app-wide, `beside` what else.
+fn app(beside: Beside) -> App {
     let app = App::new()
         .get("/big", || async { big() })
         .get("/small", || async { "tiny" })
@@ -71,23 +86,27 @@ fn app(with_fn: bool) -> App {
                 .with_content_type("image/png")
                 .with_body(big())
         })
+        // Its body streams in; it answers `big()` once the body ended.
+        .post("/upload", |body: StreamingBody| async move {
+            body.collect().await.map(|_| big())
+        })
         .middleware(Compression::new());
-    if with_fn {
-        app.middleware(pass)
-    } else {
-        app
+    match beside {
+        Beside::Nothing => app,
+        Beside::Builtin => app.middleware(RequestId::new()),
+        Beside::Fn => app.middleware(pass),
     }
 }
 
 #[tokio::test]
 async fn bodies_are_compressed_by_accept_encoding_and_q_values() {
-    for with_fn in [false, true] {
-        compressed(with_fn).await;
+    for beside in BESIDE {
+        compressed(beside).await;
     }
 }
 
-async fn compressed(with_fn: bool) {
-    let server = start(app(with_fn));
+async fn compressed(beside: Beside) {
+    let server = start(app(beside));
     let addr = server.addr();
     for (accept, expected) in [
         ("gzip", Some("gzip")),
@@ -109,9 +128,13 @@ async fn compressed(with_fn: bool) {
         assert_eq!(
             h(&resp, "vary"),
             Some("Accept-Encoding"),
-            "{accept} {with_fn}"
+            "{accept} {beside:?}"
         );
-        assert_eq!(h(&resp, "content-encoding"), expected, "{accept} {with_fn}");
+        assert_eq!(
+            h(&resp, "content-encoding"),
+            expected,
+            "{accept} {beside:?}"
+        );
         let length: usize = h(&resp, "content-length").unwrap().parse().unwrap();
         assert_eq!(length, resp.body().len());
         match expected {
@@ -133,20 +156,20 @@ async fn compressed(with_fn: bool) {
 
 #[tokio::test]
 async fn small_already_encoded_no_transform_and_compressed_types_are_left_alone() {
-    for with_fn in [false, true] {
-        left_alone(with_fn).await;
+    for beside in BESIDE {
+        left_alone(beside).await;
     }
 }
 
-async fn left_alone(with_fn: bool) {
-    let server = start(app(with_fn));
+async fn left_alone(beside: Beside) {
+    let server = start(app(beside));
     let addr = server.addr();
     for path in ["/small", "/no-transform", "/png"] {
         for accept in [Some("gzip, br"), None] {
             let resp = get(addr, path, accept).await;
             assert_eq!(resp.status(), 200);
-            assert_eq!(h(&resp, "content-encoding"), None, "{path} {with_fn}");
-            assert_eq!(h(&resp, "vary"), None, "{path} {with_fn}");
+            assert_eq!(h(&resp, "content-encoding"), None, "{path} {beside:?}");
+            assert_eq!(h(&resp, "vary"), None, "{path} {beside:?}");
         }
     }
     let resp = get(addr, "/encoded", Some("br")).await;
@@ -157,4 +180,77 @@ async fn left_alone(with_fn: bool) {
     );
     assert_eq!(resp.body(), big().as_str(), "not encoded twice");
     stop_async(server).await;
+}
+
+/// `GET path` with `Accept-Encoding: accept` (`None`: without the header).
+fn request(path: &str, accept: Option<&str>) -> String {
+    let accept = accept.map_or(String::new(), |a| format!("Accept-Encoding: {a}\r\n"));
+    format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{accept}\r\n")
+}
+
+/// Checks a response to `/big` against the coding expected of its request.
+fn check_big(resp: &crate::support::Response, expected: Option<&str>, ctx: &str) {
+    assert_eq!(resp.status, 200, "{ctx}");
+    assert_eq!(resp.header("content-encoding"), expected, "{ctx}");
+    assert_eq!(resp.header("vary"), Some("Accept-Encoding"), "{ctx}");
+    match expected {
+        Some(coding) => assert_eq!(decode(coding, &resp.body), big(), "{ctx}"),
+        None => assert_eq!(resp.body, big().as_bytes(), "{ctx}"),
+    }
+}
+
+#[test]
+fn pipelined_requests_are_each_answered_by_their_own_accept_encoding() {
+    // Written at once: each response is made while the requests after it are
+    // already in the read buffer; each must follow its own request's header.
+    let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+        ("/big", Some("gzip"), Some("gzip")),
+        ("/big", None, None),
+        ("/big", Some("br, gzip"), Some("br")),
+        ("/small", Some("gzip"), None),
+        ("/big", Some("identity"), None),
+        ("/big", Some("gzip;q=0.5, br;q=0.1"), Some("gzip")),
+    ];
+    for beside in BESIDE {
+        let server = start(app(beside));
+        let mut conn = RawConn::connect(server.addr());
+        let batch: String = cases.iter().map(|(p, a, _)| request(p, *a)).collect();
+        conn.send(batch.as_bytes());
+        for &(path, accept, expected) in cases {
+            let resp = conn.read_response();
+            let ctx = format!("{path} {accept:?} {beside:?}: {}", show(&resp.raw));
+            if path == "/big" {
+                check_big(&resp, expected, &ctx);
+            } else {
+                assert_eq!(resp.header("content-encoding"), None, "{ctx}");
+                assert_eq!(resp.header("vary"), None, "{ctx}");
+                assert_eq!(resp.body, b"tiny", "{ctx}");
+            }
+        }
+        stop(server);
+    }
+}
+
+#[test]
+fn a_response_to_a_streamed_body_is_compressed_by_its_request() {
+    for beside in BESIDE {
+        let server = start(app(beside));
+        let mut conn = RawConn::connect(server.addr());
+        // The body in two writes (the handler runs while it arrives), then a
+        // pipelined request with another `Accept-Encoding`.
+        conn.send(
+            b"POST /upload HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: br\r\n\
+              Content-Length: 8\r\n\r\nfirst",
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut rest = b"!!!".to_vec();
+        rest.extend_from_slice(request("/big", Some("gzip")).as_bytes());
+        conn.send(&rest);
+        for expected in ["br", "gzip"] {
+            let resp = conn.read_response();
+            let ctx = format!("{expected} {beside:?}: {}", show(&resp.raw));
+            check_big(&resp, Some(expected), &ctx);
+        }
+        stop(server);
+    }
 }
