@@ -122,6 +122,21 @@ rss_kib() {
     echo "$total"
 }
 
+# Nanoseconds of CPU a server has run: the scheduler's own count (the first field of
+# /proc/PID/task/TID/schedstat, summed over the threads of server_pids).
+# /proc/PID/stat rounds to clock ticks (10 ms at each end of a run): a 5 s pipelined
+# run of HttpArena's rust-epoll on a loaded machine used 0.19 s of CPU
+# (2026-12-06-httparena.md), where that rounding alone is +-5%. summarize.py applies
+# /proc/PID/stat's user/system split to this total.
+server_cpu_ns() {
+    local pid total=0 ns
+    for pid in $(server_pids "$1"); do
+        ns="$(awk '{ s += $1 } END { printf "%.0f", s }' "/proc/$pid"/task/*/schedstat 2>/dev/null || echo 0)"
+        total=$((total + ns))
+    done
+    echo "$total"
+}
+
 # Starts each server process's peak RSS (VmHWM) again from its current RSS
 # (`5` > /proc/PID/clear_refs, Linux 4.0+), so that the peak is the run's own.
 reset_peak_rss() {
@@ -133,7 +148,7 @@ reset_peak_rss() {
 
 # measure <server> <workload> <conns> <seconds> <tag>  -> appends a line to runs.tsv
 measure() {
-    local s="$1" w="$2" c="$3" d="$4" tag="$5" log before after extra0 extra1 load1 rss0 peak
+    local s="$1" w="$2" c="$3" d="$4" tag="$5" log before after extra0 extra1 load1 rss0 peak ns0 ns1
     req_path="" req_script=()
     request_of "$w"
     log="$logs/$w-c$c-$s-$tag.txt"
@@ -142,9 +157,11 @@ measure() {
     reset_peak_rss "${PID[$s]}"
     rss0="$(rss_kib "${PID[$s]}" VmRSS)"
     read -r -a before <<<"$(server_ticks "${PID[$s]}")"
+    ns0="$(server_cpu_ns "${PID[$s]}")"
     local args=(-t1 -c"$c" -d"${d}s" --timeout 5s "${req_script[@]}" "$(url "$s" "$req_path")")
     [[ ${#req_script[@]} -gt 0 ]] && args+=(-- "$DEPTH")
     timeout $((d + 30)) taskset -c "$LOAD_CPU" wrk "${args[@]}" >"$log" 2>&1 || die "wrk failed: $(cat "$log")"
+    ns1="$(server_cpu_ns "${PID[$s]}")"
     read -r -a after <<<"$(server_ticks "${PID[$s]}")"
     peak="$(rss_kib "${PID[$s]}" VmHWM)"
     extra1="$(extra_of "$s")"
@@ -156,9 +173,9 @@ measure() {
     errors="$(awk '/Socket errors:/ { gsub(",", ""); print $4 + $6 + $8 + $10 }' "$log")"
     non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$log")"
     [[ -n "$requests" && -n "$rps" ]] || die "cannot read wrk output: $(cat "$log")"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$s" "$tag" "$rps" "$requests" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$c" "$s" "$tag" "$rps" "$requests" \
         "$((after[0] - before[0]))" "$((after[1] - before[1]))" "$((extra1 - extra0))" \
-        "${errors:-0}" "${non2xx:-0}" "$d" "$load1" "$rss0" "$peak" >>"$runs"
+        "${errors:-0}" "${non2xx:-0}" "$d" "$load1" "$rss0" "$peak" "$((ns1 - ns0))" >>"$runs"
 }
 
 extra_of() {

@@ -3,7 +3,12 @@
 
 Input: runs.tsv lines `workload conns server pair req/s requests user_ticks
 system_ticks extra_ticks socket_errors non2xx seconds load1 rss_before_kib
-peak_rss_kib` (lib.sh's `measure`; the two RSS fields are absent from older files).
+peak_rss_kib cpu_ns` (lib.sh's `measure`; the two RSS fields and cpu_ns are absent
+from older files). With `cpu_ns` (the scheduler's nanosecond count, lib.sh's
+`server_cpu_ns`) the server's CPU is that total, split into user and system as the
+ticks split it; the ticks alone round to 1/CLK_TCK s at each end of a run. A `cpu_ns`
+that the ticks contradict (a thread that ended during the run takes its time out of
+the sum) is left for the ticks.
 Per workload and connection count it reports the median req/s of each server, the
 per-pair ratio armature/peer of req/s, the median server CPU microseconds per request
 split into user and system, the per-pair ratio peer/armature of that CPU (both ratios
@@ -40,6 +45,16 @@ def main() -> int:
             rss0, peak = (int(v) for v in fields[13:15]) if len(fields) >= 15 else (None, None)
             req = int(req)
             tick_us = 1e6 / args.clk_tck
+            user_us, system_us = int(user) * tick_us, int(system) * tick_us
+            cpu_ns = int(fields[15]) if len(fields) >= 16 else None
+            # Each end rounds the ticks by up to one tick: beyond that (and 2%), the
+            # two counts disagree, and the ticks are kept.
+            ticks_us = user_us + system_us
+            precise = cpu_ns is not None and abs(cpu_ns / 1e3 - ticks_us) <= 2 * tick_us + 0.02 * ticks_us
+            if precise:
+                total_us = cpu_ns / 1e3
+                share = user_us / ticks_us if ticks_us else 0.0
+                user_us, system_us = total_us * share, total_us * (1 - share)
             run = {
                 "workload": w,
                 "conns": int(c),
@@ -47,10 +62,11 @@ def main() -> int:
                 "pair": int(pair),
                 "req_per_s": float(rps),
                 "requests": req,
-                "cpu_s": (int(user) + int(system)) / args.clk_tck,
-                "cpu_us_per_req": ((int(user) + int(system)) * tick_us / req) if req else None,
-                "user_us_per_req": (int(user) * tick_us / req) if req else None,
-                "system_us_per_req": (int(system) * tick_us / req) if req else None,
+                "cpu_s": (user_us + system_us) / 1e6,
+                "cpu_from": "schedstat" if precise else "ticks",
+                "cpu_us_per_req": ((user_us + system_us) / req) if req else None,
+                "user_us_per_req": (user_us / req) if req else None,
+                "system_us_per_req": (system_us / req) if req else None,
                 "extra_us_per_req": (int(extra) * tick_us / req) if req else None,
                 "socket_errors": int(errs),
                 "non_2xx": int(non2xx),
@@ -149,6 +165,10 @@ def main() -> int:
     )
     print()
     print("\n".join(lines))
+    from_ticks = [r for r in runs if r["cpu_from"] == "ticks"]
+    if from_ticks:
+        print()
+        print(f"{len(from_ticks)} of {len(runs)} run(s) with CPU from clock ticks (1/{args.clk_tck} s), not schedstat.")
     if void:
         print()
         print(f"{len(void)} void run(s) (socket errors or non-2xx), left out:")
