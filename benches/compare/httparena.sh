@@ -32,9 +32,10 @@
 # upload-10m.raw and upload-20m.raw, when the clone lacks them (the stored snapshot
 # of HttpArena does: missing blobs, as its data/upload.bin), are made by
 # make_upload_requests below, in ARENA_SRC/requests (never in this repository).
-# Every server is built as its Dockerfile builds it: `cargo build --release` with
-# `-C target-cpu=native` (each with its own release profile; Armature's is the
-# workspace's: thin LTO, one codegen unit).
+# Every server is built as its Dockerfile builds it, with `-C target-cpu=native`: the
+# peers `cargo build --release` (each with its own release profile), Armature with
+# the workspace's release-fat profile (fat LTO, one codegen unit, panic=abort;
+# benches/httparena/Dockerfile).
 # Output: the table on stdout, target/httparena-compare/results.json, wrk logs in
 # target/httparena-compare/logs/.
 set -euo pipefail
@@ -53,7 +54,7 @@ WARMUP="${WARMUP:-2}"
 PAIRS="${PAIRS:-3}"
 DEPTH=16
 WORKERS=1
-PROFILE=release
+PROFILE="release-fat (armature), release (peers)"
 READY_PATH=/pipeline
 out_dir="$root/target/httparena-compare"
 # Outside the workspace: cargo would take the entries for members of ours.
@@ -65,7 +66,7 @@ require_tools wrk taskset curl python3 git cargo
 
 bin_of() {
     case "$1" in
-        armature) echo "$out_dir/target-armature/release/armature-httparena" ;;
+        armature) echo "$out_dir/target-armature/release-fat/armature-httparena" ;;
         actix | hyper | rust-epoll) echo "$out_dir/target-peers/release/httparena-$1" ;;
         *) die "unknown server '$1' (known: armature actix hyper rust-epoll)" ;;
     esac
@@ -164,7 +165,7 @@ if [[ "${NO_BUILD:-0}" != 1 ]]; then
         case "$s" in
             armature)
                 RUSTFLAGS="-C target-cpu=native" CARGO_TARGET_DIR="$out_dir/target-armature" \
-                    cargo build --quiet --release --locked -p armature-httparena ;;
+                    cargo build --quiet --profile release-fat --locked -p armature-httparena ;;
             *)
                 (cd "$arena/frameworks/$s" && RUSTFLAGS="-C target-cpu=native" \
                     CARGO_TARGET_DIR="$out_dir/target-peers" cargo build --quiet --release) ;;

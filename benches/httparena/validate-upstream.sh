@@ -33,9 +33,9 @@ PORT="${PORT:-18480}"
 TLS_PORT="${TLS_PORT:-18481}"
 output="${1:-}"
 
-echo "== building the entry (release)" >&2
-(cd "$root" && cargo build --quiet --release --locked -p armature-httparena)
-bin="${CARGO_TARGET_DIR:-$root/target}/release/armature-httparena"
+echo "== building the entry (release-fat, as its Dockerfile builds it)" >&2
+(cd "$root" && cargo build --quiet --profile release-fat --locked -p armature-httparena)
+bin="${CARGO_TARGET_DIR:-$root/target}/release-fat/armature-httparena"
 
 tmp="$(mktemp -d /tmp/armature-validate.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
