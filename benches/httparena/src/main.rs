@@ -28,6 +28,7 @@ mod upload;
 
 use std::path::PathBuf;
 
+use armature_core::fast_response::FastResponse;
 use armature_core::middleware::Compression;
 use armature_core::ws::WebSocketUpgrade;
 use armature_core::{App, Error, Query, RunningServer, ServeDir, ServerConfig};
@@ -65,6 +66,12 @@ struct Operands {
     b: Option<i64>,
 }
 
+/// `pipelined`: a constant answer as a [`FastResponse`] with a `'static` body (the
+/// README's way for a fixed response), `Content-Type: text/plain` as the profile checks.
+async fn pipeline() -> FastResponse {
+    FastResponse::ok().with_static_body(b"ok")
+}
+
 async fn baseline_get(Query(q): Query<Operands>) -> String {
     (q.a.unwrap_or(0) + q.b.unwrap_or(0)).to_string()
 }
@@ -85,7 +92,7 @@ fn main() -> Result<(), Error> {
     let json_tls = tls::serve_json_tls(&env, dataset.clone(), config.clone())?;
 
     let app = App::with_state(dataset)
-        .get("/pipeline", || async { "ok" })
+        .get("/pipeline", pipeline)
         .get("/baseline11", baseline_get)
         .post("/baseline11", baseline_post)
         .get("/json/:count", json::items)
