@@ -75,7 +75,7 @@ mod request_id;
 mod request_log;
 mod timeout;
 
-pub(crate) use builtin::{enter, After, Carries, HookStack};
+pub(crate) use builtin::{enter, After, Alone, Carries, HookStack};
 pub(crate) use chain::{bind, run, stack, Bound, Layer, Layered, RouteLabel, Stack, Terminal};
 pub use chain::{Middleware, Next};
 

@@ -16,7 +16,7 @@ use crate::fast_response::FastResponse;
 use crate::future_slot::{FutureSlot, SlotFuture};
 use crate::handler::{BoxFuture, ErasedHandler};
 use crate::http::{HttpRequest, StatusCode};
-use crate::middleware::{self, After, Carries, HookStack};
+use crate::middleware::{self, After, Alone, Carries, HookStack};
 use crate::response::Response;
 use crate::routing::MatchError;
 use crate::IntoResponse;
@@ -173,10 +173,10 @@ impl HookStack {
         carries: &'a mut Carries,
         slot: &'a mut FutureSlot,
     ) -> CatchPanic<'a> {
-        // `Compression` alone: nothing runs before the handler, no carry is kept
-        // (see `HookStack::alone`).
-        let alone = self.alone.is_some();
-        if !alone {
+        // A layer alone (`Compression`, `Metrics`): no loop over the layers, no
+        // carry kept in a slot (see `HookStack::alone`).
+        let loops = self.alone.is_none();
+        if loops {
             carries.start(self.layers.len());
         }
         // Taken out of an `Option`: the borrow itself moves into the call (see
@@ -189,10 +189,12 @@ impl HookStack {
         let started = catching(|| {
             let slot = slot.take().expect("called once");
             let mut spans = false;
-            if !alone {
+            if loops {
                 if let Some(resp) = self.before(req, carries, &mut spans) {
                     return (slot.put(std::future::ready(resp)), spans);
                 }
+            } else if let Some(Alone::Metrics(recorder)) = &self.alone {
+                carries.timed = recorder.start(req.method());
             }
             let fut = if spans {
                 let _entered = middleware::enter(carries);

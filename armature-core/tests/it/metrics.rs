@@ -15,8 +15,21 @@ use armature_core::{App, StatusCode};
 use crate::support::{config, get, post, start_with, stop, RawConn};
 
 /// The test app: a few routes, the index of the worker that answered each request
-/// in an `x-worker` header, metrics at `/metrics`.
+/// in an `x-worker` header, metrics at `/metrics`, with a request id inside them
+/// (the hook path's loop over a route's layers).
 fn app(metrics: &Metrics) -> App {
+    routes(metrics)
+        .middleware(RequestId::new())
+        .middleware(metrics.clone())
+}
+
+/// [`app`] with `Metrics` its only middleware (the hook path's `Metrics` alone,
+/// without the loop over the layers).
+fn app_alone(metrics: &Metrics) -> App {
+    routes(metrics).middleware(metrics.clone())
+}
+
+fn routes(metrics: &Metrics) -> App {
     App::new()
         .worker_state_sync(|w| Ok::<_, std::io::Error>(w.index()))
         .get("/todos/:id", |w: WorkerState<usize>| async move {
@@ -33,8 +46,6 @@ fn app(metrics: &Metrics) -> App {
             "unreachable"
         })
         .get("/metrics", metrics.handler())
-        .middleware(RequestId::new())
-        .middleware(metrics.clone())
 }
 
 /// One request on a fresh connection (so that `SO_REUSEPORT` spreads them over
@@ -125,6 +136,15 @@ fn value(samples: &Samples, name: &str, pairs: &[(&str, &str)]) -> f64 {
 
 #[test]
 fn counts_by_route_template_method_and_status_class_summed_over_workers() {
+    counts_by_route_template_method_and_status_class(app);
+}
+
+#[test]
+fn counts_the_same_as_the_only_middleware() {
+    counts_by_route_template_method_and_status_class(app_alone);
+}
+
+fn counts_by_route_template_method_and_status_class(app: fn(&Metrics) -> App) {
     let metrics = Metrics::new();
     let server = start_with(app(&metrics), config().workers(2));
     let addr = server.addr();

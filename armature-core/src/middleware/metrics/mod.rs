@@ -75,18 +75,19 @@ pub const DEFAULT_BUCKETS: [f64; 16] = [
 /// An app without it pays nothing. With it, a request costs two reads of the
 /// monotonic clock and two increments of cells that only its worker writes: no
 /// lock, no shared atomic, no allocation. Measured with callgrind on
-/// `examples/hello` (`METRICS=1`, one worker, 2026-12-06): `/json` ~3,849
-/// instructions per request against ~3,685 without (+4.4%; it was 3,906 against
-/// 3,713, +5.2%, before the hook path's carries were made cheaper), of which
-/// ~95 are the hook layer's own work, as for any built-in middleware, and ~70 the
-/// metrics' (two `clock_gettime` calls ~30; under callgrind requests are slow, so
-/// the bucket search also walks further than it does at full speed). A streamed
-/// body's loop (`body::respond`) became a second caller of the routing, and LLVM
-/// kept `HookStack::start` and the `after`s out of line (`/json` ~4,008 against
-/// ~3,746, +7.0%); with each caller given its own instance of what the hook path
-/// inlines: ~3,875 against ~3,700 (+4.7%, 2026-12-06). A scrape sums every
-/// worker's cells (see the `series` module for how that is safe without locking
-/// the request path), so it costs in proportion to routes × workers.
+/// `examples/hello` (`METRICS=1`, one worker, `scripts/instructions.sh`,
+/// 2026-12-06): `/json` 3,845-3,849 instructions per request against
+/// 3,738-3,740 without (+2.9%). There it is the only middleware of its routes,
+/// and its `before` and `after` are called directly from the connection loop
+/// (`HookStack::alone`). Beside other built-ins it runs through the loops over
+/// the layers, as it did alone too before that path: 3,929-3,931 (+5.0%). Of those ~190
+/// instructions (callgrind, per instruction): the loops and the layers'
+/// dispatch ~95, the metrics' own ~75 (the start ~23; the finish ~53: the
+/// status class, this worker's block, the bucket search, which stops at the
+/// first bound for a request under 100 µs, two increments), the two
+/// `clock_gettime` calls ~20 (valgrind does not use the vDSO). A scrape sums
+/// every worker's cells (see the `series` module for how that is safe without
+/// locking the request path), so it costs in proportion to routes × workers.
 ///
 /// On a route whose middleware is all built-in it runs as two plain calls around
 /// the handler; with an `async fn` layer (or [`Timeout`](super::Timeout)) as a
@@ -240,6 +241,21 @@ impl Middleware for Metrics {
 #[derive(Clone)]
 pub struct Recorder {
     series: Arc<Series>,
+}
+
+impl Recorder {
+    /// A request of `method` starts now: what [`finish`](Self::finish) is given.
+    /// (Called directly for a `Metrics` alone on a route: `HookStack::alone`.)
+    #[inline(always)]
+    pub(crate) fn start(&self, method: Method) -> Started {
+        self.series.start(method)
+    }
+
+    /// Counts the request `started` answered `status`.
+    #[inline(always)]
+    pub(crate) fn finish(&self, started: &Started, status: StatusCode) {
+        self.series.finish(started, status);
+    }
 }
 
 impl Hooks for Recorder {

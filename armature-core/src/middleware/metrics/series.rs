@@ -191,6 +191,7 @@ impl Series {
 }
 
 /// What a request's start leaves for its finish.
+#[derive(Default)]
 pub struct Started {
     /// [`now_nanos`] at the start.
     at: u64,
