@@ -31,6 +31,9 @@ const POOL_WAIT: Duration = Duration::from_secs(5);
 /// `crud`'s cache-aside expiry, absolute from the miss that filled it.
 const CACHE_TTL: Duration = Duration::from_millis(200);
 
+/// At most this many items in `crud`'s cache, whatever the clients ask for.
+const CACHE_ENTRIES: usize = 4096;
+
 // `tags` is JSONB; read as text and parsed here, because tokio-postgres reads JSONB
 // only with its `with-serde_json-1` feature, which the workspace lock (which
 // generated apps start from) does not carry.
@@ -189,10 +192,13 @@ impl ItemCache {
 
     fn put(&self, id: i32, body: Bytes) {
         let mut entries = self.entries.lock().unwrap();
-        // Expired entries are dropped as the map grows, so it holds at most
-        // what 200 ms of misses filled.
-        if entries.len() >= 4096 {
+        // Expired entries are dropped as the map grows; should CACHE_ENTRIES
+        // misses fill it within one CACHE_TTL, the item is not cached.
+        if entries.len() >= CACHE_ENTRIES && !entries.contains_key(&id) {
             entries.retain(|_, (filled, _)| filled.elapsed() < CACHE_TTL);
+            if entries.len() >= CACHE_ENTRIES {
+                return;
+            }
         }
         entries.insert(id, (Instant::now(), body));
     }
@@ -353,4 +359,28 @@ pub fn routes(app: App<Dataset>, env: &Environment, workers: usize) -> App<Datas
         .post("/crud/items", create)
         .get("/crud/items/:id", read)
         .put("/crud/items/:id", update)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_item_cache_holds_at_most_cache_entries() {
+        let cache = ItemCache::default();
+        let body = Bytes::from_static(b"{}");
+        for id in 0..CACHE_ENTRIES as i32 + 100 {
+            cache.put(id, body.clone());
+        }
+        let len = || cache.entries.lock().unwrap().len();
+        assert_eq!(len(), CACHE_ENTRIES);
+        // A cached item is still refreshed when the cache is full.
+        cache.put(0, Bytes::from_static(b"[]"));
+        assert_eq!(cache.get(0).as_deref(), Some(&b"[]"[..]));
+        assert_eq!(cache.get(CACHE_ENTRIES as i32), None);
+        // Once they expire, new items take their place.
+        std::thread::sleep(CACHE_TTL);
+        cache.put(-1, body);
+        assert_eq!(len(), 1);
+    }
 }
