@@ -259,11 +259,8 @@ fn repository_workflows_pass_actionlint() {
     ] {
         assert!(test.contains(needle), "test.yml lacks `{needle}`");
     }
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     assert!(
-        manifest
-            .lines()
-            .any(|l| l.starts_with("rust-version = \"") && l.ends_with('"')),
+        workspace_msrv(&root).is_some(),
         "Cargo.toml must declare `rust-version = \"X.Y\"` on a line of its own"
     );
     // The profiling workflow: pull requests touching the framework; the flamegraph
@@ -294,6 +291,16 @@ fn repository_workflows_pass_actionlint() {
     }
 }
 
+/// The workspace's `rust-version = "X.Y"`, declared on a line of its own (the
+/// test workflow reads it from there with `sed`).
+fn workspace_msrv(root: &Path) -> Option<String> {
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \"")?.strip_suffix('"'))
+        .map(str::to_owned)
+}
+
 /// The HttpArena entry's Dockerfile (built from the workspace root):
 /// hadolint-clean, on a Rust image at least the workspace's MSRV, and with a
 /// `.dockerignore` of its own that keeps `target/` out of the build context.
@@ -308,14 +315,9 @@ fn httparena_dockerfile_passes_hadolint() {
         .expect("the Dockerfile builds on a rust image");
     let version = image.split_whitespace().next().unwrap();
     let minor = |v: &str| -> u32 { v.split('.').nth(1).unwrap().parse().unwrap() };
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let msrv = manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("rust-version = \""))
-        .and_then(|l| l.strip_suffix('"'))
-        .unwrap();
+    let msrv = workspace_msrv(&root).expect("Cargo.toml declares rust-version");
     assert!(
-        minor(version) >= minor(msrv),
+        minor(version) >= minor(&msrv),
         "rust:{version} is older than the MSRV {msrv}"
     );
     let ignored = std::fs::read_to_string(entry.join("Dockerfile.dockerignore")).unwrap();
