@@ -322,7 +322,7 @@ impl After<'_> {
 
     /// Runs the `after`s on `resp`, innermost first: each layer's whose slot holds
     /// something, which it takes (or the one layer of an [`Alone`], which keeps
-    /// no carry); then the request lets go of the read buffer.
+    /// no carry); then the request lets go of its body.
     // Always: called from both instances of `CatchPanic::poll_with` (the connection
     // loop's and a streamed body's); with two callers LLVM kept it out of line.
     #[inline(always)]
@@ -334,7 +334,7 @@ impl After<'_> {
                 recorder.finish(&self.carries.timed, resp.status());
             }
         }
-        self.req.release();
+        self.req.release_body();
     }
 
     /// [`run`](Self::run) after the `before`s: the layers whose slot holds

@@ -33,6 +33,14 @@ thread_local! {
     /// second changed.
     static DRIVEN: Cell<bool> = const { Cell::new(false) };
     static SECOND: Cell<u64> = const { Cell::new(0) };
+    /// Counts the changes of `LINES` (what a response head cached with the date in
+    /// it is checked against: see `encode::HeadCache`).
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
+}
+
+fn set_lines(lines: Lines) {
+    LINES.set(lines);
+    GENERATION.set(GENERATION.get().wrapping_add(1));
 }
 
 fn format_now() -> [u8; DATE_LEN] {
@@ -45,7 +53,7 @@ fn format_now() -> [u8; DATE_LEN] {
 
 /// Re-formats this thread's date and marks it as kept fresh by a timer.
 pub(crate) fn refresh() {
-    LINES.set(lines(&format_now()));
+    set_lines(lines(&format_now()));
     DRIVEN.set(true);
 }
 
@@ -64,13 +72,23 @@ pub(crate) fn server_and_date() -> Lines {
     LINES.get()
 }
 
+/// Which version of the `Server` and `Date` lines [`server_and_date`] gives now:
+/// a head encoded with one version is current while this returns the same.
+#[inline]
+pub(crate) fn generation() -> u32 {
+    if !DRIVEN.get() {
+        check_second();
+    }
+    GENERATION.get()
+}
+
 #[cold]
 fn check_second() {
     let second = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |t| t.as_secs());
     if second != SECOND.get() {
-        LINES.set(lines(&format_now()));
+        set_lines(lines(&format_now()));
         SECOND.set(second);
     }
 }

@@ -175,15 +175,22 @@ impl SIMDParser {
     /// body: framing is the connection's job) and the bytes after the head.
     pub fn parse(&self, raw: &Bytes) -> Result<(HttpRequest, Bytes), ParseError> {
         let mut req = HttpRequest::empty();
-        let head = self.parse_head(raw, &mut req)?;
+        let head = self.parse_head(raw, &mut req, 0)?;
         req.headers.buf = raw.clone();
         Ok((req, raw.slice(head.head_len..)))
     }
 
     /// Parses a head from `buf` into `req` (a request reused from one head to the
     /// next, so nothing is moved per request): method, version, target and header
-    /// ranges. The caller then points `req.headers.buf` at the bytes `buf` held.
-    pub(crate) fn parse_head(&self, buf: &[u8], req: &mut HttpRequest) -> Result<Head, ParseError> {
+    /// ranges. The caller then points `req.headers.buf` at bytes whose offset `base`
+    /// is where `buf` starts (a request of a pipelined batch lies within the
+    /// batch's bytes, see `server::conn`; its ranges are kept as offsets into them).
+    pub(crate) fn parse_head(
+        &self,
+        buf: &[u8],
+        req: &mut HttpRequest,
+        base: u32,
+    ) -> Result<Head, ParseError> {
         let line = match request_line(buf) {
             Ok(Some(line)) => line,
             Ok(None) => return Err(self.incomplete(buf)),
@@ -216,8 +223,8 @@ impl SIMDParser {
                     }
                     entries.push(Entry {
                         std,
-                        name: (name.0 as u32, name.1 as u32),
-                        value: (value.0 as u32, value.1 as u32),
+                        name: (base + name.0 as u32, base + name.1 as u32),
+                        value: (base + value.0 as u32, base + value.1 as u32),
                     });
                     at = next;
                 }
@@ -225,7 +232,7 @@ impl SIMDParser {
                 Err(e) => return Err(ParseError::new(ErrorKind::Malformed(error_what(e)))),
             }
         };
-        self.check(buf, &line, head_len, seen, req)
+        self.check(buf, &line, head_len, seen, req, base)
     }
 
     /// The checks on a complete head: limits, method, target and the framing
@@ -237,6 +244,7 @@ impl SIMDParser {
         head_len: usize,
         seen: Seen,
         out: &mut HttpRequest,
+        base: u32,
     ) -> Result<Head, ParseError> {
         if head_len > self.max_head_size {
             return Err(ParseError::new(ErrorKind::HeadTooLarge));
@@ -298,7 +306,7 @@ impl SIMDParser {
         };
         for h in framing_headers {
             // Sliced only for the headers read here (a bounds check each).
-            let value = || &buf[h.value.0 as usize..h.value.1 as usize];
+            let value = || &buf[(h.value.0 - base) as usize..(h.value.1 - base) as usize];
             match h.std {
                 Some(StandardHeader::ContentLength) => {
                     let n = parse_content_length(value())?;
@@ -378,7 +386,7 @@ impl SIMDParser {
             (Some(n), false) => BodyKind::Length(n),
             (None, true) => BodyKind::Chunked,
         };
-        let t0 = (line.target.0 + target_start) as u32;
+        let t0 = base + (line.target.0 + target_start) as u32;
         out.method = method;
         out.version = version;
         out.target = (t0, t0 + target.len() as u32);
@@ -955,7 +963,7 @@ mod tests {
     fn duplicate_equal_content_length_is_accepted() {
         let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n";
         let head = SIMDParser::new()
-            .parse_head(raw, &mut HttpRequest::empty())
+            .parse_head(raw, &mut HttpRequest::empty(), 0)
             .unwrap();
         assert_eq!(head.framing.body, BodyKind::Length(3));
     }
@@ -965,7 +973,7 @@ mod tests {
         let p = SIMDParser::with_limits(2, 64, 16);
         let too_many = b"GET / HTTP/1.1\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n";
         assert_eq!(
-            p.parse_head(too_many, &mut HttpRequest::empty())
+            p.parse_head(too_many, &mut HttpRequest::empty(), 0)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -973,7 +981,7 @@ mod tests {
         );
         let long_uri = b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n\r\n";
         assert_eq!(
-            p.parse_head(long_uri, &mut HttpRequest::empty())
+            p.parse_head(long_uri, &mut HttpRequest::empty(), 0)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -982,14 +990,14 @@ mod tests {
         let mut big = b"GET / HTTP/1.1\r\nx: ".to_vec();
         big.extend(std::iter::repeat_n(b'a', 100));
         assert_eq!(
-            p.parse_head(&big, &mut HttpRequest::empty())
+            p.parse_head(&big, &mut HttpRequest::empty(), 0)
                 .unwrap_err()
                 .status()
                 .as_u16(),
             431
         );
         assert!(p
-            .parse_head(b"GET / HTTP/1.1\r\n", &mut HttpRequest::empty())
+            .parse_head(b"GET / HTTP/1.1\r\n", &mut HttpRequest::empty(), 0)
             .unwrap_err()
             .is_incomplete());
     }
@@ -998,7 +1006,7 @@ mod tests {
     fn keep_alive_rules() {
         let ka = |raw: &[u8]| {
             SIMDParser::new()
-                .parse_head(raw, &mut HttpRequest::empty())
+                .parse_head(raw, &mut HttpRequest::empty(), 0)
                 .unwrap()
                 .framing
                 .keep_alive

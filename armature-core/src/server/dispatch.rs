@@ -64,11 +64,12 @@ pub(crate) fn route<'a, S: Send + Sync + 'static, const STREAMED: bool>(
 }
 
 /// Lets go of what the request holds that its handler, once started, does not
-/// need: the read buffer's bytes (head and body), and a streamed body's handle
-/// (the handler's `StreamingBody` has its own).
+/// need: its body, and a streamed body's handle (the handler's `StreamingBody`
+/// has its own). The head's bytes stay until the connection waits for more (see
+/// `HttpRequest::release_body`).
 #[inline(always)]
 fn let_go<const STREAMED: bool>(req: &mut HttpRequest) {
-    req.release();
+    req.release_body();
     if STREAMED {
         req.incoming = None;
     }

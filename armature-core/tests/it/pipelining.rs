@@ -189,3 +189,60 @@ fn a_bad_request_in_a_batch_is_answered_after_the_good_ones_before_it() {
     assert_eq!(got[2].0, 400, "{}", show(&rest));
     stop(server);
 }
+
+/// The requests after the first of a batch are read from the batch's shared bytes
+/// (their ranges are offsets into it): each one's method, path, query, headers and
+/// body must be its own, after requests with and without bodies, and after a
+/// chunked one (which the batch leaves to the read buffer's path).
+#[test]
+fn each_request_of_a_batch_sees_its_own_head_and_body() {
+    use armature_core::{App, HttpRequest};
+    let app = App::new()
+        .get("/show/:n", |req: HttpRequest| async move { describe(&req) })
+        .post("/show/:n", |req: HttpRequest| async move { describe(&req) });
+    fn describe(req: &HttpRequest) -> String {
+        format!(
+            "{} {} q={} x={} n={} body={}",
+            req.method().as_str(),
+            req.path(),
+            req.query().unwrap_or("-"),
+            req.header_str("x-tag").unwrap_or("-"),
+            req.headers().iter().count(),
+            String::from_utf8_lossy(req.body()),
+        )
+    }
+    let server = start(app);
+    let mut conn = RawConn::connect(server.addr());
+    let mut batch = Vec::new();
+    batch.extend_from_slice(b"GET /show/1?a=1 HTTP/1.1\r\nHost: h\r\nX-Tag: one\r\n\r\n");
+    batch.extend_from_slice(
+        b"POST /show/2?b=2 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX-Tag: two\r\n\r\nhello",
+    );
+    batch.extend_from_slice(b"GET /show/3 HTTP/1.1\r\nX-Tag:   three  \r\nHost: h\r\n\r\n");
+    batch.extend_from_slice(
+        b"POST /show/4 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nX-Tag: four\r\n\r\n\
+          2\r\nab\r\n0\r\n\r\n",
+    );
+    batch.extend_from_slice(b"GET /show/5?c=5&d HTTP/1.1\r\nHost: h\r\n\r\n");
+    batch.extend_from_slice(
+        b"POST /show/6 HTTP/1.1\r\nContent-Length: 0\r\nHost: h\r\nX-Tag: six\r\nConnection: keep-alive\r\n\r\n",
+    );
+    batch.extend_from_slice(b"GET /show/7 HTTP/1.1\r\nHost: h\r\nX-Tag: seven\r\n\r\n");
+    conn.send(&batch);
+    let expected = [
+        "GET /show/1 q=a=1 x=one n=2 body=",
+        "POST /show/2 q=b=2 x=two n=3 body=hello",
+        "GET /show/3 q=- x=three n=2 body=",
+        "POST /show/4 q=- x=four n=3 body=ab",
+        "GET /show/5 q=c=5&d x=- n=1 body=",
+        "POST /show/6 q=- x=six n=4 body=",
+        "GET /show/7 q=- x=seven n=2 body=",
+    ];
+    for (i, want) in expected.iter().enumerate() {
+        let resp = conn.read_response();
+        assert_eq!(resp.status, 200, "response {i}: {}", show(&resp.raw));
+        assert_eq!(resp.text(), *want, "response {i}");
+    }
+    drop(conn);
+    stop(server);
+}
