@@ -15,7 +15,7 @@
 //! connection into a provided-buffer ring shared by the worker's connections (an idle
 //! connection holds no buffer: data waits in the ring's buffers until the connection
 //! reads it); one `SEND` per batch of responses. The ring is set up with
-//! `SINGLE_ISSUER` and `DEFER_TASKRUN` where the kernel has them, and `SQPOLL` only
+//! `SINGLE_ISSUER` where the kernel has it (not `DEFER_TASKRUN`: see `driver`), and `SQPOLL` only
 //! when [`IoUringConfig::sqpoll`] asks.
 //!
 //! When the kernel refuses (no `io_uring_setup`, disabled by sysctl or seccomp, a
