@@ -66,9 +66,7 @@ pub(crate) fn release() {
 /// The `Server` and `Date` lines, current.
 #[inline]
 pub(crate) fn server_and_date() -> Lines {
-    if !DRIVEN.get() {
-        check_second();
-    }
+    keep_fresh();
     LINES.get()
 }
 
@@ -76,10 +74,16 @@ pub(crate) fn server_and_date() -> Lines {
 /// a head encoded with one version is current while this returns the same.
 #[inline]
 pub(crate) fn generation() -> u32 {
+    keep_fresh();
+    GENERATION.get()
+}
+
+/// Without a timer keeping them fresh, re-formats the lines when the second changed.
+#[inline(always)]
+fn keep_fresh() {
     if !DRIVEN.get() {
         check_second();
     }
-    GENERATION.get()
 }
 
 #[cold]

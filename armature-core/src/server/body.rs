@@ -76,6 +76,27 @@ pub(super) fn frame<S>(
     frame_whole(head, rbuf, config.max_body_size, config.max_head_size)
 }
 
+/// [`frame`]'s answer for a request of a pipelined batch (see `server::conn`), when
+/// it needs nothing but its bytes: its whole length (head and body) when its body is
+/// none, or one of a known length under the server's limit that `available` bytes
+/// (from the head's start) already hold, and no route may set a limit or stream it.
+/// `None` for anything else, which [`frame`] answers from the read buffer.
+#[inline(always)]
+pub(super) fn buffered_len<S>(ctx: &WorkerCtx<S>, head: &Head, available: usize) -> Option<usize> {
+    let hl = head.head_len;
+    match head.framing.body {
+        BodyKind::None => Some(hl),
+        BodyKind::Length(n)
+            if !ctx.shared.route_bodies
+                && n <= ctx.shared.config.max_body_size as u64
+                && (available - hl) as u64 >= n =>
+        {
+            Some(hl + n as usize)
+        }
+        _ => None,
+    }
+}
+
 /// [`frame`] under the limit of the route the request matches, streaming the body
 /// when its handler takes it so.
 #[cold]

@@ -24,7 +24,6 @@ use crate::http::request::Version;
 use crate::http::{HttpRequest, Method, StatusCode};
 use crate::middleware;
 use crate::proto::encode::{BodyFraming, More, OutBuffer, Pending};
-use crate::proto::parse::BodyKind;
 use crate::response::Response;
 pub(crate) use crate::rt::io::Io;
 
@@ -342,17 +341,7 @@ impl<'a, S: Send + Sync + 'static, T: Io + 'static> Conn<'a, S, T> {
             .parse_head(buf, &mut self.req, at as u32)
             .ok()?;
         let hl = head.head_len;
-        let total = match head.framing.body {
-            BodyKind::None => hl,
-            BodyKind::Length(n)
-                if !self.ctx.shared.route_bodies
-                    && n <= self.config.max_body_size as u64
-                    && (buf.len() - hl) as u64 >= n =>
-            {
-                hl + n as usize
-            }
-            _ => return None,
-        };
+        let total = body::buffered_len(self.ctx, &head, buf.len())?;
         if total > hl {
             self.req.body = self.batch.slice(at + hl..at + total);
         }
