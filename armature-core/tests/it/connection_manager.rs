@@ -127,7 +127,10 @@ fn keep_alive_shrinks_under_load() {
     // Seven live connections: load 0.7, past the high threshold: the short timeout.
     // (Seven, not five: should one close before the last goes idle, the load is
     // still at the threshold.)
+    // `connect` returns once the kernel has the connection; the worker counts it
+    // when it accepts it, a moment later: wait until all seven are counted.
     let mut others: Vec<RawConn> = (0..6).map(|_| RawConn::connect(server.addr())).collect();
+    wait_for(&mut others[0], "live", |live| live == 7);
     assert_eq!(stat(&mut others[0], "keep_alive_ms"), 300);
     for c in others.iter_mut() {
         c.send(&get("/text"));
@@ -140,7 +143,9 @@ fn keep_alive_shrinks_under_load() {
         );
     }
     // The first went idle under light load and keeps its long timeout; with the
-    // others gone the load is light again.
+    // others gone (counted out a moment after the client saw the close) the load is
+    // light again.
+    wait_for(&mut first, "live", |live| live == 1);
     assert_eq!(stat(&mut first, "keep_alive_ms"), 60_000);
     drop(first);
     stop(server);
