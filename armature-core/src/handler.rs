@@ -121,8 +121,7 @@ pub(crate) trait ErasedHandler<S>: Send + Sync {
         state: &Arc<S>,
         slot: &'s mut FutureSlot,
     ) -> SlotFuture<'s> {
-        let _ = slot;
-        SlotFuture::Boxed(self.call(req, state))
+        slot.put(self.call(req, state))
     }
 
     /// From now on, answers its extractors' rejections with `rejections` (the app's

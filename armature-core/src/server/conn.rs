@@ -97,9 +97,14 @@ pub(crate) async fn serve<S: Send + Sync + 'static, T: Io + 'static>(
                     None => return,
                 }
             } else {
-                match conn.dispatch(wants_keep_alive) {
+                // Awaited where `dispatch` put it, by reference: moved into the
+                // await's own slot, it was copied a word at a time after being
+                // written a word at a time, a copy the CPU stalls on (~1.5% of the
+                // pipelined profile's CPU in `perf`, at that one load).
+                let mut dispatched = conn.dispatch(wants_keep_alive);
+                match &mut dispatched {
                     Ok(running) => running.await,
-                    Err(answered) => answered,
+                    Err(answered) => std::mem::replace(answered, (Pending::Done, false)),
                 }
             };
             if let Pending::More(more) = pending {
@@ -394,7 +399,8 @@ impl<'a, S: Send + Sync + 'static, T: Io + 'static> Conn<'a, S, T> {
     fn dispatch(
         &mut self,
         wants_keep_alive: bool,
-    ) -> Result<impl Future<Output = (Pending, bool)> + use<'_, 'a, S, T>, (Pending, bool)> {
+    ) -> Result<impl Future<Output = (Pending, bool)> + Unpin + use<'_, 'a, S, T>, (Pending, bool)>
+    {
         let http10 = self.req.version == Version::Http10;
         let head_only = self.req.method == Method::Head;
         let ctx = self.ctx;

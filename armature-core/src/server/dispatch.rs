@@ -149,7 +149,7 @@ fn unmatched<'a, S: Send + Sync + 'static>(
                 Some(b) => middleware::Terminal::Endpoint(b.clone()),
                 None => middleware::Terminal::Ready(Box::new(fixed)),
             };
-            Ok(CatchPanic::build(|| {
+            Ok(CatchPanic::build(slot, || {
                 middleware::run(stack, req.clone(), terminal)
             }))
         }
@@ -260,12 +260,13 @@ impl<'a> CatchPanic<'a> {
         }
     }
 
-    /// The future `start` returns (a panic in `start` itself answers `500` too).
-    pub fn build(start: impl FnOnce() -> BoxFuture) -> CatchPanic<'a> {
+    /// The future `start` returns, in `slot` (a panic in `start` itself answers
+    /// `500` too).
+    pub fn build(slot: &'a mut FutureSlot, start: impl FnOnce() -> BoxFuture) -> CatchPanic<'a> {
         CatchPanic {
             inner: catch_unwind(AssertUnwindSafe(start))
                 .ok()
-                .map(SlotFuture::Boxed),
+                .map(|fut| slot.put(fut)),
             after: None,
         }
     }
