@@ -626,6 +626,10 @@ impl Server {
     /// [`handle_signals`](ServerConfig::handle_signals) is on) and builds its
     /// [`worker_state`](App::worker_state); only when all have done so do the sockets
     /// listen. A factory's error stops the other workers and is returned here.
+    ///
+    /// With one worker, the worker runs on the thread that called `run` (unless
+    /// that thread is inside a tokio runtime already), so that once started the
+    /// server is one thread; several workers get a thread each.
     pub fn run(self) -> Result<(), Error> {
         let (addr, on_ready) = (self.local_addr, self.on_ready);
         (self.start)(Box::new(move || {

@@ -94,6 +94,14 @@ enum Startup {
 /// ready do the sockets `listen()` and go to their workers (then `on_ready` runs). The
 /// first failure asks the others to stop (an async factory still running is
 /// dropped), nothing listens, and that error is returned once all have stopped.
+///
+/// A single worker runs on the calling thread, and the start-up on a thread that
+/// ends once the socket listens: the process then serves from one thread. In a
+/// process of more than one thread the kernel takes and drops a reference to the
+/// socket's file on every read and write (`fdget`/`fput`: ~1% of the CPU of
+/// HttpArena's pipelined profile in `perf`, one worker on one core); with one
+/// thread it does not. (Not from a thread already inside a tokio runtime: there
+/// the worker gets a thread of its own, as with several.)
 pub(crate) fn run_workers<S: Send + Sync + 'static>(
     shared: Arc<Shared<S>>,
     sockets: Vec<Socket>,
@@ -101,10 +109,44 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     on_ready: Box<dyn FnOnce() + Send>,
 ) -> Result<(), Error> {
     let count = sockets.len();
+    let backlog = shared.config.backlog.min(i32::MAX as u32) as i32;
     let (report, reports) = mpsc::channel();
+    // Not on a thread that is already in a runtime (a `run` from async code): a
+    // worker's runtime cannot start there.
+    if count == 1 && tokio::runtime::Handle::try_current().is_err() {
+        let (gate, listener) = oneshot::channel();
+        let start_handle = handle.clone();
+        let starter = std::thread::Builder::new()
+            .name("armature-start".into())
+            .spawn(move || {
+                start_up(
+                    reports,
+                    1,
+                    None,
+                    sockets,
+                    vec![gate],
+                    backlog,
+                    &start_handle,
+                    on_ready,
+                )
+            })
+            .map_err(|e| Error::io("cannot spawn the start-up thread", e))?;
+        let info = WorkerInfo::new(0, 1);
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            worker_main(shared, info, listener, report, handle)
+        }))
+        .unwrap_or_else(|_| Err(Error::internal("a worker thread panicked")));
+        let startup_error = starter
+            .join()
+            .unwrap_or_else(|_| Some(Error::internal("the start-up thread panicked")));
+        return match startup_error {
+            Some(e) => Err(e),
+            None => served,
+        };
+    }
     let mut threads = Vec::with_capacity(count);
     let mut gates = Vec::with_capacity(count);
-    let mut startup_error = None;
+    let mut spawn_error = None;
     for index in 0..count {
         let shared = shared.clone();
         let handle = handle.clone();
@@ -120,12 +162,52 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
                 gates.push(gate);
             }
             Err(e) => {
-                startup_error = Some(Error::io("cannot spawn a worker thread", e));
+                spawn_error = Some(Error::io("cannot spawn a worker thread", e));
                 break;
             }
         }
     }
     drop(report);
+    let startup_error = start_up(
+        reports,
+        threads.len(),
+        spawn_error,
+        sockets,
+        gates,
+        backlog,
+        &handle,
+        on_ready,
+    );
+    let mut result = Ok(());
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(_) => result = Err(Error::internal("a worker thread panicked")),
+        }
+    }
+    match startup_error {
+        Some(e) => Err(e),
+        None => result,
+    }
+}
+
+/// The start-up's second phase (see [`run_workers`]): waits for the `count`
+/// started workers' reports, then, when all are ready and nothing failed, makes
+/// the sockets listen, hands each to its worker and runs `on_ready`. The first
+/// error (`startup_error`: one from before, such as a worker that could not be
+/// spawned) asks every worker to stop, and is returned.
+#[allow(clippy::too_many_arguments)]
+fn start_up(
+    reports: mpsc::Receiver<Startup>,
+    count: usize,
+    mut startup_error: Option<Error>,
+    sockets: Vec<Socket>,
+    mut gates: Vec<oneshot::Sender<std::net::TcpListener>>,
+    backlog: i32,
+    handle: &ShutdownHandle,
+    on_ready: Box<dyn FnOnce() + Send>,
+) -> Option<Error> {
     if startup_error.is_some() {
         handle.shutdown();
     }
@@ -159,7 +241,6 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
         }
     }
     if startup_error.is_none() && !handle.is_shutdown() {
-        let backlog = shared.config.backlog.min(i32::MAX as u32) as i32;
         for (socket, gate) in sockets.into_iter().zip(gates.drain(..)) {
             if let Err(e) = socket.listen(backlog) {
                 startup_error = Some(Error::io("cannot listen on the bound address", e));
@@ -174,18 +255,7 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     if startup_error.is_none() && !handle.is_shutdown() {
         on_ready();
     }
-    let mut result = Ok(());
-    for t in threads {
-        match t.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(e),
-            Err(_) => result = Err(Error::internal("a worker thread panicked")),
-        }
-    }
-    match startup_error {
-        Some(e) => Err(e),
-        None => result,
-    }
+    startup_error
 }
 
 fn worker_main<S: Send + Sync + 'static>(

@@ -375,3 +375,61 @@ fn on_ready_runs_once_when_the_port_accepts() {
     thread.join().unwrap().expect("run returned an error");
     assert!(ready_rx.try_recv().is_err(), "on_ready ran twice");
 }
+
+/// The thread `run` serves on: the calling thread for one worker (a process that
+/// serves from one thread: see `run_workers`), threads of their own for several,
+/// or for one when `run` is called inside a tokio runtime (a worker's runtime
+/// cannot start there).
+#[test]
+fn one_worker_serves_on_the_thread_that_called_run() {
+    fn served_on(workers: usize, in_runtime: bool) -> (String, Vec<String>) {
+        let app = App::new().get("/thread", || async {
+            format!("{:?}", std::thread::current().id())
+        });
+        let server = app
+            .config(config().workers(workers))
+            .bind("127.0.0.1:0")
+            .expect("bind");
+        let addr = server.local_addr();
+        let handle = server.handle();
+        let (caller_tx, caller_rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let _ = caller_tx.send(format!("{:?}", std::thread::current().id()));
+            if in_runtime {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move { server.run() })
+            } else {
+                server.run()
+            }
+        });
+        let caller = caller_rx.recv_timeout(IO_TIMEOUT).unwrap();
+        // One connection each: a connection stays on the worker that accepted it.
+        let served = (0..8)
+            .map(|_| {
+                let mut conn = connect_when_listening(addr);
+                conn.send(&get("/thread"));
+                conn.read_response().text()
+            })
+            .collect();
+        handle.shutdown();
+        thread.join().unwrap().expect("run returned an error");
+        (caller, served)
+    }
+    let (caller, served) = served_on(1, false);
+    assert!(
+        served.iter().all(|t| *t == caller),
+        "{caller} vs {served:?}"
+    );
+    let (caller, served) = served_on(1, true);
+    assert!(
+        served.iter().all(|t| *t != caller),
+        "{caller} vs {served:?}"
+    );
+    let (caller, served) = served_on(2, false);
+    assert!(
+        served.iter().all(|t| *t != caller),
+        "{caller} vs {served:?}"
+    );
+}
