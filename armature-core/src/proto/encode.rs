@@ -374,6 +374,9 @@ pub(crate) struct OutBuffer {
 
 /// The largest head [`HeadCache`] keeps.
 const HEAD_CACHE_MAX: usize = 192;
+/// The shorter copy of a cached head, for one of at most this many bytes
+/// (`text/plain` and `application/json` responses with the `Date` line: 119-125).
+const HEAD_CACHE_SHORT: usize = 128;
 
 /// The last head written for a `FastResponse` without headers of its own, and
 /// what it was written from: the next such response with the same status,
@@ -445,15 +448,24 @@ impl OutBuffer {
         };
         self.buf.reserve(HEAD_CACHE_MAX);
         let len = self.buf.len();
-        // SAFETY: `HEAD_CACHE_MAX` bytes are reserved past `len` (a copy of fixed
-        // size: moved inline, without a `memcpy` call), and the cache's array does
-        // not overlap the `Vec`; its first `head.len` bytes are the cached head, so
-        // the bytes up to the new length are initialised.
+        // Two sizes of copy: most heads fit the shorter (a third fewer bytes
+        // stored a response, where the stores into the output buffer were the
+        // encoder's most sampled instructions in `perf`).
+        let copy = if head.len <= HEAD_CACHE_SHORT {
+            HEAD_CACHE_SHORT
+        } else {
+            HEAD_CACHE_MAX
+        };
+        // SAFETY: `HEAD_CACHE_MAX` >= `copy` bytes are reserved past `len` (a copy
+        // of one of two fixed sizes: moved inline, without a `memcpy` call), the
+        // cache's array has `HEAD_CACHE_MAX` bytes and does not overlap the `Vec`;
+        // its first `head.len` <= `copy` bytes are the cached head, so the bytes up
+        // to the new length are initialised.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 head.bytes.as_ptr(),
                 self.buf.as_mut_ptr().add(len),
-                HEAD_CACHE_MAX,
+                copy,
             );
             self.buf.set_len(len + head.len);
         }
@@ -804,6 +816,14 @@ mod tests {
                     FastResponse::ok()
                         .with_static_body(b"ok")
                         .with_content_type("text/html"),
+                    true,
+                    false,
+                ),
+                (
+                    // A head between the two sizes of copy (158 bytes).
+                    FastResponse::ok()
+                        .with_static_body(b"ok")
+                        .with_content_type("application/vnd.armature.test+json; charset=utf-8"),
                     true,
                     false,
                 ),
