@@ -189,21 +189,20 @@ impl HookStack {
         // its own for `alone`, ~5 more there.
         let started = catching(|| {
             let slot = slot.take().expect("called once");
-            let mut spans = false;
             if loops {
+                let mut spans = false;
                 if let Some(resp) = self.before(req, carries, &mut spans) {
                     return (slot.put(std::future::ready(resp)), spans);
+                }
+                if spans {
+                    let _entered = middleware::enter(carries);
+                    return (handler.call_in(req, state, slot), true);
                 }
             } else if let Some(Alone::Metrics(recorder)) = &self.alone {
                 carries.timed = recorder.start(req.method());
             }
-            let fut = if spans {
-                let _entered = middleware::enter(carries);
-                handler.call_in(req, state, slot)
-            } else {
-                handler.call_in(req, state, slot)
-            };
-            (fut, spans)
+            // A layer alone opens no span: tested only after the loops.
+            (handler.call_in(req, state, slot), false)
         });
         // The `after`s read the request's head (see `After`), and let go of the
         // read buffer's bytes (head and body, in one place: the body let go here
