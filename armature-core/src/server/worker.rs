@@ -113,7 +113,7 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
     let (report, reports) = mpsc::channel();
     // Not on a thread that is already in a runtime (a `run` from async code): a
     // worker's runtime cannot start there.
-    if count == 1 && tokio::runtime::Handle::try_current().is_err() {
+    let (startup_error, served) = if count == 1 && tokio::runtime::Handle::try_current().is_err() {
         let (gate, listener) = oneshot::channel();
         let start_handle = handle.clone();
         let starter = std::thread::Builder::new()
@@ -135,61 +135,66 @@ pub(crate) fn run_workers<S: Send + Sync + 'static>(
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             worker_main(shared, info, listener, report, handle)
         }))
-        .unwrap_or_else(|_| Err(Error::internal("a worker thread panicked")));
+        .unwrap_or_else(|_| Err(worker_panicked()));
         let startup_error = starter
             .join()
             .unwrap_or_else(|_| Some(Error::internal("the start-up thread panicked")));
-        return match startup_error {
-            Some(e) => Err(e),
-            None => served,
-        };
-    }
-    let mut threads = Vec::with_capacity(count);
-    let mut gates = Vec::with_capacity(count);
-    let mut spawn_error = None;
-    for index in 0..count {
-        let shared = shared.clone();
-        let handle = handle.clone();
-        let report = report.clone();
-        let (gate, listener) = oneshot::channel();
-        let info = WorkerInfo::new(index, count);
-        let spawned = std::thread::Builder::new()
-            .name(format!("armature-worker-{index}"))
-            .spawn(move || worker_main(shared, info, listener, report, handle));
-        match spawned {
-            Ok(t) => {
-                threads.push(t);
-                gates.push(gate);
-            }
-            Err(e) => {
-                spawn_error = Some(Error::io("cannot spawn a worker thread", e));
-                break;
+        (startup_error, served)
+    } else {
+        let mut threads = Vec::with_capacity(count);
+        let mut gates = Vec::with_capacity(count);
+        let mut spawn_error = None;
+        for index in 0..count {
+            let shared = shared.clone();
+            let handle = handle.clone();
+            let report = report.clone();
+            let (gate, listener) = oneshot::channel();
+            let info = WorkerInfo::new(index, count);
+            let spawned = std::thread::Builder::new()
+                .name(format!("armature-worker-{index}"))
+                .spawn(move || worker_main(shared, info, listener, report, handle));
+            match spawned {
+                Ok(t) => {
+                    threads.push(t);
+                    gates.push(gate);
+                }
+                Err(e) => {
+                    spawn_error = Some(Error::io("cannot spawn a worker thread", e));
+                    break;
+                }
             }
         }
-    }
-    drop(report);
-    let startup_error = start_up(
-        reports,
-        threads.len(),
-        spawn_error,
-        sockets,
-        gates,
-        backlog,
-        &handle,
-        on_ready,
-    );
-    let mut result = Ok(());
-    for t in threads {
-        match t.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => result = Err(e),
-            Err(_) => result = Err(Error::internal("a worker thread panicked")),
+        drop(report);
+        let startup_error = start_up(
+            reports,
+            threads.len(),
+            spawn_error,
+            sockets,
+            gates,
+            backlog,
+            &handle,
+            on_ready,
+        );
+        let mut served = Ok(());
+        for t in threads {
+            match t.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => served = Err(e),
+                Err(_) => served = Err(worker_panicked()),
+            }
         }
-    }
+        (startup_error, served)
+    };
     match startup_error {
         Some(e) => Err(e),
-        None => result,
+        None => served,
     }
+}
+
+/// What `run` returns for a worker that panicked (on its own thread or on the
+/// caller's).
+fn worker_panicked() -> Error {
+    Error::internal("a worker thread panicked")
 }
 
 /// The start-up's second phase (see [`run_workers`]): waits for the `count`
